@@ -1,0 +1,213 @@
+//! What the roles exchange: customers, play records, prizes, draws.
+
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::CustomerId;
+
+/// A customer as the lottery sees them: what the identity panel shows and the winner mail names.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Customer {
+    pub id: CustomerId,
+    pub firstname: String,
+    pub lastname: String,
+    pub email: String,
+}
+
+/// Where a customer stands in the lottery.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PlayState {
+    /// Never played, or every attempt failed before a prize was recorded.
+    NotPlayed,
+    /// A draw is claimed and in progress (W is working, or a recovery will re-drive it).
+    Drawing,
+    /// The draw completed; the prize and its date are recorded.
+    Won,
+}
+
+impl PlayState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PlayState::NotPlayed => "not_played",
+            PlayState::Drawing => "drawing",
+            PlayState::Won => "won",
+        }
+    }
+}
+
+/// A prize as W names it: a picture file name such as `usbkey.jpg`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Prize(String);
+
+impl Prize {
+    /// Longest prize file name accepted from a W.
+    pub const MAX_LEN: usize = 128;
+
+    /// Accepts a W's `price` field: a plain file name (no path, no control characters).
+    pub fn parse(name: &str) -> Option<Self> {
+        let ok = !name.is_empty()
+            && name.len() <= Self::MAX_LEN
+            && !name.starts_with('.')
+            && !name
+                .chars()
+                .any(|c| c.is_control() || c == '/' || c == '\\');
+        ok.then(|| Self(name.to_owned()))
+    }
+
+    /// The file name as W gave it.
+    pub fn file(&self) -> &str {
+        &self.0
+    }
+
+    /// A name for people: extension dropped, separators turned into spaces, first letter upper
+    /// case (`usb-key.jpg` → `Usb key`).
+    pub fn display_name(&self) -> String {
+        let stem = match self.0.rsplit_once('.') {
+            Some((stem, _ext)) if !stem.is_empty() => stem,
+            _ => &self.0,
+        };
+        let spaced: String = stem
+            .chars()
+            .map(|c| if c == '_' || c == '-' { ' ' } else { c })
+            .collect();
+        let mut chars = spaced.trim().chars();
+        match chars.next() {
+            Some(first) => first.to_uppercase().chain(chars).collect(),
+            None => self.0.clone(),
+        }
+    }
+}
+
+/// The play record of one customer, as the status role reports it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlayStatus {
+    pub customer_id: CustomerId,
+    pub state: PlayState,
+    pub prize: Option<Prize>,
+    /// When the draw that counts (or the one in progress) was requested.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub requested_at: Option<OffsetDateTime>,
+    /// When the prize was recorded.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub played_at: Option<OffsetDateTime>,
+    /// Set when the last attempt failed and the customer may try again.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_failure_at: Option<OffsetDateTime>,
+}
+
+impl PlayStatus {
+    pub fn not_played(customer_id: CustomerId) -> Self {
+        Self {
+            customer_id,
+            state: PlayState::NotPlayed,
+            prize: None,
+            requested_at: None,
+            played_at: None,
+            last_failure_at: None,
+        }
+    }
+}
+
+/// What a request to play led to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PlayOutcome {
+    /// This request claimed the draw; it runs in the background.
+    Started,
+    /// A draw for this customer is already in progress.
+    AlreadyRunning,
+    /// The customer already played; nothing was drawn.
+    AlreadyPlayed,
+}
+
+/// The answer of the play role: what happened and where the customer stands now.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlayReply {
+    pub outcome: PlayOutcome,
+    pub status: PlayStatus,
+}
+
+/// One answer of a W: the prize and its picture (a JPEG with the customer's id strip).
+#[derive(Clone, Debug)]
+pub struct Draw {
+    pub prize: Prize,
+    pub jpeg: Bytes,
+}
+
+/// What is known of a stored picture without reading it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PictureInfo {
+    pub size: u64,
+    /// An opaque validator, quoted as HTTP wants it (`"…"`).
+    pub etag: String,
+    pub content_type: String,
+}
+
+/// The notification queued, in the same transaction as the result, for every winner.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WinnerNotice {
+    pub customer: Customer,
+    pub prize: Prize,
+    #[serde(with = "time::serde::rfc3339")]
+    pub requested_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub played_at: OffsetDateTime,
+}
+
+/// Checks the first bytes of a JPEG (SOI marker followed by another marker).
+pub fn looks_like_jpeg(bytes: &[u8]) -> bool {
+    bytes.len() > 4 && bytes[0] == 0xFF && bytes[1] == 0xD8 && bytes[2] == 0xFF
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prize_names_from_w_are_checked() {
+        assert!(Prize::parse("usbkey.jpg").is_some());
+        assert!(Prize::parse("").is_none());
+        assert!(Prize::parse("../etc/passwd").is_none());
+        assert!(Prize::parse("a/b.jpg").is_none());
+        assert!(Prize::parse(".hidden").is_none());
+        assert!(Prize::parse("bad\nname.jpg").is_none());
+        assert!(Prize::parse(&"x".repeat(200)).is_none());
+    }
+
+    #[test]
+    fn prize_display_names_read_well() {
+        assert_eq!(Prize::parse("usbkey.jpg").unwrap().display_name(), "Usbkey");
+        assert_eq!(
+            Prize::parse("bluetooth-speaker.jpg")
+                .unwrap()
+                .display_name(),
+            "Bluetooth speaker"
+        );
+        assert_eq!(
+            Prize::parse("gift_card").unwrap().display_name(),
+            "Gift card"
+        );
+        assert_eq!(Prize::parse("écran.jpg").unwrap().display_name(), "Écran");
+    }
+
+    #[test]
+    fn play_status_serialises_with_rfc3339_dates() {
+        let mut status = PlayStatus::not_played(CustomerId::new(3).unwrap());
+        status.state = PlayState::Won;
+        status.played_at = Some(time::macros::datetime!(2026-11-25 10:00:00 UTC));
+        let json = serde_json::to_value(&status).unwrap();
+        assert_eq!(json["state"], "won");
+        assert_eq!(json["played_at"], "2026-11-25T10:00:00Z");
+        let back: PlayStatus = serde_json::from_value(json).unwrap();
+        assert_eq!(back, status);
+    }
+
+    #[test]
+    fn jpeg_magic() {
+        assert!(looks_like_jpeg(&[0xFF, 0xD8, 0xFF, 0xE0, 0, 0]));
+        assert!(!looks_like_jpeg(b"<html>"));
+    }
+}

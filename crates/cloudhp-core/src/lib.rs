@@ -1,0 +1,17 @@
+//! Domain types and role interfaces shared by every part of CloudHP.
+
+mod domain;
+mod id;
+mod role;
+mod service;
+
+pub use domain::{
+    Customer, Draw, PictureInfo, PlayOutcome, PlayReply, PlayState, PlayStatus, Prize,
+    WinnerNotice, looks_like_jpeg,
+};
+pub use id::{CustomerId, IdError};
+pub use role::{Role, RoleSet, UnknownRole};
+pub use service::{
+    Identity, IdentityHandle, PictureStream, Pictures, PicturesHandle, Play, PlayHandle,
+    ServiceError, Status, StatusHandle, Worker, WorkerHandle,
+};

@@ -1,0 +1,254 @@
+//! Winner notifications: the message sent to the admins, and the transports that carry it.
+//!
+//! Every notification has a stable Message-ID derived from its outbox entry, so a message
+//! delivered twice (the notifier delivers at least once) is recognisable as the same one, and
+//! the spool transport simply rewrites the same file.
+
+mod spool;
+
+use std::path::PathBuf;
+
+use async_trait::async_trait;
+use cloudhp_core::WinnerNotice;
+use lettre::Message;
+use lettre::message::{Mailbox, SinglePart};
+use time::format_description::well_known::Rfc3339;
+
+pub use spool::SpoolTransport;
+
+/// How building or sending a mail failed.
+#[derive(Debug, thiserror::Error)]
+pub enum MailError {
+    #[error("invalid mail address `{address}` in {key}")]
+    Address {
+        key: &'static str,
+        address: String,
+        #[source]
+        source: lettre::address::AddressError,
+    },
+    #[error("no admin recipient is configured (mail.admins)")]
+    NoRecipients,
+    #[error("cannot build the message")]
+    Build(#[from] lettre::error::Error),
+    #[error("cannot write to the mail spool {path}")]
+    Spool {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("unsupported mail URL `{0}`: use file:///path/to/spool")]
+    Scheme(String),
+}
+
+/// Who sends winner mails to whom.
+#[derive(Clone, Debug)]
+pub struct MailSettings {
+    pub from: Mailbox,
+    pub admins: Vec<Mailbox>,
+    /// Right-hand side of the Message-IDs (`<…@domain>`).
+    pub message_id_domain: String,
+}
+
+impl MailSettings {
+    /// Parses the configured addresses; names the key of a bad one.
+    pub fn parse(from: &str, admins: &[String]) -> Result<Self, MailError> {
+        let from: Mailbox = from.parse().map_err(|source| MailError::Address {
+            key: "mail.from",
+            address: from.to_owned(),
+            source,
+        })?;
+        let admins = admins
+            .iter()
+            .map(|a| {
+                a.parse().map_err(|source| MailError::Address {
+                    key: "mail.admins",
+                    address: a.clone(),
+                    source,
+                })
+            })
+            .collect::<Result<Vec<Mailbox>, _>>()?;
+        if admins.is_empty() {
+            return Err(MailError::NoRecipients);
+        }
+        let message_id_domain = from.email.domain().to_owned();
+        Ok(Self {
+            from,
+            admins,
+            message_id_domain,
+        })
+    }
+}
+
+/// A message ready to go, with the identity that makes redeliveries recognisable.
+#[derive(Clone, Debug)]
+pub struct OutgoingMail {
+    /// `<…@…>`, the same for every delivery of one notification.
+    pub message_id: String,
+    /// A file-name-safe form of the identity (the spool's file name).
+    pub key: String,
+    pub message: Message,
+}
+
+impl OutgoingMail {
+    /// The RFC 5322 bytes of the message.
+    pub fn formatted(&self) -> Vec<u8> {
+        self.message.formatted()
+    }
+}
+
+/// The mail to the admins for one winner (outbox entry `outbox_id`).
+pub fn winner_mail(
+    settings: &MailSettings,
+    outbox_id: i64,
+    notice: &WinnerNotice,
+) -> Result<OutgoingMail, MailError> {
+    let c = &notice.customer;
+    let key = format!("winner-{}-{}", c.id, outbox_id);
+    let message_id = format!("<{key}@{}>", settings.message_id_domain);
+    let played = notice
+        .played_at
+        .format(&Rfc3339)
+        .unwrap_or_else(|_| notice.played_at.to_string());
+    let requested = notice
+        .requested_at
+        .format(&Rfc3339)
+        .unwrap_or_else(|_| notice.requested_at.to_string());
+    let body = format!(
+        "A customer won a prize in the promotional lottery.\n\
+         \n\
+         Customer id: {id}\n\
+         Name:        {first} {last}\n\
+         E-mail:      {email}\n\
+         Prize:       {prize} ({file})\n\
+         Played at:   {played}\n\
+         Requested:   {requested}\n\
+         \n\
+         This message is sent once per winner; its Message-ID is {message_id}.\n",
+        id = c.id,
+        first = c.firstname,
+        last = c.lastname,
+        email = c.email,
+        prize = notice.prize.display_name(),
+        file = notice.prize.file(),
+    );
+    let mut builder = Message::builder()
+        .from(settings.from.clone())
+        .subject(format!(
+            "Winner: {} {} (customer {}) won {}",
+            c.firstname,
+            c.lastname,
+            c.id,
+            notice.prize.display_name()
+        ))
+        .message_id(Some(message_id.clone()))
+        .date(notice.played_at.into());
+    for admin in &settings.admins {
+        builder = builder.to(admin.clone());
+    }
+    let message = builder.singlepart(SinglePart::plain(body))?;
+    Ok(OutgoingMail {
+        message_id,
+        key,
+        message,
+    })
+}
+
+/// Something that carries mail to the admins.
+#[async_trait]
+pub trait Transport: Send + Sync + 'static {
+    /// Hands the message over. `Ok` means the transport took responsibility for it.
+    async fn send(&self, mail: &OutgoingMail) -> Result<(), MailError>;
+
+    /// Whether the transport can take mail now.
+    async fn ready(&self) -> Result<(), MailError>;
+
+    /// A description for logs, without secrets.
+    fn describe(&self) -> String;
+}
+
+/// Builds the transport for a mail URL: `file:///path` (or a bare path) is a spool folder.
+pub fn transport_from_url(url: &str) -> Result<Box<dyn Transport>, MailError> {
+    if let Some(path) = url.strip_prefix("file://") {
+        return Ok(Box::new(SpoolTransport::new(path)));
+    }
+    if !url.contains("://") && !url.is_empty() {
+        return Ok(Box::new(SpoolTransport::new(url)));
+    }
+    Err(MailError::Scheme(url.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cloudhp_core::{Customer, CustomerId, Prize};
+
+    pub(crate) fn notice() -> WinnerNotice {
+        WinnerNotice {
+            customer: Customer {
+                id: CustomerId::new(42).unwrap(),
+                firstname: "Zoé".into(),
+                lastname: "O'Brien".into(),
+                email: "zoe@example.com".into(),
+            },
+            prize: Prize::parse("usb-key.jpg").unwrap(),
+            requested_at: time::macros::datetime!(2026-11-25 10:00:00 UTC),
+            played_at: time::macros::datetime!(2026-11-25 10:00:05 UTC),
+        }
+    }
+
+    pub(crate) fn settings() -> MailSettings {
+        MailSettings::parse(
+            "CloudHP <lottery@shop.example>",
+            &["admin@shop.example".into(), "Ops <ops@shop.example>".into()],
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn winner_mail_names_everything_the_admins_need() {
+        let mail = winner_mail(&settings(), 7, &notice()).unwrap();
+        assert_eq!(mail.message_id, "<winner-42-7@shop.example>");
+        let text = String::from_utf8(mail.formatted()).unwrap();
+        assert!(
+            text.contains("Message-ID: <winner-42-7@shop.example>"),
+            "{text}"
+        );
+        assert!(
+            text.contains("To: admin@shop.example, Ops <ops@shop.example>"),
+            "{text}"
+        );
+        assert!(text.contains("From: CloudHP <lottery@shop.example>"));
+        assert!(text.contains("MIME-Version: 1.0"));
+        assert!(text.contains("Content-Type: text/plain; charset=utf-8"));
+        assert!(text.contains("Customer id: 42"));
+        assert!(text.contains("zoe@example.com"));
+        assert!(text.contains("Usb key (usb-key.jpg)"));
+        assert!(text.contains("2026-11-25T10:00:05Z"));
+        // The same notification always gives the same identity.
+        let again = winner_mail(&settings(), 7, &notice()).unwrap();
+        assert_eq!(again.message_id, mail.message_id);
+        assert_eq!(again.key, mail.key);
+    }
+
+    #[test]
+    fn bad_addresses_name_their_key() {
+        let err = MailSettings::parse("not an address", &["a@b.c".into()]).unwrap_err();
+        assert!(err.to_string().contains("mail.from"));
+        let err = MailSettings::parse("a@b.c", &["x@y.z".into(), "@@".into()]).unwrap_err();
+        assert!(err.to_string().contains("mail.admins"));
+        assert!(matches!(
+            MailSettings::parse("a@b.c", &[]),
+            Err(MailError::NoRecipients)
+        ));
+    }
+
+    #[test]
+    fn urls_select_transports() {
+        assert!(transport_from_url("file:///tmp/spool").is_ok());
+        assert!(transport_from_url("/tmp/spool").is_ok());
+        assert!(matches!(
+            transport_from_url("carrier-pigeon://x"),
+            Err(MailError::Scheme(_))
+        ));
+    }
+}

@@ -1,0 +1,122 @@
+//! The image store contract: one suite, run against every backend.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use cloudhp_objects::{ImageStore, picture_key, store_from_url};
+use futures::TryStreamExt;
+
+/// A small valid-looking JPEG body of a given length (the stores do not parse it).
+fn jpeg(fill: u8, len: usize) -> Bytes {
+    let mut body = vec![0xFF, 0xD8, 0xFF, 0xE0];
+    body.resize(len - 2, fill);
+    body.extend_from_slice(&[0xFF, 0xD9]);
+    Bytes::from(body)
+}
+
+async fn read_all(store: &dyn ImageStore, key: &str) -> Option<Vec<u8>> {
+    let (info, stream) = store.get(key).await.unwrap()?;
+    let chunks: Vec<Bytes> = stream.try_collect().await.unwrap();
+    let body = chunks.concat();
+    assert_eq!(info.size as usize, body.len());
+    Some(body)
+}
+
+async fn put_then_read_back(store: Arc<dyn ImageStore>) {
+    let key = picture_key(42);
+    assert_eq!(key, "42.jpg");
+    assert_eq!(store.head(&key).await.unwrap(), None);
+    assert!(store.get(&key).await.unwrap().is_none());
+
+    let body = jpeg(7, 300_000);
+    store.put(&key, body.clone()).await.unwrap();
+    let info = store.head(&key).await.unwrap().unwrap();
+    assert_eq!(info.size, 300_000);
+    assert!(
+        info.etag.starts_with('"') && info.etag.ends_with('"'),
+        "{}",
+        info.etag
+    );
+    assert_eq!(read_all(store.as_ref(), &key).await.unwrap(), body.to_vec());
+    store.ready().await.unwrap();
+}
+
+async fn replacing_changes_content_and_etag(store: Arc<dyn ImageStore>) {
+    let key = picture_key(7);
+    store.put(&key, jpeg(1, 1000)).await.unwrap();
+    let first = store.head(&key).await.unwrap().unwrap();
+    store.put(&key, jpeg(2, 2000)).await.unwrap();
+    let second = store.head(&key).await.unwrap().unwrap();
+    assert_eq!(second.size, 2000);
+    assert_ne!(first.etag, second.etag);
+    assert_eq!(
+        read_all(store.as_ref(), &key).await.unwrap(),
+        jpeg(2, 2000).to_vec()
+    );
+}
+
+async fn keys_do_not_collide(store: Arc<dyn ImageStore>) {
+    store.put(&picture_key(1), jpeg(1, 100)).await.unwrap();
+    store.put(&picture_key(11), jpeg(11, 200)).await.unwrap();
+    assert_eq!(
+        store.head(&picture_key(1)).await.unwrap().unwrap().size,
+        100
+    );
+    assert_eq!(
+        store.head(&picture_key(11)).await.unwrap().unwrap().size,
+        200
+    );
+    assert!(store.head(&picture_key(111)).await.unwrap().is_none());
+}
+
+async fn readers_never_see_a_partial_picture(store: Arc<dyn ImageStore>) {
+    let key = picture_key(5);
+    let sizes = [50_000usize, 120_000, 80_000, 200_000];
+    store.put(&key, jpeg(0, sizes[0])).await.unwrap();
+    let writer = {
+        let store = store.clone();
+        let key = key.clone();
+        tokio::spawn(async move {
+            for (i, size) in sizes.iter().cycle().take(12).enumerate() {
+                store.put(&key, jpeg(i as u8, *size)).await.unwrap();
+            }
+        })
+    };
+    for _ in 0..24 {
+        let body = read_all(store.as_ref(), &key).await.unwrap();
+        assert!(sizes.contains(&body.len()), "read {} bytes", body.len());
+        assert_eq!(&body[body.len() - 2..], &[0xFF, 0xD9]);
+    }
+    writer.await.unwrap();
+}
+
+macro_rules! image_store_suite {
+    ($backend:ident, $open:path) => {
+        mod $backend {
+            use super::*;
+            image_store_suite!(@tests $open;
+                put_then_read_back,
+                replacing_changes_content_and_etag,
+                keys_do_not_collide,
+                readers_never_see_a_partial_picture,
+            );
+        }
+    };
+    (@tests $open:path; $($name:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                let (store, _guard) = $open().await;
+                super::$name(store).await;
+            }
+        )*
+    };
+}
+
+async fn local_folder() -> (Arc<dyn ImageStore>, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", dir.path().join("images").display());
+    (store_from_url(&url).unwrap(), dir)
+}
+
+image_store_suite!(folder, local_folder);

@@ -1,0 +1,314 @@
+//! The shop's customer table (`<prefix>customer`, PrestaShop 1.6).
+//!
+//! The identity role only reads it, with bound parameters and only the columns it needs. The
+//! embedded (SQLite) deployment keeps a PrestaShop-shaped copy of the table, which the demo seed
+//! and `cloudhp customers import` fill; a real shop database is never written to.
+
+use std::fmt;
+use std::sync::Arc;
+
+use cloudhp_core::{Customer, CustomerId};
+use sqlx::AssertSqlSafe;
+use time::{Date, OffsetDateTime, PrimitiveDateTime};
+
+use crate::{Pool, StoreError, demo::demo_customer, on_pool};
+
+/// A PrestaShop table prefix: letters, digits and underscores only (it is spliced into SQL, so
+/// nothing else is ever accepted).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TablePrefix(String);
+
+impl TablePrefix {
+    pub fn parse(prefix: &str) -> Result<Self, StoreError> {
+        if prefix.len() <= 32
+            && prefix
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        {
+            Ok(Self(prefix.to_owned()))
+        } else {
+            Err(StoreError::Invalid(format!(
+                "table prefix `{prefix}` may hold only letters, digits and `_` (32 at most)"
+            )))
+        }
+    }
+
+    pub fn table(&self, name: &str) -> String {
+        format!("{}{}", self.0, name)
+    }
+}
+
+impl Default for TablePrefix {
+    fn default() -> Self {
+        Self("ps_".to_owned())
+    }
+}
+
+impl fmt::Display for TablePrefix {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A customer row with the flags the campaign's policy looks at.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CustomerRecord {
+    pub customer: Customer,
+    pub active: bool,
+    pub is_guest: bool,
+}
+
+/// A customer to add to the embedded table (demo seed, CSV import).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewCustomer {
+    pub id: CustomerId,
+    pub firstname: String,
+    pub lastname: String,
+    pub email: String,
+    pub active: bool,
+    /// PrestaShop's `id_gender`: 1 Mr, 2 Ms, 0 unknown.
+    pub gender: u8,
+    pub birthday: Option<Date>,
+    pub newsletter: bool,
+    pub optin: bool,
+    pub default_group: u32,
+    /// Stored as given (PrestaShop keeps an MD5-style hash here); never read by the lottery.
+    pub password_hash: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct CustomerRow {
+    firstname: String,
+    lastname: String,
+    email: String,
+    active: i64,
+    is_guest: i64,
+}
+
+/// Access to `<prefix>customer`.
+#[derive(Clone, Debug)]
+pub struct CustomerDb {
+    pool: Pool,
+    prefix: TablePrefix,
+    find_sql: Arc<str>,
+}
+
+impl CustomerDb {
+    pub fn new(pool: Pool, prefix: TablePrefix) -> Self {
+        // Deleted customers do not exist for the lottery: filtered here, in SQL.
+        let find_sql = format!(
+            "SELECT firstname, lastname, email, CAST(active AS SIGNED) AS active, \
+             CAST(is_guest AS SIGNED) AS is_guest FROM {} \
+             WHERE id_customer = ? AND deleted = 0",
+            prefix.table("customer")
+        );
+        Self {
+            pool,
+            prefix,
+            find_sql: find_sql.into(),
+        }
+    }
+
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    pub fn table(&self) -> String {
+        self.prefix.table("customer")
+    }
+
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.pool.ping().await
+    }
+
+    /// The customer with this id, unless unknown or deleted.
+    pub async fn find(&self, id: CustomerId) -> Result<Option<CustomerRecord>, StoreError> {
+        let row: Option<CustomerRow> = on_pool!(&self.pool, |p| {
+            sqlx::query_as(AssertSqlSafe(self.find_sql.clone()))
+                .bind(i64::from(id.get()))
+                .fetch_optional(p)
+                .await?
+        });
+        Ok(row.map(|r| CustomerRecord {
+            customer: Customer {
+                id,
+                firstname: r.firstname,
+                lastname: r.lastname,
+                email: r.email,
+            },
+            active: r.active != 0,
+            is_guest: r.is_guest != 0,
+        }))
+    }
+
+    fn embedded_pool(&self) -> Result<&sqlx::SqlitePool, StoreError> {
+        match &self.pool {
+            Pool::Sqlite(p) => Ok(p),
+            Pool::MySql(_) => Err(StoreError::Invalid(
+                "the lottery never writes to a shop database; customers can be added only to \
+                 the embedded (sqlite) customer table"
+                    .to_owned(),
+            )),
+        }
+    }
+
+    /// Creates the embedded PrestaShop-shaped table when missing (every column of PrestaShop
+    /// 1.6's `ps_customer`, in SQLite types).
+    pub async fn create_embedded_table(&self) -> Result<(), StoreError> {
+        let pool = self.embedded_pool()?;
+        let t = self.table();
+        let ddl = format!(
+            "CREATE TABLE IF NOT EXISTS {t} (
+                id_customer INTEGER PRIMARY KEY AUTOINCREMENT,
+                id_shop_group INTEGER NOT NULL DEFAULT 1,
+                id_shop INTEGER NOT NULL DEFAULT 1,
+                id_gender INTEGER NOT NULL,
+                id_default_group INTEGER NOT NULL DEFAULT 1,
+                id_lang INTEGER NULL,
+                id_risk INTEGER NOT NULL DEFAULT 1,
+                company TEXT NULL,
+                siret TEXT NULL,
+                ape TEXT NULL,
+                firstname TEXT NOT NULL,
+                lastname TEXT NOT NULL,
+                email TEXT NOT NULL,
+                passwd TEXT NOT NULL,
+                last_passwd_gen TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP,
+                birthday TEXT NULL,
+                newsletter INTEGER NOT NULL DEFAULT 0,
+                ip_registration_newsletter TEXT NULL,
+                newsletter_date_add TEXT NULL,
+                optin INTEGER NOT NULL DEFAULT 0,
+                website TEXT NULL,
+                outstanding_allow_amount NUMERIC NOT NULL DEFAULT 0,
+                show_public_prices INTEGER NOT NULL DEFAULT 0,
+                max_payment_days INTEGER NOT NULL DEFAULT 60,
+                secure_key TEXT NOT NULL DEFAULT '-1',
+                note TEXT NULL,
+                active INTEGER NOT NULL DEFAULT 0,
+                is_guest INTEGER NOT NULL DEFAULT 0,
+                deleted INTEGER NOT NULL DEFAULT 0,
+                date_add TEXT NOT NULL,
+                date_upd TEXT NOT NULL
+            )"
+        );
+        sqlx::query(AssertSqlSafe(ddl)).execute(pool).await?;
+        let index = format!("CREATE INDEX IF NOT EXISTS {t}_email ON {t} (email)");
+        sqlx::query(AssertSqlSafe(index)).execute(pool).await?;
+        Ok(())
+    }
+
+    /// Number of rows of the table (deleted ones included).
+    pub async fn count(&self) -> Result<u64, StoreError> {
+        let sql = format!("SELECT COUNT(*) FROM {}", self.table());
+        let n: i64 = on_pool!(&self.pool, |p| {
+            sqlx::query_scalar(AssertSqlSafe(sql)).fetch_one(p).await?
+        });
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    /// Fills an empty embedded table with the demo customers 1..=`count`. Returns how many were
+    /// added (0 when the table already holds customers: imported data is never mixed with demo
+    /// data).
+    pub async fn seed_demo(&self, count: u32) -> Result<u32, StoreError> {
+        if count == 0 || self.count().await? > 0 {
+            return Ok(0);
+        }
+        let customers: Vec<NewCustomer> = (1..=count)
+            .filter_map(CustomerId::new)
+            .map(demo_customer)
+            .collect();
+        self.insert_all(&customers, OffsetDateTime::now_utc())
+            .await?;
+        Ok(count)
+    }
+
+    /// Adds customers to the embedded table in one transaction: all or none. An id that
+    /// exists already fails the whole call.
+    pub async fn insert_all(
+        &self,
+        customers: &[NewCustomer],
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let pool = self.embedded_pool()?;
+        let sql = format!(
+            "INSERT INTO {} (id_customer, id_gender, id_default_group, id_lang, firstname, \
+             lastname, email, passwd, birthday, newsletter, optin, secure_key, active, \
+             is_guest, deleted, date_add, date_upd) \
+             VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, ?, ?)",
+            self.table()
+        );
+        let sql: Arc<str> = sql.into();
+        let stamp = PrimitiveDateTime::new(now.date(), now.time())
+            .replace_nanosecond(0)
+            .unwrap_or(PrimitiveDateTime::new(now.date(), time::Time::MIDNIGHT));
+        let stamp = format!("{} {}", stamp.date(), stamp.time());
+        let mut tx = pool.begin().await?;
+        for c in customers {
+            let secure_key = uuid::Uuid::new_v4().simple().to_string();
+            sqlx::query(AssertSqlSafe(sql.clone()))
+                .bind(i64::from(c.id.get()))
+                .bind(i64::from(c.gender))
+                .bind(i64::from(c.default_group))
+                .bind(&c.firstname)
+                .bind(&c.lastname)
+                .bind(&c.email)
+                .bind(&c.password_hash)
+                .bind(c.birthday.map(|d| d.to_string()))
+                .bind(i64::from(c.newsletter))
+                .bind(i64::from(c.optin))
+                .bind(secure_key)
+                .bind(i64::from(c.active))
+                .bind(&stamp)
+                .bind(&stamp)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| match e {
+                    sqlx::Error::Database(ref d) if d.is_unique_violation() => {
+                        StoreError::Invalid(format!("customer {} exists already", c.id))
+                    }
+                    other => other.into(),
+                })?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Test support: marks a customer deleted, inactive or guest in the embedded table.
+    pub async fn set_flags(
+        &self,
+        id: CustomerId,
+        active: bool,
+        is_guest: bool,
+        deleted: bool,
+    ) -> Result<(), StoreError> {
+        let pool = self.embedded_pool()?;
+        let sql = format!(
+            "UPDATE {} SET active = ?, is_guest = ?, deleted = ? WHERE id_customer = ?",
+            self.table()
+        );
+        sqlx::query(AssertSqlSafe(sql))
+            .bind(i64::from(active))
+            .bind(i64::from(is_guest))
+            .bind(i64::from(deleted))
+            .bind(i64::from(id.get()))
+            .execute(pool)
+            .await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefixes_are_restricted() {
+        assert!(TablePrefix::parse("ps_").is_ok());
+        assert!(TablePrefix::parse("").is_ok());
+        assert!(TablePrefix::parse("shop2_").is_ok());
+        assert!(TablePrefix::parse("ps_; DROP TABLE x; --").is_err());
+        assert!(TablePrefix::parse("ps-").is_err());
+        assert!(TablePrefix::parse(&"a".repeat(33)).is_err());
+    }
+}

@@ -1,0 +1,218 @@
+//! Database access of CloudHP: the lottery database (plays and outbox) and the shop's customer
+//! table. Each is chosen by URL (`sqlite://…` embedded, `mysql://…` for MariaDB/MySQL); the SQL
+//! is the same for both except where a dialect needs its own, and the migrations are embedded,
+//! one folder per dialect.
+
+mod customers;
+mod demo;
+mod lottery;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use time::OffsetDateTime;
+
+pub use customers::{CustomerDb, CustomerRecord, NewCustomer, TablePrefix};
+pub use demo::demo_customer;
+pub use lottery::{
+    Claim, ClaimToken, Completion, LotteryDb, Notification, OutboxCounts, PlayRecord, RecordState,
+};
+
+/// Dispatches one body over the pool's backend: the body is compiled once per backend, so the
+/// same query text runs on SQLite and on MySQL.
+macro_rules! on_pool {
+    ($pool:expr, |$p:ident| $body:expr) => {
+        match $pool {
+            $crate::Pool::Sqlite($p) => $body,
+            $crate::Pool::MySql($p) => $body,
+        }
+    };
+}
+pub(crate) use on_pool;
+
+/// How a database call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("unsupported database URL `{0}`: use sqlite://PATH or mysql://USER:PASSWORD@HOST/DB")]
+    Scheme(String),
+    #[error("invalid database URL")]
+    Url(#[source] sqlx::Error),
+    #[error("the database does not answer")]
+    Unavailable(#[source] sqlx::Error),
+    #[error("the database refused a query")]
+    Query(#[source] sqlx::Error),
+    #[error("cannot migrate the database schema")]
+    Migrate(#[source] sqlx::migrate::MigrateError),
+    #[error("the database holds an unexpected value: {0}")]
+    Corrupt(String),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl StoreError {
+    /// Sorts a driver error: failures to reach the server are `Unavailable`, the rest `Query`.
+    pub(crate) fn from_sqlx(err: sqlx::Error) -> Self {
+        match err {
+            sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed => Self::Unavailable(err),
+            other => Self::Query(other),
+        }
+    }
+
+    /// True when the server could not be reached at all (as opposed to refusing a query).
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, Self::Unavailable(_))
+    }
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(err: sqlx::Error) -> Self {
+        Self::from_sqlx(err)
+    }
+}
+
+/// Connection settings shared by both databases.
+#[derive(Clone, Debug)]
+pub struct PoolSettings {
+    pub max_connections: u32,
+    /// How long a query waits for a connection (and, with MySQL, for the server to answer the
+    /// connect) before the call fails as unavailable.
+    pub acquire_timeout: Duration,
+    /// Open the database read-only (the shop's customer database).
+    pub read_only: bool,
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        Self {
+            max_connections: 10,
+            acquire_timeout: Duration::from_secs(3),
+            read_only: false,
+        }
+    }
+}
+
+/// A connection pool to one of the supported backends.
+#[derive(Clone, Debug)]
+pub enum Pool {
+    Sqlite(SqlitePool),
+    MySql(MySqlPool),
+}
+
+impl Pool {
+    /// Opens a lazy pool for `url`: nothing is dialled until the first query, so a database
+    /// that is down at start-up only makes the role unready, it does not stop the process.
+    pub fn connect_lazy(url: &str, settings: &PoolSettings) -> Result<Self, StoreError> {
+        if let Some(rest) = url.strip_prefix("sqlite:") {
+            // `sqlite://relative/path` and `sqlite:///absolute/path` both work.
+            let path = rest.strip_prefix("//").unwrap_or(rest);
+            let path = path.split('?').next().unwrap_or(path);
+            if path.is_empty() {
+                return Err(StoreError::Scheme(url.to_owned()));
+            }
+            let options = SqliteConnectOptions::new()
+                .filename(path)
+                .create_if_missing(!settings.read_only)
+                .read_only(settings.read_only)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(10))
+                .foreign_keys(true);
+            let pool = SqlitePoolOptions::new()
+                .max_connections(settings.max_connections)
+                .acquire_timeout(settings.acquire_timeout)
+                .connect_lazy_with(options);
+            Ok(Self::Sqlite(pool))
+        } else if url.starts_with("mysql:") || url.starts_with("mariadb:") {
+            let url = url.replacen("mariadb:", "mysql:", 1);
+            let options = MySqlConnectOptions::from_str(&url).map_err(StoreError::Url)?;
+            let pool = MySqlPoolOptions::new()
+                .max_connections(settings.max_connections)
+                .acquire_timeout(settings.acquire_timeout)
+                .connect_lazy_with(options);
+            Ok(Self::MySql(pool))
+        } else {
+            Err(StoreError::Scheme(redact_url(url)))
+        }
+    }
+
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Pool::Sqlite(_) => "sqlite",
+            Pool::MySql(_) => "mysql",
+        }
+    }
+
+    /// One round trip to the server.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        on_pool!(self, |p| {
+            sqlx::query("SELECT 1").execute(p).await?;
+        });
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        on_pool!(self, |p| p.close().await)
+    }
+}
+
+/// `url` with its password (if any) replaced by `***`, for messages and logs.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// Unix milliseconds, the time unit stored in the lottery database.
+pub(crate) fn millis(t: OffsetDateTime) -> i64 {
+    i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}
+
+pub(crate) fn from_millis(ms: i64) -> Result<OffsetDateTime, StoreError> {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .map_err(|_| StoreError::Corrupt(format!("timestamp {ms} out of range")))
+}
+
+pub(crate) fn duration_millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_recognised_and_secrets_redacted() {
+        assert!(matches!(
+            Pool::connect_lazy("postgres://x", &PoolSettings::default()),
+            Err(StoreError::Scheme(_))
+        ));
+        assert!(matches!(
+            Pool::connect_lazy("sqlite://", &PoolSettings::default()),
+            Err(StoreError::Scheme(_))
+        ));
+        assert_eq!(
+            redact_url("mysql://lottery:s3cret@db:3306/lottery"),
+            "mysql://lottery:***@db:3306/lottery"
+        );
+        let err = Pool::connect_lazy("postgres://u:pw@h/db", &PoolSettings::default()).unwrap_err();
+        assert!(!err.to_string().contains("pw"));
+    }
+
+    #[test]
+    fn millis_round_trip() {
+        let t = time::macros::datetime!(2026-11-25 12:34:56.789 UTC);
+        assert_eq!(from_millis(millis(t)).unwrap(), t);
+    }
+}

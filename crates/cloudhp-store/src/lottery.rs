@@ -1,0 +1,657 @@
+//! The lottery database: the claim state machine of each customer's one draw, and the outbox.
+//!
+//! ```text
+//!               claim (insert)                 complete (same tx: outbox row)
+//!   (no row) ───────────────────▶ drawing ────────────────────────────────▶ won
+//!                                  │  ▲  │
+//!                  fail (W error)  │  │  │ lease expired: take over (new token)
+//!                                  ▼  │  └──────────────▶ drawing (re-driven)
+//!                                 failed ──── claim again (customer retries)
+//! ```
+//!
+//! Every transition out of `drawing` names the claim token it was given, so a holder whose
+//! lease was taken over can no longer record anything (fencing).
+
+use std::time::Duration;
+
+use cloudhp_core::{Customer, CustomerId, PlayState, PlayStatus, Prize, WinnerNotice};
+use sqlx::migrate::Migrator;
+use time::OffsetDateTime;
+
+use crate::{Pool, PoolSettings, StoreError, duration_millis, from_millis, millis, on_pool};
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
+static MYSQL_MIGRATIONS: Migrator = sqlx::migrate!("migrations/mysql");
+
+/// The kind of the outbox entries queued for winners.
+pub const WINNER: &str = "winner";
+
+/// Proof of holding a customer's draw; required by every later transition of that draw.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClaimToken(String);
+
+impl ClaimToken {
+    fn new() -> Self {
+        Self(uuid::Uuid::new_v4().simple().to_string())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The state of a row of `plays`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RecordState {
+    Drawing,
+    Won,
+    Failed,
+}
+
+impl RecordState {
+    fn parse(s: &str) -> Result<Self, StoreError> {
+        match s {
+            "drawing" => Ok(Self::Drawing),
+            "won" => Ok(Self::Won),
+            "failed" => Ok(Self::Failed),
+            other => Err(StoreError::Corrupt(format!("unknown play state `{other}`"))),
+        }
+    }
+}
+
+/// One customer's row of `plays`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlayRecord {
+    pub customer: Customer,
+    pub state: RecordState,
+    pub attempts: u32,
+    pub lease_until: OffsetDateTime,
+    pub requested_at: OffsetDateTime,
+    pub played_at: Option<OffsetDateTime>,
+    pub prize: Option<Prize>,
+    pub picture_key: Option<String>,
+    pub last_error: Option<String>,
+    pub updated_at: OffsetDateTime,
+}
+
+impl PlayRecord {
+    /// What the status role reports for this row.
+    pub fn to_status(&self) -> PlayStatus {
+        let id = self.customer.id;
+        match self.state {
+            RecordState::Won => PlayStatus {
+                customer_id: id,
+                state: PlayState::Won,
+                prize: self.prize.clone(),
+                requested_at: Some(self.requested_at),
+                played_at: self.played_at,
+                last_failure_at: None,
+            },
+            RecordState::Drawing => PlayStatus {
+                customer_id: id,
+                state: PlayState::Drawing,
+                prize: None,
+                requested_at: Some(self.requested_at),
+                played_at: None,
+                last_failure_at: None,
+            },
+            RecordState::Failed => PlayStatus {
+                last_failure_at: Some(self.updated_at),
+                ..PlayStatus::not_played(id)
+            },
+        }
+    }
+}
+
+/// What a claim attempt found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Claim {
+    /// The caller now holds the draw and must drive it to `won` or `failed`.
+    Acquired(ClaimToken),
+    /// Someone else holds a live claim.
+    Running(PlayRecord),
+    /// The customer already won.
+    Played(PlayRecord),
+}
+
+/// What recording a result led to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Completion {
+    /// Result and outbox entry committed together.
+    Recorded,
+    /// The claim was taken over (lease expired): nothing was recorded.
+    LostClaim,
+}
+
+/// An outbox entry leased to a notifier.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Notification {
+    pub id: i64,
+    pub kind: String,
+    pub customer_id: CustomerId,
+    pub payload: String,
+    pub attempts: u32,
+    pub created_at: OffsetDateTime,
+}
+
+impl Notification {
+    pub fn winner(&self) -> Result<WinnerNotice, StoreError> {
+        serde_json::from_str(&self.payload).map_err(|e| {
+            StoreError::Corrupt(format!(
+                "outbox entry {} is not a winner notice: {e}",
+                self.id
+            ))
+        })
+    }
+}
+
+/// Outbox totals, for metrics and tests.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct OutboxCounts {
+    pub pending: u64,
+    pub delivered: u64,
+}
+
+#[derive(sqlx::FromRow)]
+struct PlayRow {
+    customer_id: i64,
+    state: String,
+    attempts: i64,
+    lease_until: i64,
+    requested_at: i64,
+    played_at: Option<i64>,
+    prize: Option<String>,
+    picture_key: Option<String>,
+    firstname: String,
+    lastname: String,
+    email: String,
+    last_error: Option<String>,
+    updated_at: i64,
+}
+
+impl PlayRow {
+    fn into_record(self) -> Result<PlayRecord, StoreError> {
+        let id = customer_id(self.customer_id)?;
+        let prize = match self.prize {
+            Some(p) => Some(
+                Prize::parse(&p)
+                    .ok_or_else(|| StoreError::Corrupt(format!("invalid prize name `{p}`")))?,
+            ),
+            None => None,
+        };
+        Ok(PlayRecord {
+            customer: Customer {
+                id,
+                firstname: self.firstname,
+                lastname: self.lastname,
+                email: self.email,
+            },
+            state: RecordState::parse(&self.state)?,
+            attempts: u32::try_from(self.attempts).unwrap_or(u32::MAX),
+            lease_until: from_millis(self.lease_until)?,
+            requested_at: from_millis(self.requested_at)?,
+            played_at: self.played_at.map(from_millis).transpose()?,
+            prize,
+            picture_key: self.picture_key,
+            last_error: self.last_error,
+            updated_at: from_millis(self.updated_at)?,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct OutboxRow {
+    id: i64,
+    kind: String,
+    customer_id: i64,
+    payload: String,
+    attempts: i64,
+    created_at: i64,
+}
+
+fn customer_id(raw: i64) -> Result<CustomerId, StoreError> {
+    u32::try_from(raw)
+        .ok()
+        .and_then(CustomerId::new)
+        .ok_or_else(|| StoreError::Corrupt(format!("invalid customer id {raw}")))
+}
+
+const SELECT_PLAY: &str = "SELECT customer_id, state, attempts, lease_until, requested_at, \
+     played_at, prize, picture_key, firstname, lastname, email, last_error, updated_at \
+     FROM plays WHERE customer_id = ?";
+
+/// The lottery database.
+#[derive(Clone, Debug)]
+pub struct LotteryDb {
+    pool: Pool,
+}
+
+impl LotteryDb {
+    /// Opens the database at `url` (lazily: see [`Pool::connect_lazy`]).
+    pub fn connect_lazy(url: &str, settings: &PoolSettings) -> Result<Self, StoreError> {
+        Ok(Self {
+            pool: Pool::connect_lazy(url, settings)?,
+        })
+    }
+
+    pub fn from_pool(pool: Pool) -> Self {
+        Self { pool }
+    }
+
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    /// Applies the embedded migrations of the backend. Several processes starting together on
+    /// one database may race here; a failed attempt is retried a few times.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        let mut attempt = 0;
+        loop {
+            let result = match &self.pool {
+                Pool::Sqlite(p) => SQLITE_MIGRATIONS.run(p).await,
+                Pool::MySql(p) => MYSQL_MIGRATIONS.run(p).await,
+            };
+            match result {
+                Ok(()) => return Ok(()),
+                Err(err) if attempt < 4 => {
+                    attempt += 1;
+                    tracing::debug!(error = %err, attempt, "migration attempt failed, retrying");
+                    tokio::time::sleep(Duration::from_millis(100 * attempt)).await;
+                }
+                Err(sqlx::migrate::MigrateError::Execute(e)) => return Err(e.into()),
+                Err(err) => return Err(StoreError::Migrate(err)),
+            }
+        }
+    }
+
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.pool.ping().await
+    }
+
+    /// The row of `id`, if the customer ever asked to play.
+    pub async fn record(&self, id: CustomerId) -> Result<Option<PlayRecord>, StoreError> {
+        let row: Option<PlayRow> = on_pool!(&self.pool, |p| {
+            sqlx::query_as(SELECT_PLAY)
+                .bind(i64::from(id.get()))
+                .fetch_optional(p)
+                .await?
+        });
+        row.map(PlayRow::into_record).transpose()
+    }
+
+    /// Claims the draw of `customer`: inserts the row, or takes over a failed attempt or an
+    /// expired claim. Exactly one of any number of concurrent callers gets `Acquired`.
+    pub async fn claim(
+        &self,
+        customer: &Customer,
+        now: OffsetDateTime,
+        lease: Duration,
+    ) -> Result<Claim, StoreError> {
+        let id = i64::from(customer.id.get());
+        let now_ms = millis(now);
+        let until = now_ms.saturating_add(duration_millis(lease));
+        // A few rounds at most: each round either wins, or sees a state that a concurrent
+        // caller just changed.
+        for _ in 0..5 {
+            let token = ClaimToken::new();
+            let inserted = on_pool!(&self.pool, |p| {
+                sqlx::query(
+                    "INSERT INTO plays (customer_id, state, claim_token, lease_until, attempts, \
+                     requested_at, firstname, lastname, email, updated_at) \
+                     VALUES (?, 'drawing', ?, ?, 1, ?, ?, ?, ?, ?)",
+                )
+                .bind(id)
+                .bind(token.as_str())
+                .bind(until)
+                .bind(now_ms)
+                .bind(&customer.firstname)
+                .bind(&customer.lastname)
+                .bind(&customer.email)
+                .bind(now_ms)
+                .execute(p)
+                .await
+                .map(|_| ())
+            });
+            match inserted {
+                Ok(_) => return Ok(Claim::Acquired(token)),
+                Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {}
+                Err(e) => return Err(e.into()),
+            }
+            let taken = on_pool!(&self.pool, |p| {
+                sqlx::query(
+                    "UPDATE plays SET \
+                       requested_at = CASE WHEN state = 'failed' THEN ? ELSE requested_at END, \
+                       state = 'drawing', claim_token = ?, lease_until = ?, \
+                       attempts = attempts + 1, firstname = ?, lastname = ?, email = ?, \
+                       last_error = NULL, updated_at = ? \
+                     WHERE customer_id = ? \
+                       AND (state = 'failed' OR (state = 'drawing' AND lease_until < ?))",
+                )
+                .bind(now_ms)
+                .bind(token.as_str())
+                .bind(until)
+                .bind(&customer.firstname)
+                .bind(&customer.lastname)
+                .bind(&customer.email)
+                .bind(now_ms)
+                .bind(id)
+                .bind(now_ms)
+                .execute(p)
+                .await?
+                .rows_affected()
+            });
+            if taken == 1 {
+                return Ok(Claim::Acquired(token));
+            }
+            match self.record(customer.id).await? {
+                Some(record) if record.state == RecordState::Won => {
+                    return Ok(Claim::Played(record));
+                }
+                Some(record)
+                    if record.state == RecordState::Drawing && record.lease_until >= now =>
+                {
+                    return Ok(Claim::Running(record));
+                }
+                // Failed or expired again, or deleted by an operator: try once more.
+                _ => continue,
+            }
+        }
+        Err(StoreError::Invalid(format!(
+            "the claim of customer {} kept changing under contention",
+            customer.id
+        )))
+    }
+
+    /// Extends a held claim; `false` when the claim is no longer ours.
+    pub async fn renew(
+        &self,
+        id: CustomerId,
+        token: &ClaimToken,
+        now: OffsetDateTime,
+        lease: Duration,
+    ) -> Result<bool, StoreError> {
+        let now_ms = millis(now);
+        let affected = on_pool!(&self.pool, |p| {
+            sqlx::query(
+                "UPDATE plays SET lease_until = ?, updated_at = ? \
+                 WHERE customer_id = ? AND claim_token = ? AND state = 'drawing'",
+            )
+            .bind(now_ms.saturating_add(duration_millis(lease)))
+            .bind(now_ms)
+            .bind(i64::from(id.get()))
+            .bind(token.as_str())
+            .execute(p)
+            .await?
+            .rows_affected()
+        });
+        Ok(affected == 1)
+    }
+
+    /// Records the prize and queues the winner notification, in one transaction, if the claim
+    /// is still ours.
+    pub async fn complete(
+        &self,
+        id: CustomerId,
+        token: &ClaimToken,
+        prize: &Prize,
+        picture_key: &str,
+        now: OffsetDateTime,
+    ) -> Result<Completion, StoreError> {
+        let now_ms = millis(now);
+        let Some(record) = self.record(id).await? else {
+            return Ok(Completion::LostClaim);
+        };
+        let notice = WinnerNotice {
+            customer: record.customer.clone(),
+            prize: prize.clone(),
+            requested_at: record.requested_at,
+            played_at: from_millis(now_ms)?,
+        };
+        let payload = serde_json::to_string(&notice)
+            .map_err(|e| StoreError::Invalid(format!("cannot encode the winner notice: {e}")))?;
+        on_pool!(&self.pool, |p| {
+            let mut tx = p.begin().await?;
+            let updated = sqlx::query(
+                "UPDATE plays SET state = 'won', prize = ?, picture_key = ?, played_at = ?, \
+                   lease_until = 0, updated_at = ? \
+                 WHERE customer_id = ? AND claim_token = ? AND state = 'drawing'",
+            )
+            .bind(prize.file())
+            .bind(picture_key)
+            .bind(now_ms)
+            .bind(now_ms)
+            .bind(i64::from(id.get()))
+            .bind(token.as_str())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if updated != 1 {
+                tx.rollback().await?;
+                return Ok(Completion::LostClaim);
+            }
+            sqlx::query(
+                "INSERT INTO outbox (kind, customer_id, payload, created_at, next_attempt_at, \
+                 attempts) VALUES (?, ?, ?, ?, ?, 0)",
+            )
+            .bind(WINNER)
+            .bind(i64::from(id.get()))
+            .bind(&payload)
+            .bind(now_ms)
+            .bind(now_ms)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+        });
+        Ok(Completion::Recorded)
+    }
+
+    /// Marks a held draw as failed (W error, picture not stored): no prize, the customer may
+    /// try again. `false` when the claim is no longer ours.
+    pub async fn fail(
+        &self,
+        id: CustomerId,
+        token: &ClaimToken,
+        reason: &str,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let affected = on_pool!(&self.pool, |p| {
+            sqlx::query(
+                "UPDATE plays SET state = 'failed', last_error = ?, lease_until = 0, \
+                   updated_at = ? \
+                 WHERE customer_id = ? AND claim_token = ? AND state = 'drawing'",
+            )
+            .bind(truncate(reason, 1000))
+            .bind(millis(now))
+            .bind(i64::from(id.get()))
+            .bind(token.as_str())
+            .execute(p)
+            .await?
+            .rows_affected()
+        });
+        Ok(affected == 1)
+    }
+
+    /// Customers whose drawing claim is past its lease (their holder died), oldest first.
+    pub async fn expired_claims(
+        &self,
+        now: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<CustomerId>, StoreError> {
+        let ids: Vec<i64> = on_pool!(&self.pool, |p| {
+            sqlx::query_scalar(
+                "SELECT customer_id FROM plays WHERE state = 'drawing' AND lease_until < ? \
+                 ORDER BY lease_until LIMIT ?",
+            )
+            .bind(millis(now))
+            .bind(i64::from(limit))
+            .fetch_all(p)
+            .await?
+        });
+        ids.into_iter().map(customer_id).collect()
+    }
+
+    /// Takes over an expired claim to re-drive it. `None` when it is not expired any more (its
+    /// holder renewed it, or another recoverer took it first).
+    pub async fn take_over_expired(
+        &self,
+        id: CustomerId,
+        now: OffsetDateTime,
+        lease: Duration,
+    ) -> Result<Option<(ClaimToken, PlayRecord)>, StoreError> {
+        let token = ClaimToken::new();
+        let now_ms = millis(now);
+        let affected = on_pool!(&self.pool, |p| {
+            sqlx::query(
+                "UPDATE plays SET claim_token = ?, lease_until = ?, attempts = attempts + 1, \
+                   updated_at = ? \
+                 WHERE customer_id = ? AND state = 'drawing' AND lease_until < ?",
+            )
+            .bind(token.as_str())
+            .bind(now_ms.saturating_add(duration_millis(lease)))
+            .bind(now_ms)
+            .bind(i64::from(id.get()))
+            .bind(now_ms)
+            .execute(p)
+            .await?
+            .rows_affected()
+        });
+        if affected != 1 {
+            return Ok(None);
+        }
+        Ok(self.record(id).await?.map(|record| (token, record)))
+    }
+
+    /// Leases up to `limit` due, undelivered outbox entries to `owner` for `lease`. Entries
+    /// leased to another live notifier are skipped; an entry whose lease expired is due again.
+    pub async fn lease_notifications(
+        &self,
+        owner: &str,
+        now: OffsetDateTime,
+        lease: Duration,
+        limit: u32,
+    ) -> Result<Vec<Notification>, StoreError> {
+        let now_ms = millis(now);
+        let candidates: Vec<i64> = on_pool!(&self.pool, |p| {
+            sqlx::query_scalar(
+                "SELECT id FROM outbox WHERE delivered_at IS NULL AND next_attempt_at <= ? \
+                   AND (lease_until IS NULL OR lease_until < ?) ORDER BY id LIMIT ?",
+            )
+            .bind(now_ms)
+            .bind(now_ms)
+            .bind(i64::from(limit))
+            .fetch_all(p)
+            .await?
+        });
+        let mut leased = Vec::with_capacity(candidates.len());
+        for id in candidates {
+            let row: Option<OutboxRow> = on_pool!(&self.pool, |p| {
+                let got = sqlx::query(
+                    "UPDATE outbox SET lease_owner = ?, lease_until = ? \
+                     WHERE id = ? AND delivered_at IS NULL \
+                       AND (lease_until IS NULL OR lease_until < ?)",
+                )
+                .bind(owner)
+                .bind(now_ms.saturating_add(duration_millis(lease)))
+                .bind(id)
+                .bind(now_ms)
+                .execute(p)
+                .await?
+                .rows_affected();
+                if got == 1 {
+                    sqlx::query_as(
+                        "SELECT id, kind, customer_id, payload, attempts, created_at \
+                         FROM outbox WHERE id = ?",
+                    )
+                    .bind(id)
+                    .fetch_optional(p)
+                    .await?
+                } else {
+                    None
+                }
+            });
+            if let Some(row) = row {
+                leased.push(Notification {
+                    id: row.id,
+                    kind: row.kind,
+                    customer_id: customer_id(row.customer_id)?,
+                    payload: row.payload,
+                    attempts: u32::try_from(row.attempts).unwrap_or(u32::MAX),
+                    created_at: from_millis(row.created_at)?,
+                });
+            }
+        }
+        Ok(leased)
+    }
+
+    /// Marks an entry delivered; it is never handed out again.
+    pub async fn mark_delivered(&self, id: i64, now: OffsetDateTime) -> Result<(), StoreError> {
+        on_pool!(&self.pool, |p| {
+            sqlx::query(
+                "UPDATE outbox SET delivered_at = ?, attempts = attempts + 1, lease_owner = NULL, \
+                   lease_until = NULL, last_error = NULL WHERE id = ? AND delivered_at IS NULL",
+            )
+            .bind(millis(now))
+            .bind(id)
+            .execute(p)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// Records a failed delivery; the entry is due again at `retry_at`.
+    pub async fn mark_failed_delivery(
+        &self,
+        id: i64,
+        error: &str,
+        retry_at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        on_pool!(&self.pool, |p| {
+            sqlx::query(
+                "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?, \
+                   lease_owner = NULL, lease_until = NULL WHERE id = ? AND delivered_at IS NULL",
+            )
+            .bind(truncate(error, 1000))
+            .bind(millis(retry_at))
+            .bind(id)
+            .execute(p)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// How many outbox entries wait to be delivered (an indexed count, cheap to poll).
+    pub async fn pending_notifications(&self) -> Result<u64, StoreError> {
+        let n: i64 = on_pool!(&self.pool, |p| {
+            sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL")
+                .fetch_one(p)
+                .await?
+        });
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    /// How many outbox entries wait and how many went out (scans the outbox: for tests and
+    /// operators, not for polling).
+    pub async fn outbox_counts(&self) -> Result<OutboxCounts, StoreError> {
+        let (pending, delivered): (i64, i64) = on_pool!(&self.pool, |p| {
+            sqlx::query_as(
+                "SELECT CAST(COALESCE(SUM(CASE WHEN delivered_at IS NULL THEN 1 ELSE 0 END), 0) \
+                   AS SIGNED), \
+                 CAST(COALESCE(SUM(CASE WHEN delivered_at IS NULL THEN 0 ELSE 1 END), 0) \
+                   AS SIGNED) FROM outbox",
+            )
+            .fetch_one(p)
+            .await?
+        });
+        Ok(OutboxCounts {
+            pending: u64::try_from(pending).unwrap_or(0),
+            delivered: u64::try_from(delivered).unwrap_or(0),
+        })
+    }
+}
+
+fn truncate(text: &str, max: usize) -> &str {
+    match text.char_indices().nth(max) {
+        Some((at, _)) => &text[..at],
+        None => text,
+    }
+}

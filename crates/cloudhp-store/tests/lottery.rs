@@ -1,0 +1,304 @@
+//! The behaviour of the lottery database: one suite, run against every backend.
+//!
+//! Time is passed explicitly, so leases expire by moving `now`, not by sleeping.
+
+mod support;
+
+use std::time::Duration;
+
+use cloudhp_core::{Customer, CustomerId, PlayState, Prize};
+use cloudhp_store::{Claim, Completion, LotteryDb, RecordState};
+use time::OffsetDateTime;
+
+const LEASE: Duration = Duration::from_secs(60);
+
+fn customer(id: u32) -> Customer {
+    Customer {
+        id: CustomerId::new(id).unwrap(),
+        firstname: "Zoé".into(),
+        lastname: "<b>O'Brien</b>".into(),
+        email: format!("c{id}@example.com"),
+    }
+}
+
+fn t0() -> OffsetDateTime {
+    time::macros::datetime!(2026-11-25 10:00:00 UTC)
+}
+
+fn secs(n: i64) -> time::Duration {
+    time::Duration::seconds(n)
+}
+
+fn prize() -> Prize {
+    Prize::parse("usb-key.jpg").unwrap()
+}
+
+fn acquired(claim: Claim) -> cloudhp_store::ClaimToken {
+    match claim {
+        Claim::Acquired(token) => token,
+        other => panic!("expected to acquire the claim, got {other:?}"),
+    }
+}
+
+async fn first_claim_draws_and_later_ones_see_it(db: LotteryDb) {
+    let c = customer(1);
+    assert_eq!(db.record(c.id).await.unwrap(), None);
+    let token = acquired(db.claim(&c, t0(), LEASE).await.unwrap());
+
+    let Claim::Running(record) = db.claim(&c, t0() + secs(1), LEASE).await.unwrap() else {
+        panic!("a second claim during the draw must see it running");
+    };
+    assert_eq!(record.state, RecordState::Drawing);
+    assert_eq!(record.to_status().state, PlayState::Drawing);
+    assert_eq!(record.customer, c);
+
+    let done = db
+        .complete(c.id, &token, &prize(), "1.jpg", t0() + secs(5))
+        .await
+        .unwrap();
+    assert_eq!(done, Completion::Recorded);
+
+    let Claim::Played(record) = db.claim(&c, t0() + secs(9), LEASE).await.unwrap() else {
+        panic!("a claim after the result must see it played");
+    };
+    let status = record.to_status();
+    assert_eq!(status.state, PlayState::Won);
+    assert_eq!(status.prize, Some(prize()));
+    assert_eq!(status.requested_at, Some(t0()));
+    assert_eq!(status.played_at, Some(t0() + secs(5)));
+    assert_eq!(record.picture_key.as_deref(), Some("1.jpg"));
+
+    // The result and its notification were committed together: exactly one entry.
+    let counts = db.outbox_counts().await.unwrap();
+    assert_eq!((counts.pending, counts.delivered), (1, 0));
+    let leased = db
+        .lease_notifications("n1", t0() + secs(6), LEASE, 10)
+        .await
+        .unwrap();
+    assert_eq!(leased.len(), 1);
+    let notice = leased[0].winner().unwrap();
+    assert_eq!(notice.customer, c);
+    assert_eq!(notice.prize, prize());
+    assert_eq!(notice.played_at, t0() + secs(5));
+}
+
+async fn concurrent_claims_acquire_once(db: LotteryDb) {
+    let c = customer(2);
+    let tasks: Vec<_> = (0..50)
+        .map(|_| {
+            let db = db.clone();
+            let c = c.clone();
+            tokio::spawn(async move { db.claim(&c, t0(), LEASE).await.unwrap() })
+        })
+        .collect();
+    let mut acquired = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Claim::Acquired(_) => acquired += 1,
+            Claim::Running(_) => {}
+            Claim::Played(r) => panic!("nobody completed, yet {r:?}"),
+        }
+    }
+    assert_eq!(acquired, 1);
+}
+
+async fn a_failed_draw_can_be_tried_again(db: LotteryDb) {
+    let c = customer(3);
+    let token = acquired(db.claim(&c, t0(), LEASE).await.unwrap());
+    assert!(
+        db.fail(c.id, &token, "w answered 500", t0() + secs(2))
+            .await
+            .unwrap()
+    );
+    let record = db.record(c.id).await.unwrap().unwrap();
+    let status = record.to_status();
+    assert_eq!(status.state, PlayState::NotPlayed);
+    assert_eq!(status.prize, None);
+    assert_eq!(status.last_failure_at, Some(t0() + secs(2)));
+    assert_eq!(record.last_error.as_deref(), Some("w answered 500"));
+    // No prize, no notification.
+    assert_eq!(db.outbox_counts().await.unwrap().pending, 0);
+    // The stale token can do nothing any more.
+    assert_eq!(
+        db.complete(c.id, &token, &prize(), "3.jpg", t0() + secs(3))
+            .await
+            .unwrap(),
+        Completion::LostClaim
+    );
+
+    let again = acquired(db.claim(&c, t0() + secs(10), LEASE).await.unwrap());
+    let record = db.record(c.id).await.unwrap().unwrap();
+    assert_eq!(record.attempts, 2);
+    assert_eq!(record.requested_at, t0() + secs(10));
+    assert_eq!(record.last_error, None);
+    assert_eq!(
+        db.complete(c.id, &again, &prize(), "3.jpg", t0() + secs(12))
+            .await
+            .unwrap(),
+        Completion::Recorded
+    );
+}
+
+async fn an_expired_claim_is_taken_over_and_fences_its_old_holder(db: LotteryDb) {
+    let c = customer(4);
+    let old = acquired(db.claim(&c, t0(), LEASE).await.unwrap());
+    // Within the lease nothing is expired.
+    assert!(
+        db.expired_claims(t0() + secs(30), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        db.take_over_expired(c.id, t0() + secs(30), LEASE)
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    let later = t0() + secs(61);
+    assert_eq!(db.expired_claims(later, 10).await.unwrap(), vec![c.id]);
+    let (new, record) = db
+        .take_over_expired(c.id, later, LEASE)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.customer, c);
+    assert_eq!(record.attempts, 2);
+    // A second recoverer loses.
+    assert!(
+        db.take_over_expired(c.id, later, LEASE)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // The old holder can neither renew nor record.
+    assert!(!db.renew(c.id, &old, later, LEASE).await.unwrap());
+    assert!(!db.fail(c.id, &old, "late", later).await.unwrap());
+    assert_eq!(
+        db.complete(c.id, &old, &prize(), "4.jpg", later)
+            .await
+            .unwrap(),
+        Completion::LostClaim
+    );
+    // The requested date of the customer's click is kept through the recovery.
+    assert_eq!(db.record(c.id).await.unwrap().unwrap().requested_at, t0());
+    assert!(db.renew(c.id, &new, later, LEASE).await.unwrap());
+    assert_eq!(
+        db.complete(c.id, &new, &prize(), "4.jpg", later)
+            .await
+            .unwrap(),
+        Completion::Recorded
+    );
+    assert_eq!(db.outbox_counts().await.unwrap().pending, 1);
+}
+
+async fn a_customer_click_also_recovers_an_expired_claim(db: LotteryDb) {
+    let c = customer(5);
+    let _dead = acquired(db.claim(&c, t0(), LEASE).await.unwrap());
+    let token = acquired(db.claim(&c, t0() + secs(120), LEASE).await.unwrap());
+    assert!(
+        db.renew(c.id, &token, t0() + secs(121), LEASE)
+            .await
+            .unwrap()
+    );
+}
+
+async fn notifications_are_leased_once_and_retried(db: LotteryDb) {
+    for id in 10..13 {
+        let c = customer(id);
+        let token = acquired(db.claim(&c, t0(), LEASE).await.unwrap());
+        db.complete(c.id, &token, &prize(), "x.jpg", t0())
+            .await
+            .unwrap();
+    }
+    let now = t0() + secs(1);
+    let a = db.lease_notifications("a", now, LEASE, 2).await.unwrap();
+    assert_eq!(a.len(), 2);
+    let b = db.lease_notifications("b", now, LEASE, 10).await.unwrap();
+    assert_eq!(b.len(), 1, "entries leased to a are not handed to b");
+    assert!(a.iter().all(|n| !b.iter().any(|m| m.id == n.id)));
+
+    db.mark_delivered(a[0].id, now).await.unwrap();
+    db.mark_failed_delivery(a[1].id, "smtp down", now + secs(30))
+        .await
+        .unwrap();
+    // b's entry is still leased; a[1] waits for its retry time.
+    assert!(
+        db.lease_notifications("c", now + secs(5), LEASE, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let retried = db
+        .lease_notifications("c", now + secs(31), LEASE, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        retried.iter().map(|n| n.id).collect::<Vec<_>>(),
+        vec![a[1].id]
+    );
+    assert_eq!(retried[0].attempts, 1);
+    // b died without acking: its lease expires and the entry is due again.
+    let recovered = db
+        .lease_notifications("d", now + secs(120), LEASE, 10)
+        .await
+        .unwrap();
+    assert!(recovered.iter().any(|n| n.id == b[0].id));
+    assert!(
+        !recovered.iter().any(|n| n.id == a[0].id),
+        "delivered entries never come back"
+    );
+
+    let counts = db.outbox_counts().await.unwrap();
+    assert_eq!((counts.pending, counts.delivered), (2, 1));
+}
+
+async fn expired_claims_are_listed_oldest_first(db: LotteryDb) {
+    for (i, id) in [21u32, 20, 22].into_iter().enumerate() {
+        db.claim(&customer(id), t0() + secs(i as i64), LEASE)
+            .await
+            .unwrap();
+    }
+    let ids: Vec<u32> = db
+        .expired_claims(t0() + secs(100), 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(CustomerId::get)
+        .collect();
+    assert_eq!(ids, vec![21, 20, 22]);
+    assert_eq!(
+        db.expired_claims(t0() + secs(100), 1).await.unwrap().len(),
+        1
+    );
+}
+
+/// Instantiates every test of the suite for one backend.
+macro_rules! lottery_suite {
+    ($backend:ident, $open:path) => {
+        mod $backend {
+            use super::*;
+            lottery_suite!(@tests $open;
+                first_claim_draws_and_later_ones_see_it,
+                concurrent_claims_acquire_once,
+                a_failed_draw_can_be_tried_again,
+                an_expired_claim_is_taken_over_and_fences_its_old_holder,
+                a_customer_click_also_recovers_an_expired_claim,
+                notifications_are_leased_once_and_retried,
+                expired_claims_are_listed_oldest_first,
+            );
+        }
+    };
+    (@tests $open:path; $($name:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $name() {
+                let (db, _guard) = $open().await;
+                super::$name(db).await;
+            }
+        )*
+    };
+}
+
+lottery_suite!(sqlite, support::sqlite_lottery);

@@ -1,0 +1,420 @@
+//! The prize catalog: the pictures W draws from.
+//!
+//! A catalog is a folder of JPEG files, one per prize, the file name being the prize name W
+//! answers (`usb-key.jpg`), as with the original W. When the folder is empty the program paints
+//! its own demo catalog into it, so no third-party picture is needed anywhere.
+
+use std::path::{Path, PathBuf};
+
+use image::{ImageFormat, Rgb, RgbImage};
+
+use crate::draw::{draw_text_centred, fill_rect, fill_ring};
+
+/// Size of the generated demo pictures.
+pub const DEMO_WIDTH: u32 = 480;
+pub const DEMO_HEIGHT: u32 = 320;
+
+/// Largest picture accepted in a catalog folder, in pixels (keeps rendering cheap and bounded).
+const MAX_PIXELS: u64 = 4096 * 4096;
+
+/// One prize: the name W answers and its picture.
+#[derive(Clone, Debug)]
+pub struct CatalogPrize {
+    pub file: String,
+    pub image: RgbImage,
+}
+
+/// The prizes a worker draws from, uniformly.
+#[derive(Clone, Debug)]
+pub struct Catalog {
+    prizes: Vec<CatalogPrize>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    #[error("cannot read the prize catalog folder {path}")]
+    ReadDir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot write the prize catalog folder {path}")]
+    WriteDir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("prize picture {path} is not a readable JPEG")]
+    Decode {
+        path: PathBuf,
+        #[source]
+        source: image::ImageError,
+    },
+    #[error("prize picture {path} is too large ({width}×{height} pixels)")]
+    TooLarge {
+        path: PathBuf,
+        width: u32,
+        height: u32,
+    },
+    #[error("cannot encode prize picture {file}")]
+    Encode {
+        file: String,
+        #[source]
+        source: image::ImageError,
+    },
+}
+
+/// What a demo prize looks like: its name, colours and a few shapes.
+struct DemoPrize {
+    file: &'static str,
+    label: &'static str,
+    top: [u8; 3],
+    bottom: [u8; 3],
+    shapes: &'static [Shape],
+}
+
+#[derive(Clone, Copy)]
+enum Shape {
+    Rect(i64, i64, u32, u32, [u8; 3]),
+    Disc(i64, i64, u32, [u8; 3]),
+    Ring(i64, i64, u32, u32, [u8; 3]),
+    Arch(i64, i64, u32, u32, [u8; 3]),
+}
+
+const INK: [u8; 3] = [40, 44, 52];
+const WHITE: [u8; 3] = [250, 250, 250];
+const SILVER: [u8; 3] = [200, 204, 212];
+const GOLD: [u8; 3] = [232, 185, 35];
+
+const DEMO: &[DemoPrize] = &[
+    DemoPrize {
+        file: "usb-key.jpg",
+        label: "USB KEY",
+        top: [70, 130, 180],
+        bottom: [176, 214, 240],
+        shapes: &[
+            Shape::Rect(160, 100, 150, 70, INK),
+            Shape::Rect(310, 115, 50, 40, SILVER),
+            Shape::Rect(325, 125, 10, 8, INK),
+            Shape::Rect(340, 125, 10, 8, INK),
+            Shape::Disc(185, 135, 10, SILVER),
+        ],
+    },
+    DemoPrize {
+        file: "headphones.jpg",
+        label: "HEADPHONES",
+        top: [128, 0, 64],
+        bottom: [240, 170, 200],
+        shapes: &[
+            Shape::Arch(240, 170, 100, 82, INK),
+            Shape::Rect(125, 150, 40, 80, INK),
+            Shape::Rect(315, 150, 40, 80, INK),
+            Shape::Rect(133, 160, 24, 60, SILVER),
+            Shape::Rect(323, 160, 24, 60, SILVER),
+        ],
+    },
+    DemoPrize {
+        file: "smartwatch.jpg",
+        label: "SMARTWATCH",
+        top: [0, 100, 80],
+        bottom: [160, 230, 200],
+        shapes: &[
+            Shape::Rect(210, 30, 60, 200, INK),
+            Shape::Disc(240, 130, 62, SILVER),
+            Shape::Disc(240, 130, 52, INK),
+            Shape::Rect(238, 90, 4, 42, WHITE),
+            Shape::Rect(240, 128, 30, 4, WHITE),
+        ],
+    },
+    DemoPrize {
+        file: "tablet.jpg",
+        label: "TABLET",
+        top: [50, 50, 90],
+        bottom: [170, 170, 220],
+        shapes: &[
+            Shape::Rect(150, 40, 180, 200, INK),
+            Shape::Rect(162, 55, 156, 160, [120, 190, 250]),
+            Shape::Disc(240, 228, 6, SILVER),
+        ],
+    },
+    DemoPrize {
+        file: "camera.jpg",
+        label: "CAMERA",
+        top: [90, 60, 30],
+        bottom: [230, 200, 160],
+        shapes: &[
+            Shape::Rect(140, 90, 200, 130, INK),
+            Shape::Rect(170, 70, 60, 25, INK),
+            Shape::Disc(240, 155, 50, SILVER),
+            Shape::Disc(240, 155, 36, INK),
+            Shape::Disc(228, 143, 8, WHITE),
+            Shape::Disc(315, 105, 8, [220, 60, 60]),
+        ],
+    },
+    DemoPrize {
+        file: "speaker.jpg",
+        label: "SPEAKER",
+        top: [20, 20, 20],
+        bottom: [120, 120, 130],
+        shapes: &[
+            Shape::Rect(180, 40, 120, 195, SILVER),
+            Shape::Ring(240, 90, 30, 14, INK),
+            Shape::Ring(240, 175, 45, 20, INK),
+        ],
+    },
+    DemoPrize {
+        file: "drone.jpg",
+        label: "DRONE",
+        top: [30, 110, 200],
+        bottom: [200, 230, 255],
+        shapes: &[
+            Shape::Rect(150, 125, 180, 14, INK),
+            Shape::Rect(233, 60, 14, 150, INK),
+            Shape::Ring(150, 132, 34, 28, INK),
+            Shape::Ring(330, 132, 34, 28, INK),
+            Shape::Ring(240, 60, 34, 28, INK),
+            Shape::Ring(240, 205, 34, 28, INK),
+            Shape::Disc(240, 132, 24, [220, 60, 60]),
+        ],
+    },
+    DemoPrize {
+        file: "e-reader.jpg",
+        label: "E-READER",
+        top: [60, 60, 60],
+        bottom: [210, 210, 200],
+        shapes: &[
+            Shape::Rect(165, 35, 150, 205, INK),
+            Shape::Rect(177, 50, 126, 165, [235, 232, 220]),
+            Shape::Rect(190, 70, 100, 6, SILVER),
+            Shape::Rect(190, 90, 100, 6, SILVER),
+            Shape::Rect(190, 110, 80, 6, SILVER),
+            Shape::Rect(190, 130, 100, 6, SILVER),
+        ],
+    },
+    DemoPrize {
+        file: "gift-card.jpg",
+        label: "GIFT CARD",
+        top: [160, 20, 40],
+        bottom: [250, 180, 150],
+        shapes: &[
+            Shape::Rect(120, 70, 240, 150, WHITE),
+            Shape::Rect(225, 70, 30, 150, GOLD),
+            Shape::Rect(120, 130, 240, 30, GOLD),
+            Shape::Ring(215, 120, 22, 12, GOLD),
+            Shape::Ring(265, 120, 22, 12, GOLD),
+        ],
+    },
+    DemoPrize {
+        file: "backpack.jpg",
+        label: "BACKPACK",
+        top: [40, 80, 40],
+        bottom: [180, 220, 150],
+        shapes: &[
+            Shape::Arch(240, 80, 40, 28, INK),
+            Shape::Rect(170, 75, 140, 165, [60, 90, 60]),
+            Shape::Rect(190, 160, 100, 60, [90, 130, 90]),
+            Shape::Rect(190, 160, 100, 6, INK),
+        ],
+    },
+];
+
+impl DemoPrize {
+    fn paint(&self) -> RgbImage {
+        let (w, h) = (DEMO_WIDTH, DEMO_HEIGHT);
+        let mut img = RgbImage::from_fn(w, h, |_, y| {
+            let t = y as f32 / (h - 1) as f32;
+            let mix = |a: u8, b: u8| (f32::from(a) + (f32::from(b) - f32::from(a)) * t) as u8;
+            Rgb([
+                mix(self.top[0], self.bottom[0]),
+                mix(self.top[1], self.bottom[1]),
+                mix(self.top[2], self.bottom[2]),
+            ])
+        });
+        for shape in self.shapes {
+            match *shape {
+                Shape::Rect(x, y, sw, sh, c) => fill_rect(&mut img, x, y, sw, sh, Rgb(c)),
+                Shape::Disc(x, y, r, c) => fill_ring(&mut img, x, y, r, 0, false, Rgb(c)),
+                Shape::Ring(x, y, r, i, c) => fill_ring(&mut img, x, y, r, i, false, Rgb(c)),
+                Shape::Arch(x, y, r, i, c) => fill_ring(&mut img, x, y, r, i, true, Rgb(c)),
+            }
+        }
+        fill_rect(&mut img, 0, 252, w, 52, Rgb(WHITE));
+        draw_text_centred(&mut img, 262, self.label, 4, 10, Rgb(INK));
+        img
+    }
+}
+
+impl Catalog {
+    /// The built-in demo catalog, painted in memory (ten prizes).
+    pub fn demo() -> Self {
+        Self {
+            prizes: DEMO
+                .iter()
+                .map(|p| CatalogPrize {
+                    file: p.file.to_owned(),
+                    image: p.paint(),
+                })
+                .collect(),
+        }
+    }
+
+    /// Reads every `*.jpg` / `*.jpeg` of `dir` (sorted by name). An empty folder gives an empty
+    /// catalog.
+    pub fn load_dir(dir: &Path) -> Result<Self, CatalogError> {
+        let read_err = |source| CatalogError::ReadDir {
+            path: dir.to_owned(),
+            source,
+        };
+        let mut files = Vec::new();
+        for entry in std::fs::read_dir(dir).map_err(read_err)? {
+            let path = entry.map_err(read_err)?.path();
+            let is_jpeg = path
+                .extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| e.eq_ignore_ascii_case("jpg") || e.eq_ignore_ascii_case("jpeg"));
+            if is_jpeg && path.is_file() {
+                files.push(path);
+            }
+        }
+        files.sort();
+        let mut prizes = Vec::with_capacity(files.len());
+        for path in files {
+            let bytes = std::fs::read(&path).map_err(read_err)?;
+            let image = image::load_from_memory_with_format(&bytes, ImageFormat::Jpeg).map_err(
+                |source| CatalogError::Decode {
+                    path: path.clone(),
+                    source,
+                },
+            )?;
+            if u64::from(image.width()) * u64::from(image.height()) > MAX_PIXELS {
+                return Err(CatalogError::TooLarge {
+                    path,
+                    width: image.width(),
+                    height: image.height(),
+                });
+            }
+            let file = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or("prize.jpg")
+                .to_owned();
+            prizes.push(CatalogPrize {
+                file,
+                image: image.to_rgb8(),
+            });
+        }
+        Ok(Self { prizes })
+    }
+
+    /// Loads the catalog of `dir`; when the folder is missing or holds no picture, paints the
+    /// demo catalog into it first.
+    pub fn open_or_create(dir: &Path) -> Result<Self, CatalogError> {
+        if dir.is_dir() {
+            let found = Self::load_dir(dir)?;
+            if !found.is_empty() {
+                return Ok(found);
+            }
+        }
+        let demo = Self::demo();
+        demo.write_dir(dir)?;
+        Ok(demo)
+    }
+
+    /// Saves every prize picture as a JPEG file in `dir` (created when missing).
+    pub fn write_dir(&self, dir: &Path) -> Result<(), CatalogError> {
+        let write_err = |source| CatalogError::WriteDir {
+            path: dir.to_owned(),
+            source,
+        };
+        std::fs::create_dir_all(dir).map_err(write_err)?;
+        for prize in &self.prizes {
+            let jpeg = crate::encode_jpeg(&prize.image).map_err(|source| CatalogError::Encode {
+                file: prize.file.clone(),
+                source,
+            })?;
+            // Write then rename, so a reader never sees half a picture.
+            let tmp = dir.join(format!(".{}.tmp", prize.file));
+            std::fs::write(&tmp, jpeg).map_err(write_err)?;
+            std::fs::rename(&tmp, dir.join(&prize.file)).map_err(write_err)?;
+        }
+        Ok(())
+    }
+
+    pub fn prizes(&self) -> &[CatalogPrize] {
+        &self.prizes
+    }
+
+    pub fn len(&self) -> usize {
+        self.prizes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.prizes.is_empty()
+    }
+
+    /// One prize drawn uniformly at random, as the original W does. `None` for an empty catalog.
+    pub fn pick(&self) -> Option<&CatalogPrize> {
+        if self.prizes.is_empty() {
+            return None;
+        }
+        Some(&self.prizes[rand::random_range(0..self.prizes.len())])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn demo_catalog_has_at_least_eight_distinct_prizes() {
+        let catalog = Catalog::demo();
+        assert!(catalog.len() >= 8);
+        let mut names: Vec<&str> = catalog.prizes().iter().map(|p| p.file.as_str()).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), catalog.len());
+        for prize in catalog.prizes() {
+            assert_eq!(prize.image.dimensions(), (DEMO_WIDTH, DEMO_HEIGHT));
+            assert!(prize.file.ends_with(".jpg"));
+        }
+    }
+
+    #[test]
+    fn catalog_round_trips_through_a_folder_and_is_created_when_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        let prizes = dir.path().join("prizes");
+        let created = Catalog::open_or_create(&prizes).unwrap();
+        let loaded = Catalog::load_dir(&prizes).unwrap();
+        assert_eq!(created.len(), loaded.len());
+        let mut created_names: Vec<_> = created.prizes().iter().map(|p| &p.file).collect();
+        created_names.sort();
+        let loaded_names: Vec<_> = loaded.prizes().iter().map(|p| &p.file).collect();
+        assert_eq!(created_names, loaded_names);
+        // No temporary file is left behind.
+        assert!(
+            std::fs::read_dir(&prizes).unwrap().all(|e| !e
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with('.'))
+        );
+    }
+
+    #[test]
+    fn a_broken_picture_in_the_folder_is_reported_by_name() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("broken.jpg"), b"not a jpeg").unwrap();
+        let err = Catalog::load_dir(dir.path()).unwrap_err();
+        assert!(err.to_string().contains("broken.jpg"), "{err}");
+    }
+
+    #[test]
+    fn pick_covers_the_catalog() {
+        let catalog = Catalog::demo();
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..2000 {
+            seen.insert(catalog.pick().unwrap().file.clone());
+        }
+        assert_eq!(seen.len(), catalog.len());
+    }
+}

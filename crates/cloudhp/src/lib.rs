@@ -1,0 +1,15 @@
+//! CloudHP: a promotional lottery in one binary. Every role can run in one process on embedded
+//! backends (`cloudhp up`), or each in its own process against real infrastructure
+//! (`cloudhp serve --role …`).
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod http;
+pub mod roles;
+pub mod rpc;
+pub mod telemetry;
+pub mod web;
+
+pub use app::{App, Summary, build};
+pub use config::{Config, Overrides};

@@ -1,0 +1,35 @@
+//! S: the play record of each customer (state, prize, dates).
+
+use async_trait::async_trait;
+use cloudhp_core::{CustomerId, PlayStatus, ServiceError, Status};
+use cloudhp_store::LotteryDb;
+
+use crate::telemetry::chain;
+
+/// How the status and play roles name the lottery database to users.
+pub const LOTTERY_DB: &str = "the lottery database";
+
+/// The local status role.
+pub struct StatusService {
+    db: LotteryDb,
+}
+
+impl StatusService {
+    pub fn new(db: LotteryDb) -> Self {
+        Self { db }
+    }
+}
+
+#[async_trait]
+impl Status for StatusService {
+    async fn status(&self, id: CustomerId) -> Result<PlayStatus, ServiceError> {
+        match self.db.record(id).await {
+            Ok(Some(record)) => Ok(record.to_status()),
+            Ok(None) => Ok(PlayStatus::not_played(id)),
+            Err(e) => {
+                tracing::warn!(customer = %id, error = %chain(&e), "status lookup failed");
+                Err(ServiceError::unavailable(LOTTERY_DB))
+            }
+        }
+    }
+}
