@@ -1,0 +1,172 @@
+//! Client mistakes give clear 4xx answers, never a 500; customer fields are escaped.
+
+use crate::support::*;
+
+#[tokio::test]
+async fn bad_ids_and_bad_links_are_refused_with_4xx() {
+    let sandbox = Sandbox::new("");
+    let app = sandbox.up();
+    let links = sandbox.links(&app.base());
+    let http = client();
+    let t1 = links.token(id(1)).unwrap();
+
+    let cases: &[(&str, u16)] = &[
+        ("/index.html", 400),
+        ("/index.html?id=", 400),
+        ("/index.html?id=abc", 400),
+        ("/index.html?id=-1", 400),
+        ("/index.html?id=0", 400),
+        ("/index.html?id=007", 400),
+        ("/index.html?id=1.5", 400),
+        ("/index.html?id=4294967296", 400),
+        ("/index.html?id=99999999999999999999999999", 400),
+        ("/index.html?id=%D9%A3", 400),
+        ("/index.html?id=%EF%BC%91", 400),
+        ("/index.html?id=..%2F1", 400),
+        ("/index.html?id=1%20", 400),
+        ("/index.html?id=%FF", 400),
+        ("/index.html?id=1&id=2", 400),
+        ("/index.html?id=1", 403),
+        ("/index.html?id=1&t=", 403),
+        ("/index.html?id=1&t=not-a-token", 403),
+        ("/api/v1/players/abc", 400),
+        ("/api/v1/players/0", 400),
+        ("/api/v1/players/1", 403),
+        ("/api/v1/players/..%2F..%2Fetc", 400),
+        ("/pictures/abc.jpg", 400),
+        ("/pictures/1.jpg", 403),
+        ("/pictures/1.png", 404),
+        ("/nothing/here", 404),
+    ];
+    for (path, want) in cases {
+        let response = http.get(app.url(path)).send().await.unwrap();
+        assert_eq!(response.status().as_u16(), *want, "GET {path}");
+        let body = response.text().await.unwrap();
+        assert!(!body.is_empty(), "GET {path} explains itself");
+    }
+    // The token of customer 1 does not open customer 2.
+    let response = http
+        .get(app.url(&format!("/index.html?id=2&t={t1}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 403);
+    let response = http
+        .post(app.url(&format!("/api/v1/players/2/play?t={t1}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 403);
+    let json: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(json["error"], "invalid_link");
+
+    // No picture before a win: 404, not cached.
+    let t2 = links.token(id(2)).unwrap();
+    let response = http
+        .get(app.url(&format!("/pictures/2.jpg?t={t2}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    let json = player(&app, &links, 2).await;
+    assert!(json["picture_url"].is_null());
+
+    // JSON errors for the API.
+    let response = http.get(app.url("/api/v1/players/x")).send().await.unwrap();
+    assert_eq!(response.status(), 400);
+    let json: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(json["error"], "invalid_id");
+    assert!(json["message"].as_str().unwrap().contains("digits"));
+
+    // Wrong methods.
+    let response = http
+        .delete(app.url("/index.html?id=1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 405);
+
+    // Nothing above was a server error.
+    assert_eq!(
+        metric(
+            &app,
+            "cloudhp_http_requests_total{method=\"GET\",route=\"/index.html\",status=\"500\"}"
+        )
+        .await,
+        0.0
+    );
+}
+
+#[tokio::test]
+async fn unknown_deleted_and_inactive_customers_do_not_exist() {
+    let sandbox = Sandbox::new("");
+    let app = sandbox.up();
+    let links = sandbox.links(&app.base());
+    let http = client();
+    let customers = sandbox.customers();
+    customers.set_flags(id(2), true, false, true).await.unwrap(); // deleted
+    customers
+        .set_flags(id(3), false, false, false)
+        .await
+        .unwrap(); // inactive
+    customers.set_flags(id(4), true, true, false).await.unwrap(); // guest
+
+    for n in [2u32, 3, 999_999] {
+        let (status, html) = page(&app, &links, n).await;
+        assert_eq!(status, 404, "customer {n}");
+        assert!(html.contains("We do not know this link"), "{html}");
+        let t = links.token(id(n)).unwrap();
+        let response = http
+            .get(app.url(&format!("/api/v1/players/{n}?t={t}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 404);
+        let json: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(json["error"], "not_found");
+        // Playing for them is refused, and nothing is claimed.
+        let response = http
+            .post(app.url(&format!("/api/v1/players/{n}/play?t={t}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 404);
+        let response = http
+            .post(app.url(&links.page_path(id(n))))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 404);
+        assert!(sandbox.lottery().record(id(n)).await.unwrap().is_none());
+    }
+    // Guests are admitted by default.
+    let (status, _) = page(&app, &links, 4).await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn customer_fields_with_markup_are_escaped() {
+    let sandbox = Sandbox::new("");
+    let app = sandbox.up();
+    let links = sandbox.links(&app.base());
+    let mut evil = cloudhp_store::demo_customer(id(500));
+    evil.firstname = "<script>alert('x')</script>".into();
+    evil.lastname = "\"><img src=x onerror=alert(1)>".into();
+    evil.email = "o'brien&co@example.com".into();
+    sandbox
+        .customers()
+        .insert_all(&[evil], time::OffsetDateTime::now_utc())
+        .await
+        .unwrap();
+
+    let (status, html) = page(&app, &links, 500).await;
+    assert_eq!(status, 200);
+    assert!(!html.contains("<script>alert"), "{html}");
+    assert!(!html.contains("<img src=x"), "{html}");
+    assert!(!html.contains("o'brien&co"), "{html}");
+    assert!(html.contains("alert("), "the name is shown, escaped");
+    // The JSON carries the text as it is (JSON is not HTML).
+    let json = player(&app, &links, 500).await;
+    assert_eq!(json["customer"]["firstname"], "<script>alert('x')</script>");
+}

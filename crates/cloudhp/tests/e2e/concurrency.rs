@@ -1,0 +1,134 @@
+//! Exactly one draw per customer, whatever the concurrency.
+
+use crate::support::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn fifty_concurrent_plays_of_one_customer_give_one_draw_and_one_mail() {
+    let sandbox = Sandbox::new("[worker]\ntempo = 1.0\n");
+    let app = sandbox.up();
+    let links = sandbox.links(&app.base());
+    let token = links.token(id(11)).unwrap();
+    let api = app.url(&format!("/api/v1/players/11/play?t={token}"));
+    let form = app.url(&links.page_path(id(11)));
+
+    // Half through the JSON API, half through the page's form: double clicks and retries.
+    let plays: Vec<_> = (0..50)
+        .map(|i| {
+            let (api, form) = (api.clone(), form.clone());
+            tokio::spawn(async move {
+                let http = client();
+                let url = if i % 2 == 0 { api } else { form };
+                http.post(url).send().await.unwrap().status().as_u16()
+            })
+        })
+        .collect();
+    let mut codes = Vec::new();
+    for play in plays {
+        codes.push(play.await.unwrap());
+    }
+    assert!(
+        codes.iter().all(|c| [202, 303, 409].contains(c)),
+        "every play is answered, none fails: {codes:?}"
+    );
+
+    wait_for_state(&app, &links, 11, "won").await;
+    wait_for("the winner mail", || async {
+        (!sandbox.mails().is_empty()).then_some(())
+    })
+    .await;
+
+    // One call of W that counts, one draw started, one result, one notification, one mail.
+    assert_eq!(metric(&app, "cloudhp_worker_draws_total").await, 1.0);
+    assert_eq!(metric(&app, "cloudhp_draws_started_total").await, 1.0);
+    assert_eq!(
+        metric(&app, "cloudhp_draws_total{outcome=\"won\"}").await,
+        1.0
+    );
+    let lottery = sandbox.lottery();
+    let record = lottery.record(id(11)).await.unwrap().unwrap();
+    assert_eq!(record.attempts, 1);
+    let counts = wait_for("the notification to be delivered", || async {
+        let counts = lottery.outbox_counts().await.unwrap();
+        (counts.delivered == 1).then_some(counts)
+    })
+    .await;
+    assert_eq!((counts.pending, counts.delivered), (0, 1));
+    assert_eq!(sandbox.mails().len(), 1);
+    // One picture, under the customer's key.
+    let images: Vec<_> = std::fs::read_dir(sandbox.data_dir().join("images"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| !n.starts_with('.'))
+        .collect();
+    assert_eq!(images, vec!["11.jpg"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn many_customers_play_at_once_and_all_win_in_about_one_tempo() {
+    // More plays than the original W could serve in ten seconds: ours draws them concurrently.
+    let sandbox = Sandbox::new("[worker]\ntempo = 3.0\n");
+    let app = sandbox.up();
+    let links = sandbox.links(&app.base());
+    let plays: Vec<_> = (20..40)
+        .map(|n| {
+            let url = app.url(&format!(
+                "/api/v1/players/{n}/play?t={}",
+                links.token(id(n)).unwrap()
+            ));
+            tokio::spawn(async move { client().post(url).send().await.unwrap().status() })
+        })
+        .collect();
+    for play in plays {
+        assert_eq!(play.await.unwrap(), 202);
+    }
+    // All twenty draws are in W at the same time: served concurrently, not one by one.
+    wait_for("twenty draws in flight at once", || async {
+        (metric(&app, "cloudhp_worker_inflight").await == 20.0).then_some(())
+    })
+    .await;
+    for n in 20..40 {
+        wait_for_state(&app, &links, n, "won").await;
+    }
+    assert_eq!(metric(&app, "cloudhp_worker_draws_total").await, 20.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_replicas_on_one_database_still_draw_once() {
+    // Two complete processes on the same database, as two replicas behind a load balancer:
+    // two play roles, two recovery sweepers, two notifiers sharing one outbox.
+    let sandbox = Sandbox::new("[worker]\ntempo = 1.0\n");
+    let a = sandbox.up();
+    let b = sandbox.up();
+    let links = sandbox.links(&a.base());
+    let token = links.token(id(12)).unwrap();
+    let plays: Vec<_> = (0..40)
+        .map(|i| {
+            let site = if i % 2 == 0 { a.base() } else { b.base() };
+            let url = format!("{site}/api/v1/players/12/play?t={token}");
+            tokio::spawn(async move { client().post(url).send().await.unwrap().status().as_u16() })
+        })
+        .collect();
+    for play in plays {
+        let code = play.await.unwrap();
+        assert!(code == 202 || code == 409, "{code}");
+    }
+    let won_a = wait_for_state(&a, &links, 12, "won").await;
+    let won_b = wait_for_state(&b, &links, 12, "won").await;
+    assert_eq!(won_a["prize"], won_b["prize"]);
+    wait_for("the winner mail", || async {
+        (!sandbox.mails().is_empty()).then_some(())
+    })
+    .await;
+    let draws = metric(&a, "cloudhp_worker_draws_total").await
+        + metric(&b, "cloudhp_worker_draws_total").await;
+    assert_eq!(draws, 1.0, "one W call across both replicas");
+    let lottery = sandbox.lottery();
+    wait_for("the notification to be delivered", || async {
+        (lottery.outbox_counts().await.unwrap().delivered == 1).then_some(())
+    })
+    .await;
+    let sent = metric(&a, "cloudhp_notifications_total{outcome=\"sent\"}").await
+        + metric(&b, "cloudhp_notifications_total{outcome=\"sent\"}").await;
+    assert_eq!(sent, 1.0, "one notifier sent it, once");
+    assert_eq!(sandbox.mails().len(), 1);
+}

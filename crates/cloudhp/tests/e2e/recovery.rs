@@ -1,0 +1,108 @@
+//! Nothing stuck, nothing doubled: crashes and W failures.
+
+use crate::support::*;
+
+/// Short leases so that recovery happens within the test.
+const SHORT_LEASE: &str = r#"
+[worker]
+tempo = 1.0
+[play]
+worker_timeout = "1500ms"
+store_timeout = "500ms"
+lease = "3s"
+"#;
+
+#[tokio::test]
+async fn a_draw_killed_mid_w_is_completed_after_restart_with_one_result() {
+    let sandbox = Sandbox::new(SHORT_LEASE);
+    let app = sandbox.up();
+    let links = sandbox.links(&app.base());
+    let token = links.token(id(5)).unwrap();
+    let response = client()
+        .post(app.url(&format!("/api/v1/players/5/play?t={token}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202);
+    // W sleeps one second: kill the process in the middle of it.
+    app.kill();
+
+    let lottery = sandbox.lottery();
+    let record = lottery.record(id(5)).await.unwrap().unwrap();
+    assert_eq!(
+        record.state,
+        cloudhp_store::RecordState::Drawing,
+        "the claim survives the crash"
+    );
+    assert_eq!(sandbox.mails().len(), 0);
+
+    // After the restart the claim's lease expires and the draw is driven again, once.
+    // Tokens do not depend on the address, so the links still hold after the restart.
+    let app = sandbox.up();
+    let won = wait_for_state(&app, &links, 5, "won").await;
+    assert!(won["prize"].is_string());
+    let record = lottery.record(id(5)).await.unwrap().unwrap();
+    assert_eq!(
+        record.attempts, 2,
+        "one interrupted attempt, one that completed"
+    );
+    assert_eq!(record.requested_at.unix_timestamp(), {
+        let t = time::OffsetDateTime::parse(
+            won["requested_at"].as_str().unwrap(),
+            &time::format_description::well_known::Rfc3339,
+        )
+        .unwrap();
+        t.unix_timestamp()
+    });
+    wait_for("the winner mail", || async {
+        (!sandbox.mails().is_empty()).then_some(())
+    })
+    .await;
+    let counts = lottery.outbox_counts().await.unwrap();
+    assert_eq!(counts.pending + counts.delivered, 1, "one notification");
+    assert_eq!(sandbox.mails().len(), 1);
+    assert_eq!(metric(&app, "cloudhp_draws_recovered_total").await, 1.0);
+}
+
+#[tokio::test]
+async fn a_failed_w_call_records_no_prize_and_the_customer_can_try_again() {
+    // A W of our own, as its own process; stopped, then started again on the same port.
+    let sandbox = Sandbox::new("[worker]\ntempo = 0.2\n");
+    let w = sandbox.serve("worker", "127.0.0.1:0", &[]);
+    let w_port = w.port();
+    assert!(w.stop());
+    let w_url = format!("http://127.0.0.1:{w_port}");
+
+    let app = sandbox.up_with(&[("CLOUDHP_PLAY__WORKER_URLS", w_url.as_str())]);
+    let links = sandbox.links(&app.base());
+    let token = links.token(id(9)).unwrap();
+    let play = app.url(&format!("/api/v1/players/9/play?t={token}"));
+
+    // W is down: the draw fails, no prize, no picture, no mail; Play is offered again.
+    let response = client().post(&play).send().await.unwrap();
+    assert_eq!(response.status(), 202);
+    let failed = wait_for("the failed draw to be recorded", || async {
+        let json = player(&app, &links, 9).await;
+        json["last_failure_at"].is_string().then_some(json)
+    })
+    .await;
+    assert_eq!(failed["status"], "not_played");
+    assert!(failed["prize"].is_null());
+    assert!(failed["picture_url"].is_null());
+    let (_, html) = page(&app, &links, 9).await;
+    assert!(html.contains("could not complete"), "{html}");
+    assert_eq!(
+        metric(&app, "cloudhp_draws_total{outcome=\"failed\"}").await,
+        1.0
+    );
+
+    // W is back: the customer plays again and wins.
+    let _w = sandbox.serve("worker", &format!("127.0.0.1:{w_port}"), &[]);
+    let response = client().post(&play).send().await.unwrap();
+    assert_eq!(response.status(), 202);
+    wait_for_state(&app, &links, 9, "won").await;
+    wait_for("the winner mail", || async {
+        (sandbox.mails().len() == 1).then_some(())
+    })
+    .await;
+}

@@ -1,0 +1,350 @@
+//! Test support: runs the real `cloudhp` binary on free ports with a fresh data dir, and talks
+//! to it over HTTP as a browser or an API client would.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use cloudhp::web::Links;
+use cloudhp_core::CustomerId;
+use cloudhp_store::{CustomerDb, LotteryDb, Pool, PoolSettings, TablePrefix};
+
+/// How often and how long the tests poll for something to happen: a count, not a deadline.
+pub const POLL: Duration = Duration::from_millis(100);
+pub const MAX_POLLS: u32 = 300;
+
+/// A configuration tuned for tests: short tempo, short intervals, no waiting on anything.
+pub const FAST: &str = r#"
+[log]
+level = "warn,cloudhp=info"
+
+[server]
+shutdown_grace = "2s"
+
+[worker]
+tempo = 0.3
+
+[play]
+sweep_interval = "200ms"
+
+[notifier]
+poll_interval = "200ms"
+retry_min = "200ms"
+retry_max = "1s"
+"#;
+
+/// A data dir and a configuration file, shared by the processes of one test.
+pub struct Sandbox {
+    pub dir: tempfile::TempDir,
+    pub config: PathBuf,
+}
+
+impl Sandbox {
+    /// A fresh sandbox whose configuration is `FAST` followed by `extra` TOML (later keys win
+    /// only where `extra` opens a section FAST does not have; use distinct sections or keys).
+    pub fn new(extra: &str) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let config = dir.path().join("cloudhp.toml");
+        std::fs::write(&config, merge_toml(FAST, extra)).expect("write config");
+        Self { dir, config }
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    pub fn mail_dir(&self) -> PathBuf {
+        self.data_dir().join("mail")
+    }
+
+    /// The `.eml` files in the spool, sorted.
+    pub fn mails(&self) -> Vec<PathBuf> {
+        let mut mails: Vec<PathBuf> = std::fs::read_dir(self.mail_dir())
+            .map(|entries| {
+                entries
+                    .filter_map(|e| e.ok().map(|e| e.path()))
+                    .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        mails.sort();
+        mails
+    }
+
+    fn db_url(&self) -> String {
+        format!("sqlite://{}", self.data_dir().join("cloudhp.db").display())
+    }
+
+    /// The lottery database of the sandbox, opened beside the running processes.
+    pub fn lottery(&self) -> LotteryDb {
+        LotteryDb::connect_lazy(&self.db_url(), &PoolSettings::default()).expect("lottery db")
+    }
+
+    /// The embedded customer table of the sandbox.
+    pub fn customers(&self) -> CustomerDb {
+        let pool = Pool::connect_lazy(&self.db_url(), &PoolSettings::default()).expect("db");
+        CustomerDb::new(pool, TablePrefix::default())
+    }
+
+    /// The links of the campaign (its key is created by the first process started).
+    pub fn links(&self, base: &str) -> Links {
+        let key = std::fs::read(self.data_dir().join("link.key")).expect("link.key exists");
+        Links::signed(&key, base)
+    }
+
+    /// Starts `cloudhp up` on a free port.
+    pub fn up(&self) -> Proc {
+        self.up_with(&[])
+    }
+
+    pub fn up_with(&self, env: &[(&str, &str)]) -> Proc {
+        let data_dir = self.data_dir();
+        let args = [
+            "up",
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+            data_dir.to_str().unwrap(),
+            "--demo-customers",
+            "50",
+        ];
+        Proc::start(&self.config, &args, env)
+    }
+
+    /// Starts `cloudhp serve` with these roles, listening on `listen`.
+    pub fn serve(&self, roles: &str, listen: &str, env: &[(&str, &str)]) -> Proc {
+        let data_dir = self.data_dir();
+        let args = [
+            "serve",
+            "--role",
+            roles,
+            "--listen",
+            listen,
+            "--data-dir",
+            data_dir.to_str().unwrap(),
+        ];
+        Proc::start(&self.config, &args, env)
+    }
+}
+
+/// Appends `extra` to `base`, merging sections that both define.
+fn merge_toml(base: &str, extra: &str) -> String {
+    let mut merged: toml::Table = toml::from_str(base).expect("base toml");
+    let extra: toml::Table = toml::from_str(extra).expect("extra toml");
+    for (section, values) in extra {
+        match (merged.get_mut(&section), values) {
+            (Some(toml::Value::Table(into)), toml::Value::Table(from)) => {
+                into.extend(from);
+            }
+            (_, v) => {
+                merged.insert(section, v);
+            }
+        }
+    }
+    toml::to_string(&merged).expect("toml")
+}
+
+/// A running `cloudhp` process. Killed when dropped.
+pub struct Proc {
+    child: Child,
+    pub addr: String,
+    pub stderr_log: PathBuf,
+}
+
+impl Proc {
+    fn start(config: &Path, args: &[&str], env: &[(&str, &str)]) -> Proc {
+        let log_dir = config.parent().unwrap();
+        let stderr_log = log_dir.join(format!(
+            "proc-{}-{}.log",
+            args[0],
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos()
+        ));
+        let stderr = std::fs::File::create(&stderr_log).expect("log file");
+        let mut command = Command::new(env!("CARGO_BIN_EXE_cloudhp"));
+        command
+            .env_clear()
+            .env("CLOUDHP_CONFIG", config)
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(stderr);
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let mut child = command.spawn().expect("start cloudhp");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                let addr = line
+                    .split_once("Listening on")
+                    .map(|(_, rest)| rest.trim().trim_start_matches("http://").to_owned())
+                    .or_else(|| {
+                        line.strip_prefix("cloudhp serving roles ")
+                            .and_then(|rest| rest.split_once(" on http://"))
+                            .map(|(_, addr)| addr.trim().to_owned())
+                    });
+                if let Some(addr) = addr {
+                    let _ = tx.send(addr);
+                }
+            }
+        });
+        // Bounded by the process: it prints its address, or exits.
+        let addr = match rx.recv_timeout(Duration::from_secs(120)) {
+            Ok(addr) => addr,
+            Err(_) => {
+                let _ = child.kill();
+                let log = std::fs::read_to_string(&stderr_log).unwrap_or_default();
+                panic!("cloudhp {args:?} did not start:\n{log}");
+            }
+        };
+        Proc {
+            child,
+            addr,
+            stderr_log,
+        }
+    }
+
+    pub fn port(&self) -> u16 {
+        self.addr.rsplit(':').next().unwrap().parse().unwrap()
+    }
+
+    /// SIGKILL: the process dies at once, mid-whatever.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM, then waits for the process to exit; returns whether it exited cleanly.
+    pub fn stop(mut self) -> bool {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        self.child.wait().map(|s| s.success()).unwrap_or(false)
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.stderr_log).unwrap_or_default()
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Something with an HTTP address: a process of the test, or a known address.
+pub trait Site {
+    fn base(&self) -> String;
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base(), path)
+    }
+}
+
+impl Site for Proc {
+    fn base(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+/// A listener known by its port on loopback.
+pub struct Port(pub u16);
+
+impl Site for Port {
+    fn base(&self) -> String {
+        format!("http://127.0.0.1:{}", self.0)
+    }
+}
+
+/// A client that does not follow redirects (the tests look at them).
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
+}
+
+pub fn id(n: u32) -> CustomerId {
+    CustomerId::new(n).unwrap()
+}
+
+/// Polls `check` until it gives `Some`, at most `MAX_POLLS` times.
+pub async fn wait_for<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    for _ in 0..MAX_POLLS {
+        if let Some(value) = check().await {
+            return value;
+        }
+        tokio::time::sleep(POLL).await;
+    }
+    panic!("gave up waiting for {what} after {MAX_POLLS} polls");
+}
+
+/// The JSON of a customer from the public API.
+pub async fn player(proc: &impl Site, links: &Links, n: u32) -> serde_json::Value {
+    let token = links.token(id(n)).unwrap();
+    let response = client()
+        .get(proc.url(&format!("/api/v1/players/{n}?t={token}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "GET player {n}");
+    response.json().await.unwrap()
+}
+
+/// Waits until the customer's status is `state`; returns the JSON.
+pub async fn wait_for_state(
+    proc: &impl Site,
+    links: &Links,
+    n: u32,
+    state: &str,
+) -> serde_json::Value {
+    wait_for(&format!("customer {n} to be {state}"), || async {
+        let json = player(proc, links, n).await;
+        (json["status"] == state).then_some(json)
+    })
+    .await
+}
+
+/// The HTML of a customer's page.
+pub async fn page(proc: &impl Site, links: &Links, n: u32) -> (u16, String) {
+    let response = client()
+        .get(proc.url(&links.page_path(id(n))))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.text().await.unwrap())
+}
+
+/// The value of a metric (first sample whose line starts with `name`), 0 when absent.
+pub async fn metric(proc: &impl Site, name: &str) -> f64 {
+    let text = client()
+        .get(proc.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .find(|l| l.starts_with(name) && l[name.len()..].starts_with([' ', '{']))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0)
+}

@@ -1,0 +1,223 @@
+//! W, ours and theirs: our worker honours the W contract, and the play role calls any W that
+//! honours it as a black box.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use axum::extract::{Path, State};
+use axum::response::{Html, IntoResponse, Response};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use tokio::sync::Mutex;
+
+use crate::support::*;
+
+fn decode_ticket(answer: &serde_json::Value) -> image::RgbImage {
+    let bytes = BASE64.decode(answer["img"].as_str().unwrap()).unwrap();
+    assert!(bytes.starts_with(&[0xFF, 0xD8, 0xFF]), "img is a JPEG");
+    image::load_from_memory_with_format(&bytes, image::ImageFormat::Jpeg)
+        .unwrap()
+        .to_rgb8()
+}
+
+#[tokio::test]
+async fn our_worker_honours_the_w_contract() {
+    let sandbox = Sandbox::new("[worker]\ntempo = 1.0\n");
+    let w = sandbox.serve("worker", "127.0.0.1:0", &[]);
+    let http = client();
+
+    let about = http.get(w.url("/")).send().await.unwrap();
+    assert_eq!(about.status(), 200);
+    assert_eq!(about.headers()["access-control-allow-origin"], "*");
+    let about: serde_json::Value = about.json().await.unwrap();
+    assert!(
+        about["Service"].is_string() && about["Version"].is_string(),
+        "{about}"
+    );
+
+    let started = Instant::now();
+    let answer = http.get(w.url("/play/42")).send().await.unwrap();
+    let elapsed = started.elapsed();
+    assert_eq!(answer.status(), 200);
+    assert_eq!(answer.headers()["access-control-allow-origin"], "*");
+    assert!(
+        elapsed >= Duration::from_secs(1),
+        "tempo honoured: {elapsed:?}"
+    );
+    let answer: serde_json::Value = answer.json().await.unwrap();
+    let price = answer["price"].as_str().unwrap();
+    let catalog: HashSet<String> = std::fs::read_dir(sandbox.data_dir().join("prizes"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert!(
+        catalog.contains(price),
+        "{price} is a prize of the catalog {catalog:?}"
+    );
+    assert!(catalog.len() >= 8);
+
+    // The prize picture with the khaki id strip appended below it.
+    let ticket = decode_ticket(&answer);
+    let prize = image::open(sandbox.data_dir().join("prizes").join(price))
+        .unwrap()
+        .to_rgb8();
+    assert_eq!(ticket.width(), prize.width());
+    assert_eq!(
+        ticket.height(),
+        prize.height() + cloudhp_worker::STRIP_HEIGHT
+    );
+    let corner = ticket.get_pixel(2, ticket.height() - 3).0;
+    let khaki = cloudhp_worker::KHAKI.0;
+    assert!(
+        corner
+            .iter()
+            .zip(khaki)
+            .all(|(a, b)| (i32::from(*a) - i32::from(b)).abs() < 16),
+        "strip is khaki: {corner:?}"
+    );
+
+    // Like the original, any path segment is an id; nothing else is served.
+    assert_eq!(
+        http.get(w.url("/play/abc")).send().await.unwrap().status(),
+        200
+    );
+    for (method, path) in [
+        ("POST", "/shutdown"),
+        ("GET", "/shutdown"),
+        ("GET", "/play"),
+        ("GET", "/play/1/2"),
+        ("POST", "/play/1"),
+    ] {
+        let status = http
+            .request(method.parse().unwrap(), w.url(path))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16();
+        assert!(
+            status == 404 || status == 405,
+            "{method} {path} gave {status}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn our_worker_serves_many_calls_at_once() {
+    let sandbox = Sandbox::new("[worker]\ntempo = 3.0\n");
+    let w = sandbox.serve("worker", "127.0.0.1:0", &[]);
+    let calls: Vec<_> = (1..=50)
+        .map(|n| {
+            let url = w.url(&format!("/play/{n}"));
+            tokio::spawn(async move {
+                let response = client().get(url).send().await.unwrap();
+                assert_eq!(response.status(), 200);
+                response.json::<serde_json::Value>().await.unwrap()
+            })
+        })
+        .collect();
+    // All fifty are inside W at the same moment: one tempo serves them all.
+    wait_for("fifty calls in flight at once", || async {
+        (metric(&w, "cloudhp_worker_inflight").await == 50.0).then_some(())
+    })
+    .await;
+    for call in calls {
+        let answer = call.await.unwrap();
+        decode_ticket(&answer);
+    }
+    assert_eq!(metric(&w, "cloudhp_worker_draws_total").await, 50.0);
+}
+
+/// A stand-in for the original W (a single-threaded Flask program whose source is not part of
+/// this project): one call at a time, a JSON answer with an extra field, and a 500 with an HTML
+/// page when its image tool fails (here: the first call for customer 4).
+#[derive(Default)]
+struct OriginalLikeW {
+    one_at_a_time: Mutex<()>,
+    in_flight: AtomicUsize,
+    most_in_flight: AtomicUsize,
+    calls_for_4: AtomicUsize,
+    ticket: Vec<u8>,
+}
+
+async fn original_play(State(w): State<Arc<OriginalLikeW>>, Path(id): Path<String>) -> Response {
+    let _single_thread = w.one_at_a_time.lock().await;
+    let now = w.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+    w.most_in_flight.fetch_max(now, Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    w.in_flight.fetch_sub(1, Ordering::SeqCst);
+    if id == "4" && w.calls_for_4.fetch_add(1, Ordering::SeqCst) == 0 {
+        return (
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+            Html("<html><body><h1>Internal Server Error</h1></body></html>"),
+        )
+            .into_response();
+    }
+    axum::Json(serde_json::json!({
+        "price": "usbkey.jpg",
+        "img": BASE64.encode(&w.ticket),
+        "drawn_by": "original",
+    }))
+    .into_response()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn play_calls_any_w_honouring_the_contract_the_single_threaded_original_included() {
+    let catalog = cloudhp_worker::Catalog::demo();
+    let ticket = cloudhp_worker::render_ticket(&catalog.prizes()[0].image, "x").unwrap();
+    let fake = Arc::new(OriginalLikeW {
+        ticket,
+        ..OriginalLikeW::default()
+    });
+    let router = axum::Router::new()
+        .route(
+            "/",
+            axum::routing::get(|| async {
+                axum::Json(serde_json::json!({"Service": "Microservice w", "Version": "0.1"}))
+            }),
+        )
+        .route("/play/{id}", axum::routing::get(original_play))
+        .with_state(fake.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let w_url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+
+    let sandbox = Sandbox::new("[play]\nworker_concurrency = 1\n");
+    let app = sandbox.up_with(&[("CLOUDHP_PLAY__WORKER_URLS", w_url.as_str())]);
+    let links = sandbox.links(&app.base());
+    for n in 1..=6u32 {
+        let url = app.url(&format!(
+            "/api/v1/players/{n}/play?t={}",
+            links.token(id(n)).unwrap()
+        ));
+        assert_eq!(client().post(url).send().await.unwrap().status(), 202);
+    }
+    for n in [1u32, 2, 3, 5, 6] {
+        let won = wait_for_state(&app, &links, n, "won").await;
+        assert_eq!(won["prize"], "usbkey.jpg");
+    }
+    // The 500 with HTML is a failed draw: no prize, and the customer may try again.
+    let failed = wait_for("customer 4's failed draw", || async {
+        let json = player(&app, &links, 4).await;
+        json["last_failure_at"].is_string().then_some(json)
+    })
+    .await;
+    assert_eq!(failed["status"], "not_played");
+    let url = app.url(&format!(
+        "/api/v1/players/4/play?t={}",
+        links.token(id(4)).unwrap()
+    ));
+    assert_eq!(client().post(url).send().await.unwrap().status(), 202);
+    wait_for_state(&app, &links, 4, "won").await;
+    assert_eq!(
+        fake.most_in_flight.load(Ordering::SeqCst),
+        1,
+        "the original was never called twice at once"
+    );
+    wait_for("six mails", || async {
+        (sandbox.mails().len() == 6).then_some(())
+    })
+    .await;
+}
