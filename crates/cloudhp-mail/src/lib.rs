@@ -4,6 +4,7 @@
 //! delivered twice (the notifier delivers at least once) is recognisable as the same one, and
 //! the spool transport simply rewrites the same file.
 
+mod smtp;
 mod spool;
 
 use std::path::PathBuf;
@@ -14,6 +15,8 @@ use lettre::Message;
 use lettre::message::{Mailbox, SinglePart};
 use time::format_description::well_known::Rfc3339;
 
+pub use lettre::Address;
+pub use smtp::SmtpTransport;
 pub use spool::SpoolTransport;
 
 /// How building or sending a mail failed.
@@ -36,8 +39,15 @@ pub enum MailError {
         #[source]
         source: std::io::Error,
     },
-    #[error("unsupported mail URL `{0}`: use file:///path/to/spool")]
+    #[error(
+        "unsupported mail URL scheme `{0}`: use file:///path/to/spool, \
+         smtp://[USER:PASSWORD@]HOST[:PORT] or smtps://[USER:PASSWORD@]HOST[:PORT]"
+    )]
     Scheme(String),
+    #[error("invalid mail transport: {0}")]
+    Url(String),
+    #[error("the mail server refused the message or could not be reached")]
+    Smtp(#[source] lettre::transport::smtp::Error),
 }
 
 /// Who sends winner mails to whom.
@@ -166,15 +176,45 @@ pub trait Transport: Send + Sync + 'static {
     fn describe(&self) -> String;
 }
 
-/// Builds the transport for a mail URL: `file:///path` (or a bare path) is a spool folder.
-pub fn transport_from_url(url: &str) -> Result<Box<dyn Transport>, MailError> {
+/// Settings of a transport besides its URL.
+#[derive(Clone, Debug)]
+pub struct TransportOptions {
+    /// A PEM certificate to trust for SMTP over TLS, besides the usual roots.
+    pub tls_ca_file: Option<PathBuf>,
+    /// Upper bound of one SMTP exchange.
+    pub timeout: std::time::Duration,
+}
+
+impl Default for TransportOptions {
+    fn default() -> Self {
+        Self {
+            tls_ca_file: None,
+            timeout: std::time::Duration::from_secs(10),
+        }
+    }
+}
+
+/// Builds the transport for a mail URL: `file:///path` (or a bare path) is a spool folder,
+/// `smtp://` and `smtps://` an SMTP relay.
+pub fn transport_from_url(
+    url: &str,
+    options: &TransportOptions,
+) -> Result<Box<dyn Transport>, MailError> {
     if let Some(path) = url.strip_prefix("file://") {
         return Ok(Box::new(SpoolTransport::new(path)));
+    }
+    if url.starts_with("smtp://") || url.starts_with("smtps://") {
+        return Ok(Box::new(SmtpTransport::from_url(
+            url,
+            options.tls_ca_file.as_deref(),
+            options.timeout,
+        )?));
     }
     if !url.contains("://") && !url.is_empty() {
         return Ok(Box::new(SpoolTransport::new(url)));
     }
-    Err(MailError::Scheme(url.to_owned()))
+    let scheme = url.split("://").next().unwrap_or(url);
+    Err(MailError::Scheme(scheme.to_owned()))
 }
 
 #[cfg(test)]
@@ -242,13 +282,16 @@ mod tests {
         ));
     }
 
-    #[test]
-    fn urls_select_transports() {
-        assert!(transport_from_url("file:///tmp/spool").is_ok());
-        assert!(transport_from_url("/tmp/spool").is_ok());
+    #[tokio::test]
+    async fn urls_select_transports() {
+        let o = TransportOptions::default();
+        assert!(transport_from_url("file:///tmp/spool", &o).is_ok());
+        assert!(transport_from_url("/tmp/spool", &o).is_ok());
+        assert!(transport_from_url("smtp://relay.example", &o).is_ok());
+        assert!(transport_from_url("smtps://u:p@relay.example:2465", &o).is_ok());
         assert!(matches!(
-            transport_from_url("carrier-pigeon://x"),
-            Err(MailError::Scheme(_))
+            transport_from_url("carrier-pigeon://x", &o),
+            Err(MailError::Scheme(s)) if s == "carrier-pigeon"
         ));
     }
 }

@@ -3,15 +3,18 @@
 //! streams, never whole pictures in memory per request.
 
 mod object;
+mod swift;
 
 use std::fmt::Debug;
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures::stream::BoxStream;
 
 pub use object::ObjectStoreImages;
+pub use swift::{SwiftAuth, SwiftStore};
 
 /// The media type of every stored picture.
 pub const JPEG: &str = "image/jpeg";
@@ -19,7 +22,10 @@ pub const JPEG: &str = "image/jpeg";
 /// How a call to the image store failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ObjectError {
-    #[error("unsupported image store URL `{0}`: use file:///path/to/folder")]
+    #[error(
+        "unsupported image store URL `{0}`: use file:///path/to/folder, \
+         s3://BUCKET[/PREFIX] or swift://CONTAINER[/PREFIX]"
+    )]
     Scheme(String),
     #[error("invalid image store configuration: {0}")]
     Config(String),
@@ -35,6 +41,58 @@ pub struct ObjectInfo {
     pub size: u64,
     /// Quoted, as HTTP wants it.
     pub etag: String,
+    /// The media type the store recorded (cloud stores; a folder records none).
+    pub content_type: Option<String>,
+}
+
+/// Settings of the S3 backend (`s3://` URLs).
+#[derive(Clone, Debug, Default)]
+pub struct S3Options {
+    /// Empty: AWS. Otherwise the endpoint of an S3-compatible store (MinIO, Ceph, Swift's
+    /// s3api), addressed path-style.
+    pub endpoint: String,
+    pub region: String,
+    /// Empty: taken from the usual AWS environment variables or instance metadata.
+    pub access_key: String,
+    pub secret_key: String,
+}
+
+/// Settings of the Swift backend (`swift://` URLs).
+#[derive(Clone, Debug, Default)]
+pub struct SwiftOptions {
+    /// Keystone v3 (`…/v3`) or TempAuth (`…/auth/v1.0`).
+    pub auth_url: String,
+    /// `keystone` or `tempauth`; empty: guessed from the URL (`/v3` is Keystone).
+    pub auth: String,
+    pub user: String,
+    /// Keystone password, or TempAuth key.
+    pub password: String,
+    /// Keystone: the project to scope the token to, and the domains.
+    pub project: String,
+    pub user_domain: String,
+    pub project_domain: String,
+    /// Keystone: which object-store endpoint of the catalog (region empty: the first).
+    pub region: String,
+    pub interface: String,
+}
+
+/// Everything a store URL may need besides the URL.
+#[derive(Clone, Debug)]
+pub struct StoreOptions {
+    pub s3: S3Options,
+    pub swift: SwiftOptions,
+    /// Upper bound of one call to a cloud store.
+    pub timeout: Duration,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self {
+            s3: S3Options::default(),
+            swift: SwiftOptions::default(),
+            timeout: Duration::from_secs(10),
+        }
+    }
 }
 
 /// A picture's bytes as they come from the store.
@@ -65,11 +123,52 @@ pub fn picture_key(customer_id: u32) -> String {
     format!("{customer_id}.jpg")
 }
 
-/// Opens the store for `url`: `file:///path` (or a bare path) is a local folder, created when
-/// missing.
-pub fn store_from_url(url: &str) -> Result<Arc<dyn ImageStore>, ObjectError> {
+/// Splits `scheme://NAME/PREFIX` into the bucket or container name and a key prefix.
+fn name_and_prefix(rest: &str) -> Result<(String, String), ObjectError> {
+    let (name, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+    if name.is_empty() {
+        return Err(ObjectError::Config(
+            "the URL names no bucket or container".to_owned(),
+        ));
+    }
+    let prefix = prefix.trim_matches('/');
+    let prefix = if prefix.is_empty() {
+        String::new()
+    } else {
+        format!("{prefix}/")
+    };
+    Ok((name.to_owned(), prefix))
+}
+
+/// Opens the store for `url`:
+/// - `file:///path` (or a bare path): a local folder, created when missing;
+/// - `s3://BUCKET[/PREFIX]`: S3 or an S3-compatible store (`options.s3`);
+/// - `swift://CONTAINER[/PREFIX]`: OpenStack Swift's native API (`options.swift`), the
+///   container created when missing.
+pub fn store_from_url(
+    url: &str,
+    options: &StoreOptions,
+) -> Result<Arc<dyn ImageStore>, ObjectError> {
     if let Some(path) = url.strip_prefix("file://") {
         return Ok(Arc::new(ObjectStoreImages::local(path)?));
+    }
+    if let Some(rest) = url.strip_prefix("s3://") {
+        let (bucket, prefix) = name_and_prefix(rest)?;
+        return Ok(Arc::new(ObjectStoreImages::s3(
+            &bucket,
+            &prefix,
+            &options.s3,
+            options.timeout,
+        )?));
+    }
+    if let Some(rest) = url.strip_prefix("swift://") {
+        let (container, prefix) = name_and_prefix(rest)?;
+        return Ok(Arc::new(SwiftStore::new(
+            &container,
+            &prefix,
+            &options.swift,
+            options.timeout,
+        )?));
     }
     if !url.contains("://") && !url.is_empty() {
         return Ok(Arc::new(ObjectStoreImages::local(url)?));
@@ -102,11 +201,24 @@ mod tests {
     fn urls_select_stores() {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("file://{}", dir.path().join("images").display());
-        assert!(store_from_url(&url).is_ok());
+        let options = StoreOptions::default();
+        assert!(store_from_url(&url, &options).is_ok());
         assert!(dir.path().join("images").is_dir());
         assert!(matches!(
-            store_from_url("ftp://example.com/x"),
+            store_from_url("ftp://example.com/x", &options),
             Err(ObjectError::Scheme(_))
         ));
+        assert!(matches!(
+            store_from_url("s3://", &options),
+            Err(ObjectError::Config(_))
+        ));
+        assert_eq!(
+            name_and_prefix("pictures/campaign-7/").unwrap(),
+            ("pictures".to_owned(), "campaign-7/".to_owned())
+        );
+        assert_eq!(
+            name_and_prefix("pictures").unwrap(),
+            ("pictures".to_owned(), String::new())
+        );
     }
 }

@@ -1,15 +1,21 @@
-//! Image stores on top of the `object_store` crate (local folder; S3-compatible stores).
+//! Image stores on top of the `object_store` crate: a local folder, and S3-compatible stores.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures::TryStreamExt;
+use object_store::aws::AmazonS3Builder;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
-use object_store::{Attribute, Attributes, ObjectStore, ObjectStoreExt, PutOptions, PutPayload};
+use object_store::prefix::PrefixStore;
+use object_store::{
+    Attribute, Attributes, ClientOptions, GetOptions, ObjectStore, ObjectStoreExt, PutOptions,
+    PutPayload, RetryConfig,
+};
 
-use crate::{ImageStore, JPEG, ObjectError, ObjectInfo, ObjectStream, quote_etag};
+use crate::{ImageStore, JPEG, ObjectError, ObjectInfo, ObjectStream, S3Options, quote_etag};
 
 /// An [`ImageStore`] over any `object_store` backend.
 #[derive(Debug)]
@@ -35,13 +41,60 @@ impl ObjectStoreImages {
         })
     }
 
-    /// Any other `object_store` backend; `content_type` when it stores a Content-Type.
-    pub fn new(store: Arc<dyn ObjectStore>, content_type: bool, description: String) -> Self {
-        Self {
-            store,
-            content_type,
-            description,
+    /// A bucket of S3 or of an S3-compatible store; keys under `prefix`. The bucket must exist.
+    pub fn s3(
+        bucket: &str,
+        prefix: &str,
+        options: &S3Options,
+        timeout: Duration,
+    ) -> Result<Self, ObjectError> {
+        let mut builder = AmazonS3Builder::from_env()
+            .with_bucket_name(bucket)
+            .with_client_options(
+                ClientOptions::new()
+                    .with_timeout(timeout)
+                    .with_connect_timeout(Duration::from_secs(2))
+                    .with_allow_http(options.endpoint.starts_with("http://")),
+            )
+            // Fail within a few seconds rather than the default minutes of retries: the page
+            // would rather say N/A.
+            .with_retry(RetryConfig {
+                max_retries: 2,
+                retry_timeout: timeout,
+                ..RetryConfig::default()
+            });
+        if !options.region.is_empty() {
+            builder = builder.with_region(&options.region);
         }
+        if !options.endpoint.is_empty() {
+            builder = builder
+                .with_endpoint(&options.endpoint)
+                .with_virtual_hosted_style_request(false);
+        }
+        if !options.access_key.is_empty() {
+            builder = builder
+                .with_access_key_id(&options.access_key)
+                .with_secret_access_key(&options.secret_key);
+        }
+        let store = builder
+            .build()
+            .map_err(|e| ObjectError::Config(format!("invalid S3 settings: {e}")))?;
+        let endpoint = if options.endpoint.is_empty() {
+            "AWS"
+        } else {
+            &options.endpoint
+        };
+        let description = format!("S3 bucket {bucket} at {endpoint}");
+        let store: Arc<dyn ObjectStore> = if prefix.is_empty() {
+            Arc::new(store)
+        } else {
+            Arc::new(PrefixStore::new(store, prefix.trim_end_matches('/')))
+        };
+        Ok(Self {
+            store,
+            content_type: true,
+            description,
+        })
     }
 }
 
@@ -54,7 +107,7 @@ fn classify(err: object_store::Error) -> ObjectError {
     }
 }
 
-fn info(meta: &object_store::ObjectMeta) -> ObjectInfo {
+fn info(meta: &object_store::ObjectMeta, attributes: &Attributes) -> ObjectInfo {
     let etag = meta.e_tag.as_deref().map(quote_etag).unwrap_or_else(|| {
         format!(
             "\"{:x}-{:x}\"",
@@ -65,6 +118,9 @@ fn info(meta: &object_store::ObjectMeta) -> ObjectInfo {
     ObjectInfo {
         size: meta.size,
         etag,
+        content_type: attributes
+            .get(&Attribute::ContentType)
+            .map(|v| v.as_ref().to_owned()),
     }
 }
 
@@ -87,8 +143,12 @@ impl ImageStore for ObjectStoreImages {
     }
 
     async fn head(&self, key: &str) -> Result<Option<ObjectInfo>, ObjectError> {
-        match self.store.head(&Path::from(key)).await {
-            Ok(meta) => Ok(Some(info(&meta))),
+        let options = GetOptions {
+            head: true,
+            ..GetOptions::default()
+        };
+        match self.store.get_opts(&Path::from(key), options).await {
+            Ok(result) => Ok(Some(info(&result.meta, &result.attributes))),
             Err(object_store::Error::NotFound { .. }) => Ok(None),
             Err(e) => Err(classify(e)),
         }
@@ -97,7 +157,7 @@ impl ImageStore for ObjectStoreImages {
     async fn get(&self, key: &str) -> Result<Option<(ObjectInfo, ObjectStream)>, ObjectError> {
         match self.store.get(&Path::from(key)).await {
             Ok(result) => {
-                let info = info(&result.meta);
+                let info = info(&result.meta, &result.attributes);
                 let stream = result.into_stream().map_err(std::io::Error::other);
                 Ok(Some((info, Box::pin(stream))))
             }

@@ -207,6 +207,33 @@ impl CustomerDb {
         Ok(u64::try_from(n).unwrap_or(0))
     }
 
+    /// Which of `ids` are in the table already (deleted customers included).
+    pub async fn existing_ids(
+        &self,
+        ids: &[CustomerId],
+    ) -> Result<std::collections::HashSet<CustomerId>, StoreError> {
+        let mut found = std::collections::HashSet::new();
+        for chunk in ids.chunks(500) {
+            let marks = vec!["?"; chunk.len()].join(",");
+            let sql = format!(
+                "SELECT CAST(id_customer AS SIGNED) FROM {} WHERE id_customer IN ({marks})",
+                self.table()
+            );
+            let rows: Vec<i64> = on_pool!(&self.pool, |p| {
+                let mut query = sqlx::query_scalar(AssertSqlSafe(sql));
+                for id in chunk {
+                    query = query.bind(i64::from(id.get()));
+                }
+                query.fetch_all(p).await?
+            });
+            found.extend(
+                rows.into_iter()
+                    .filter_map(|n| u32::try_from(n).ok().and_then(CustomerId::new)),
+            );
+        }
+        Ok(found)
+    }
+
     /// Fills an empty embedded table with the demo customers 1..=`count`. Returns how many were
     /// added (0 when the table already holds customers: imported data is never mixed with demo
     /// data).

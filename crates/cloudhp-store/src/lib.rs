@@ -117,6 +117,14 @@ impl Pool {
             if path.is_empty() {
                 return Err(StoreError::Scheme(url.to_owned()));
             }
+            if !settings.read_only
+                && let Some(parent) = std::path::Path::new(path).parent()
+                && !parent.as_os_str().is_empty()
+            {
+                std::fs::create_dir_all(parent).map_err(|e| {
+                    StoreError::Invalid(format!("cannot create the folder of {path}: {e}"))
+                })?;
+            }
             let options = SqliteConnectOptions::new()
                 .filename(path)
                 .create_if_missing(!settings.read_only)
@@ -133,10 +141,21 @@ impl Pool {
         } else if url.starts_with("mysql:") || url.starts_with("mariadb:") {
             let url = url.replacen("mariadb:", "mysql:", 1);
             let options = MySqlConnectOptions::from_str(&url).map_err(StoreError::Url)?;
-            let pool = MySqlPoolOptions::new()
+            let mut pool = MySqlPoolOptions::new()
                 .max_connections(settings.max_connections)
-                .acquire_timeout(settings.acquire_timeout)
-                .connect_lazy_with(options);
+                .acquire_timeout(settings.acquire_timeout);
+            if settings.read_only {
+                // Belt and braces beside a read-only account: the session itself refuses
+                // writes.
+                pool = pool.after_connect(|conn, _meta| {
+                    Box::pin(async move {
+                        sqlx::Executor::execute(&mut *conn, "SET SESSION TRANSACTION READ ONLY")
+                            .await
+                            .map(|_| ())
+                    })
+                });
+            }
+            let pool = pool.connect_lazy_with(options);
             Ok(Self::MySql(pool))
         } else {
             Err(StoreError::Scheme(redact_url(url)))

@@ -209,6 +209,19 @@ struct OutboxRow {
     created_at: i64,
 }
 
+impl OutboxRow {
+    fn into_notification(self) -> Result<Notification, StoreError> {
+        Ok(Notification {
+            id: self.id,
+            kind: self.kind,
+            customer_id: customer_id(self.customer_id)?,
+            payload: self.payload,
+            attempts: u32::try_from(self.attempts).unwrap_or(u32::MAX),
+            created_at: from_millis(self.created_at)?,
+        })
+    }
+}
+
 fn customer_id(raw: i64) -> Result<CustomerId, StoreError> {
     u32::try_from(raw)
         .ok()
@@ -570,17 +583,50 @@ impl LotteryDb {
                 }
             });
             if let Some(row) = row {
-                leased.push(Notification {
-                    id: row.id,
-                    kind: row.kind,
-                    customer_id: customer_id(row.customer_id)?,
-                    payload: row.payload,
-                    attempts: u32::try_from(row.attempts).unwrap_or(u32::MAX),
-                    created_at: from_millis(row.created_at)?,
-                });
+                leased.push(row.into_notification()?);
             }
         }
         Ok(leased)
+    }
+
+    /// Entries not yet published to the event bus, oldest first.
+    pub async fn unpublished_notifications(
+        &self,
+        limit: u32,
+    ) -> Result<Vec<Notification>, StoreError> {
+        let rows: Vec<OutboxRow> = on_pool!(&self.pool, |p| {
+            sqlx::query_as(
+                "SELECT id, kind, customer_id, payload, attempts, created_at FROM outbox \
+                 WHERE published_at IS NULL ORDER BY id LIMIT ?",
+            )
+            .bind(i64::from(limit))
+            .fetch_all(p)
+            .await?
+        });
+        rows.into_iter().map(OutboxRow::into_notification).collect()
+    }
+
+    /// Marks an entry published to the event bus.
+    pub async fn mark_published(&self, id: i64, now: OffsetDateTime) -> Result<(), StoreError> {
+        on_pool!(&self.pool, |p| {
+            sqlx::query("UPDATE outbox SET published_at = ? WHERE id = ? AND published_at IS NULL")
+                .bind(millis(now))
+                .bind(id)
+                .execute(p)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// Whether an entry was delivered already (`None`: no such entry).
+    pub async fn is_delivered(&self, id: i64) -> Result<Option<bool>, StoreError> {
+        let delivered: Option<Option<i64>> = on_pool!(&self.pool, |p| {
+            sqlx::query_scalar("SELECT delivered_at FROM outbox WHERE id = ?")
+                .bind(id)
+                .fetch_optional(p)
+                .await?
+        });
+        Ok(delivered.map(|d| d.is_some()))
     }
 
     /// Marks an entry delivered; it is never handed out again.

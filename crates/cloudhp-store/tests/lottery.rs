@@ -287,6 +287,7 @@ macro_rules! lottery_suite {
                 a_customer_click_also_recovers_an_expired_claim,
                 notifications_are_leased_once_and_retried,
                 expired_claims_are_listed_oldest_first,
+                outbox_entries_are_published_once_and_delivered_once,
             );
         }
     };
@@ -301,4 +302,24 @@ macro_rules! lottery_suite {
     };
 }
 
+async fn outbox_entries_are_published_once_and_delivered_once(db: LotteryDb) {
+    let c = customer(30);
+    let token = acquired(db.claim(&c, t0(), LEASE).await.unwrap());
+    db.complete(c.id, &token, &prize(), "30.jpg", t0())
+        .await
+        .unwrap();
+    let unpublished = db.unpublished_notifications(10).await.unwrap();
+    assert_eq!(unpublished.len(), 1);
+    let entry = &unpublished[0];
+    assert_eq!(entry.customer_id, c.id);
+    assert_eq!(db.is_delivered(entry.id).await.unwrap(), Some(false));
+    db.mark_published(entry.id, t0()).await.unwrap();
+    assert!(db.unpublished_notifications(10).await.unwrap().is_empty());
+    db.mark_delivered(entry.id, t0()).await.unwrap();
+    assert_eq!(db.is_delivered(entry.id).await.unwrap(), Some(true));
+    assert_eq!(db.is_delivered(entry.id + 1000).await.unwrap(), None);
+    assert_eq!(db.pending_notifications().await.unwrap(), 0);
+}
+
 lottery_suite!(sqlite, support::sqlite_lottery);
+lottery_suite!(mysql, support::mysql_lottery);

@@ -26,6 +26,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::config::{Config, LinkMode};
+use crate::events::LazyBus;
 use crate::http::{Check, Readiness, ops_router, record_metrics};
 use crate::roles::identity::{IdentityService, Policy};
 use crate::roles::notifier::{Notifier, NotifierSettings};
@@ -212,6 +213,7 @@ pub async fn build(config: Config, roles: RoleSet) -> anyhow::Result<App> {
     let mut tasks: Vec<(&'static str, Task)> = Vec::new();
     let cancel = CancellationToken::new();
     let wake = Arc::new(Notify::new());
+    let relay_wake = Arc::new(Notify::new());
 
     // The lottery database.
     let needs_lottery = [Role::Status, Role::Play, Role::Notifier]
@@ -249,7 +251,8 @@ pub async fn build(config: Config, roles: RoleSet) -> anyhow::Result<App> {
         let settings = PoolSettings {
             max_connections: config.identity.max_connections,
             acquire_timeout: config.identity.acquire_timeout,
-            read_only: false,
+            // A shop database is only ever read; the embedded table is ours.
+            read_only: !embedded,
         };
         let pool = pools
             .get(&config.identity_url(), &settings)
@@ -319,7 +322,28 @@ pub async fn build(config: Config, roles: RoleSet) -> anyhow::Result<App> {
 
     // The image store.
     let images = if roles.contains(Role::Play) || roles.contains(Role::Picture) {
-        let store = cloudhp_objects::store_from_url(&config.images_url())
+        let i = &config.images;
+        let options = cloudhp_objects::StoreOptions {
+            s3: cloudhp_objects::S3Options {
+                endpoint: i.s3.endpoint.clone(),
+                region: i.s3.region.clone(),
+                access_key: i.s3.access_key.clone(),
+                secret_key: i.s3.secret_key.expose().to_owned(),
+            },
+            swift: cloudhp_objects::SwiftOptions {
+                auth_url: i.swift.auth_url.clone(),
+                auth: i.swift.auth.clone(),
+                user: i.swift.user.clone(),
+                password: i.swift.password.expose().to_owned(),
+                project: i.swift.project.clone(),
+                user_domain: i.swift.user_domain.clone(),
+                project_domain: i.swift.project_domain.clone(),
+                region: i.swift.region.clone(),
+                interface: i.swift.interface.clone(),
+            },
+            timeout: i.timeout,
+        };
+        let store = cloudhp_objects::store_from_url(&config.images_url(), &options)
             .context("cannot open the image store (images.url)")?;
         let probe = store.clone();
         readiness.add(
@@ -338,6 +362,36 @@ pub async fn build(config: Config, roles: RoleSet) -> anyhow::Result<App> {
         (Some(store), true) => Some(Arc::new(PictureService::new(store.clone()))),
         _ => None,
     };
+
+    // The event bus, when configured: the play role relays winners to it, notifiers read it.
+    let bus = (!config.events.url.is_empty()
+        && (roles.contains(Role::Play) || roles.contains(Role::Notifier)))
+    .then(|| {
+        let e = &config.events;
+        LazyBus::new(
+            e.url.expose(),
+            cloudhp_events::BusSettings {
+                stream: e.stream.clone(),
+                subject: e.subject.clone(),
+                consumer: e.consumer.clone(),
+                ack_wait: e.ack_wait,
+                duplicate_window: Duration::from_secs(120),
+            },
+        )
+    });
+    if let Some(bus) = &bus {
+        let probe = bus.clone();
+        readiness.add(
+            "event_bus",
+            check(move || {
+                let bus = probe.clone();
+                async move {
+                    let bus = bus.get().await.map_err(|e| chain(&e))?;
+                    bus.ready().await.map_err(|e| chain(&e))
+                }
+            }),
+        );
+    }
 
     let mut draws = None;
     let play_local: Option<PlayHandle> = if roles.contains(Role::Play) {
@@ -380,8 +434,33 @@ pub async fn build(config: Config, roles: RoleSet) -> anyhow::Result<App> {
                 max_attempts: p.max_attempts,
                 max_draws: p.max_draws,
             },
-            roles.contains(Role::Notifier).then(|| wake.clone()),
+            {
+                let mut listeners = Vec::new();
+                if roles.contains(Role::Notifier) && bus.is_none() {
+                    listeners.push(wake.clone());
+                }
+                if bus.is_some() {
+                    listeners.push(relay_wake.clone());
+                }
+                listeners
+            },
         );
+        if let Some(bus) = &bus {
+            let (db, bus, wake, stop) = (
+                lottery
+                    .clone()
+                    .context("the relay needs the lottery database")?,
+                bus.clone(),
+                relay_wake.clone(),
+                cancel.clone(),
+            );
+            let interval = config.events.relay_interval;
+            tasks.push((
+                "event relay",
+                async move { crate::events::relay_until(db, bus, wake, interval, stop).await }
+                    .boxed(),
+            ));
+        }
         draws = Some(service.draws());
         let sweeper = service.clone();
         let stop = cancel.clone();
@@ -397,7 +476,12 @@ pub async fn build(config: Config, roles: RoleSet) -> anyhow::Result<App> {
     let mut mail_spool = None;
     if roles.contains(Role::Notifier) {
         let mail_url = config.mail_url();
-        let transport = cloudhp_mail::transport_from_url(&mail_url)
+        let options = cloudhp_mail::TransportOptions {
+            tls_ca_file: (!config.mail.tls_ca_file.as_os_str().is_empty())
+                .then(|| config.mail.tls_ca_file.clone()),
+            timeout: config.mail.timeout,
+        };
+        let transport = cloudhp_mail::transport_from_url(&mail_url, &options)
             .context("cannot open the mail transport (mail.url)")?;
         if let Some(path) = mail_url.strip_prefix("file://") {
             mail_spool = Some(PathBuf::from(path));
@@ -428,9 +512,10 @@ pub async fn build(config: Config, roles: RoleSet) -> anyhow::Result<App> {
             }),
         );
         let stop = cancel.clone();
+        let source = bus.clone();
         tasks.push((
             "notifier",
-            async move { notifier.run_until(stop).await }.boxed(),
+            async move { notifier.run_until(source, stop).await }.boxed(),
         ));
     }
 

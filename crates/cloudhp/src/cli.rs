@@ -1,7 +1,16 @@
 //! The command line.
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
+
+/// Prints a line to standard output; a closed pipe (`cloudhp link … | head`) is not an error
+/// worth a panic, so write errors are ignored.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -68,6 +77,11 @@ enum Command {
         #[arg(required = true, value_name = "ID")]
         ids: Vec<String>,
     },
+    /// Manage the embedded customer table.
+    Customers {
+        #[command(subcommand)]
+        command: CustomersCommand,
+    },
     /// Check the configuration and print it as loaded (secrets masked).
     Config {
         /// Check for these roles [default: all].
@@ -75,6 +89,22 @@ enum Command {
         roles: Vec<String>,
         #[arg(long, value_name = "DIR")]
         data_dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum CustomersCommand {
+    /// Load a PrestaShop customer export (`;`-separated CSV with PrestaShop's header) into the
+    /// embedded customer table. Rows that cannot be imported are listed with their line and
+    /// reason; the others go in together, or none at all on a fatal error.
+    Import {
+        /// The CSV file.
+        file: PathBuf,
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+        /// Check the file and report, import nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
 }
 
@@ -96,7 +126,7 @@ pub fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    let file = cli.config.as_deref();
+    let config_file = cli.config.as_deref();
     match cli.command {
         Command::Up {
             common,
@@ -109,7 +139,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 tempo,
                 demo_customers,
             };
-            start(Config::load(file, &overrides)?, RoleSet::all(), true).await
+            start(Config::load(config_file, &overrides)?, RoleSet::all(), true).await
         }
         Command::Serve { roles, common } => {
             let roles = RoleSet::parse(&roles)?;
@@ -118,7 +148,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 listen: common.listen,
                 ..Overrides::default()
             };
-            start(Config::load(file, &overrides)?, roles, false).await
+            start(Config::load(config_file, &overrides)?, roles, false).await
         }
         Command::Roles => {
             print_roles();
@@ -126,7 +156,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Link { data_dir, ids } => {
             let config = Config::load(
-                file,
+                config_file,
                 &Overrides {
                     data_dir,
                     ..Overrides::default()
@@ -135,25 +165,82 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let links = links_of(&config)?;
             for raw in ids {
                 let id = CustomerId::parse(&raw).with_context(|| format!("`{raw}`"))?;
-                println!("{}", links.page_url(id));
+                out!("{}", links.page_url(id));
             }
             Ok(())
+        }
+        Command::Customers {
+            command:
+                CustomersCommand::Import {
+                    file,
+                    data_dir,
+                    dry_run,
+                },
+        } => {
+            let overrides = Overrides {
+                data_dir,
+                ..Overrides::default()
+            };
+            import_customers(&Config::load(config_file, &overrides)?, &file, dry_run).await
         }
         Command::Config { roles, data_dir } => {
             let roles = RoleSet::parse(&roles)?;
             let config = Config::load(
-                file,
+                config_file,
                 &Overrides {
                     data_dir,
                     ..Overrides::default()
                 },
             )?;
             config.validate(&roles)?;
-            print!("{}", toml::to_string(&config)?);
+            let _ = write!(std::io::stdout().lock(), "{}", toml::to_string(&config)?);
             eprintln!("configuration valid for roles: {roles}");
             Ok(())
         }
     }
+}
+
+/// `cloudhp customers import`: checks, imports, and prints a summary.
+async fn import_customers(
+    config: &Config,
+    file: &std::path::Path,
+    dry_run: bool,
+) -> anyhow::Result<()> {
+    use cloudhp_store::{CustomerDb, Pool, PoolSettings, TablePrefix};
+    if !config.embedded_customers() {
+        anyhow::bail!(
+            "identity.database is a shop database: the lottery never writes to it; import \
+             customers only into the embedded table (leave identity.database empty)"
+        );
+    }
+    let pool = Pool::connect_lazy(&config.identity_url(), &PoolSettings::default())?;
+    let db = CustomerDb::new(
+        pool.clone(),
+        TablePrefix::parse(&config.identity.table_prefix)?,
+    );
+    let size = std::fs::metadata(file)
+        .with_context(|| format!("cannot read {}", file.display()))?
+        .len();
+    let bar = indicatif::ProgressBar::new(size).with_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar.set_message("checking rows");
+    let summary = crate::import::import(&db, file, dry_run, |at| bar.set_position(at)).await;
+    bar.finish_and_clear();
+    pool.close().await;
+    let summary = summary?;
+    let verb = if dry_run { "would import" } else { "imported" };
+    out!(
+        "{verb} {} customers into {}; {} rows rejected",
+        summary.imported,
+        db.table(),
+        summary.rejected.len()
+    );
+    for r in &summary.rejected {
+        out!("  line {}: {}", r.line, r.reason);
+    }
+    Ok(())
 }
 
 /// The links of the configured campaign (the key of the configuration, or of the data dir).
@@ -178,10 +265,10 @@ fn links_of(config: &Config) -> anyhow::Result<Links> {
 }
 
 fn print_roles() {
-    println!("{:<10} {:<3} {:<70} NEEDS", "ROLE", "", "WHAT IT DOES");
+    out!("{:<10} {:<3} {:<70} NEEDS", "ROLE", "", "WHAT IT DOES");
     for role in Role::ALL {
         let letter = role.letter().map(String::from).unwrap_or_default();
-        println!(
+        out!(
             "{:<10} {:<3} {:<70} {}",
             role.name(),
             letter,
@@ -189,66 +276,69 @@ fn print_roles() {
             role.needs()
         );
     }
-    println!();
-    println!("Aliases:");
+    out!();
+    out!("Aliases:");
     for (alias, roles) in RoleSet::ALIASES {
         let names: Vec<&str> = roles.iter().map(|r| r.name()).collect();
-        println!("  {alias:<8} {}", names.join(", "));
+        out!("  {alias:<8} {}", names.join(", "));
     }
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Resolves on SIGTERM or SIGINT (Ctrl-C). The handlers are installed when this is called, not
+/// when the future is first polled: a stop sent right after start-up is not lost.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()> + Send + 'static> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
+        let mut int = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
+        Ok(async move {
+            tokio::select! {
+                _ = term.recv() => {},
+                _ = int.recv() => {},
             }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
+        })
+    }
     #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
+    {
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
     }
 }
 
 async fn start(config: Config, roles: RoleSet, up: bool) -> anyhow::Result<()> {
     crate::telemetry::init_logs(&config.log);
+    let stop = shutdown_signal()?;
     let app = crate::app::build(config, roles).await?;
     let s = app.summary().clone();
     if up {
-        println!("CloudHP is up: every role in one process.");
-        println!();
-        println!("  Listening on   {}", s.public_url);
+        out!("CloudHP is up: every role in one process.");
+        out!();
+        out!("  Listening on   {}", s.public_url);
         for (i, link) in s.sample_links.iter().enumerate() {
             let label = if i == 0 { "Try" } else { "" };
-            println!("  {label:<14} {link}");
+            out!("  {label:<14} {link}");
         }
-        println!(
+        out!(
             "  Data           {} (SQLite database, prize catalog, pictures)",
             s.data_dir.display()
         );
         if let Some(spool) = &s.mail_spool {
-            println!(
+            out!(
                 "  Mail spool     {} (one .eml file per winner)",
                 spool.display()
             );
         }
-        println!(
+        out!(
             "  Health         {0}/readyz   metrics: {0}/metrics",
             s.public_url
         );
-        println!("  Links          cloudhp link ID... prints any customer's personal link");
-        println!();
-        println!("Press Ctrl-C to stop.");
+        out!("  Links          cloudhp link ID... prints any customer's personal link");
+        out!();
+        out!("Press Ctrl-C to stop.");
     } else {
-        println!("cloudhp serving roles {} on http://{}", s.roles, s.addr);
+        out!("cloudhp serving roles {} on http://{}", s.roles, s.addr);
     }
-    app.run_until_stopped(shutdown_signal()).await
+    app.run_until_stopped(stop).await
 }

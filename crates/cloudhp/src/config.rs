@@ -147,6 +147,7 @@ pub struct Config {
     pub images: ImagesConfig,
     pub mail: MailConfig,
     pub notifier: NotifierConfig,
+    pub events: EventsConfig,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -406,11 +407,74 @@ impl Default for WorkerConfig {
     }
 }
 
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ImagesConfig {
-    /// Where prize pictures are stored; empty: `file://<data_dir>/images`.
+    /// Where prize pictures are stored: `file:///path`, `s3://BUCKET[/PREFIX]` or
+    /// `swift://CONTAINER[/PREFIX]`; empty: `file://<data_dir>/images`.
     pub url: SecretUrl,
+    /// Upper bound of one call to a cloud store.
+    #[serde(with = "humantime_serde")]
+    pub timeout: Duration,
+    pub s3: S3Config,
+    pub swift: SwiftConfig,
+}
+
+impl Default for ImagesConfig {
+    fn default() -> Self {
+        Self {
+            url: SecretUrl::default(),
+            timeout: Duration::from_secs(10),
+            s3: S3Config::default(),
+            swift: SwiftConfig::default(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct S3Config {
+    /// Empty: AWS. An S3-compatible store: its URL (MinIO, Ceph, Swift's s3api).
+    pub endpoint: String,
+    pub region: String,
+    /// Empty: the AWS_* environment variables or the instance's role.
+    pub access_key: String,
+    pub secret_key: Secret,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SwiftConfig {
+    /// Keystone v3 (`https://keystone:5000/v3`) or TempAuth (`http://swift:8080/auth/v1.0`).
+    pub auth_url: String,
+    /// `keystone` or `tempauth`; empty: guessed from `auth_url` (`…/v3` is Keystone).
+    pub auth: String,
+    pub user: String,
+    /// Keystone password or TempAuth key.
+    pub password: Secret,
+    /// Keystone: the project the token is scoped to.
+    pub project: String,
+    pub user_domain: String,
+    pub project_domain: String,
+    /// Keystone: the catalog's region to use (empty: the first object-store endpoint).
+    pub region: String,
+    pub interface: String,
+}
+
+impl Default for SwiftConfig {
+    fn default() -> Self {
+        Self {
+            auth_url: String::new(),
+            auth: String::new(),
+            user: String::new(),
+            password: Secret::default(),
+            project: String::new(),
+            user_domain: "Default".into(),
+            project_domain: "Default".into(),
+            region: String::new(),
+            interface: "public".into(),
+        }
+    }
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -421,6 +485,12 @@ pub struct MailConfig {
     pub from: String,
     #[serde(deserialize_with = "string_list")]
     pub admins: Vec<String>,
+    /// A PEM certificate to trust for SMTP over TLS besides the system's roots (a company
+    /// CA); empty: none.
+    pub tls_ca_file: PathBuf,
+    /// Upper bound of one SMTP exchange.
+    #[serde(with = "humantime_serde")]
+    pub timeout: Duration,
 }
 
 impl Default for MailConfig {
@@ -429,6 +499,40 @@ impl Default for MailConfig {
             url: SecretUrl::default(),
             from: "CloudHP lottery <lottery@localhost>".into(),
             admins: vec!["admin@localhost".into()],
+            tls_ca_file: PathBuf::new(),
+            timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EventsConfig {
+    /// NATS with JetStream (`nats://host:4222`); empty: no bus, the notifier reads the outbox.
+    pub url: SecretUrl,
+    pub stream: String,
+    pub subject: String,
+    /// The durable consumer the notifiers share.
+    pub consumer: String,
+    /// How long a notifier may hold a message before it is delivered to another one; longer
+    /// than mail.timeout.
+    #[serde(with = "humantime_serde")]
+    pub ack_wait: Duration,
+    /// How often unpublished outbox entries are looked for (an in-process play role also
+    /// publishes at once).
+    #[serde(with = "humantime_serde")]
+    pub relay_interval: Duration,
+}
+
+impl Default for EventsConfig {
+    fn default() -> Self {
+        Self {
+            url: SecretUrl::default(),
+            stream: "CLOUDHP".into(),
+            subject: "cloudhp.winners".into(),
+            consumer: "cloudhp-notifier".into(),
+            ack_wait: Duration::from_secs(60),
+            relay_interval: Duration::from_secs(2),
         }
     }
 }
@@ -690,11 +794,48 @@ impl Config {
 
         if roles.contains(Role::Play) || roles.contains(Role::Picture) {
             let url = self.images_url();
-            if !url.starts_with("file://") && url.contains("://") {
-                // Other schemes are checked by the store itself when it opens.
-                url::Url::parse(&url)
-                    .map_err(|e| ConfigError::key("images.url", format!("not a URL: {e}")))?;
+            positive("images.timeout", self.images.timeout)?;
+            if url.starts_with("swift://") && self.images.swift.auth_url.is_empty() {
+                return Err(ConfigError::key(
+                    "images.swift.auth_url",
+                    "swift:// URLs need the Keystone v3 or TempAuth URL",
+                ));
             }
+            if !["file://", "s3://", "swift://"]
+                .iter()
+                .any(|p| url.starts_with(p))
+                && url.contains("://")
+            {
+                return Err(ConfigError::key(
+                    "images.url",
+                    format!(
+                        "`{}` is not supported: use file:///PATH, s3://BUCKET[/PREFIX] or \
+                         swift://CONTAINER[/PREFIX]",
+                        self.images.url.masked()
+                    ),
+                ));
+            }
+        }
+
+        let events = !self.events.url.is_empty();
+        if events && (roles.contains(Role::Play) || roles.contains(Role::Notifier)) {
+            let url = self.events.url.expose();
+            if !url.starts_with("nats://") && !url.starts_with("tls://") {
+                return Err(ConfigError::key(
+                    "events.url",
+                    "use nats://HOST:PORT (a NATS server with JetStream)",
+                ));
+            }
+            for (key, value) in [
+                ("events.stream", &self.events.stream),
+                ("events.subject", &self.events.subject),
+                ("events.consumer", &self.events.consumer),
+            ] {
+                if value.is_empty() || value.contains(' ') {
+                    return Err(ConfigError::key(key, "must be a name without spaces"));
+                }
+            }
+            positive("events.relay_interval", self.events.relay_interval)?;
         }
 
         if roles.contains(Role::Notifier) {
@@ -713,6 +854,30 @@ impl Config {
                 return Err(ConfigError::key(
                     "notifier.retry_max",
                     "must not be shorter than notifier.retry_min",
+                ));
+            }
+            positive("mail.timeout", self.mail.timeout)?;
+            let mail = self.mail_url();
+            if !(mail.starts_with("file://")
+                || mail.starts_with("smtp://")
+                || mail.starts_with("smtps://"))
+            {
+                return Err(ConfigError::key(
+                    "mail.url",
+                    "use file:///PATH (a spool), smtp://[USER:PASSWORD@]HOST[:PORT] or \
+                     smtps://[USER:PASSWORD@]HOST[:PORT]",
+                ));
+            }
+            if !self.mail.tls_ca_file.as_os_str().is_empty() && !self.mail.tls_ca_file.is_file() {
+                return Err(ConfigError::key(
+                    "mail.tls_ca_file",
+                    format!("{} is not a readable file", self.mail.tls_ca_file.display()),
+                ));
+            }
+            if events && self.events.ack_wait <= self.mail.timeout {
+                return Err(ConfigError::key(
+                    "events.ack_wait",
+                    "must be longer than mail.timeout, or a slow mail is delivered twice",
                 ));
             }
         }

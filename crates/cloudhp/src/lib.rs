@@ -5,7 +5,9 @@
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod events;
 pub mod http;
+pub mod import;
 pub mod roles;
 pub mod rpc;
 pub mod telemetry;

@@ -1,18 +1,25 @@
-//! Delivers winner notifications from the outbox to the admins, at least once.
+//! Delivers winner notifications to the admins, at least once.
 //!
-//! Entries are leased (so several notifiers share the work without sending one entry twice at
-//! the same time), sent, then marked delivered. A failed send is retried later with a growing
-//! delay; a notifier that dies holding a lease only delays the entry until the lease expires.
+//! Without a bus, the notifier reads the outbox itself: entries are leased (so several
+//! notifiers share the work without sending one entry at the same time), sent, then marked
+//! delivered; a failed send is retried later with a growing delay, and a notifier that dies
+//! holding a lease only delays the entry until the lease expires.
+//!
+//! With NATS JetStream, the play role's relay publishes committed entries to the stream and
+//! the notifiers consume them through one durable consumer, acknowledging a message only after
+//! its mail went out. Either way an entry already marked delivered is never sent again.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use cloudhp_mail::{MailSettings, Transport, winner_mail};
+use cloudhp_events::{Delivery, OutboxEvent};
+use cloudhp_mail::{MailSettings, OutgoingMail, Transport, winner_mail};
 use cloudhp_store::{LotteryDb, Notification, StoreError};
 use time::OffsetDateTime;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
+use crate::events::LazyBus;
 use crate::telemetry::chain;
 
 #[derive(Clone, Debug)]
@@ -31,6 +38,19 @@ pub struct Notifier {
     settings: NotifierSettings,
     owner: String,
     wake: Arc<Notify>,
+}
+
+/// What became of one notification.
+enum Sent {
+    Yes,
+    /// Retry after this delay.
+    Later(Duration),
+    /// It can never be sent (an unreadable entry).
+    Never,
+}
+
+fn count(outcome: &'static str) {
+    metrics::counter!("cloudhp_notifications_total", "outcome" => outcome).increment(1);
 }
 
 impl Notifier {
@@ -65,7 +85,39 @@ impl Notifier {
             .min(self.settings.retry_max)
     }
 
-    /// Delivers every due entry. Returns how many went out.
+    /// Builds and sends the mail of one entry; marks it delivered when it went out.
+    async fn send(&self, id: i64, payload: &str, attempts: u32) -> Sent {
+        let mail: Result<OutgoingMail, String> = serde_json::from_str(payload)
+            .map_err(|e| format!("unreadable winner notice: {e}"))
+            .and_then(|notice| winner_mail(&self.mail, id, &notice).map_err(|e| chain(&e)));
+        let mail = match mail {
+            Ok(mail) => mail,
+            Err(reason) => {
+                tracing::error!(entry = id, %reason, "outbox entry cannot be turned into a mail");
+                count("unsendable");
+                return Sent::Never;
+            }
+        };
+        match self.transport.send(&mail).await {
+            Ok(()) => {
+                if let Err(e) = self.db.mark_delivered(id, OffsetDateTime::now_utc()).await {
+                    // The mail went out; a redelivery would send it again (at least once).
+                    tracing::warn!(entry = id, error = %chain(&e), "mail sent but not marked delivered");
+                }
+                count("sent");
+                tracing::info!(entry = id, message_id = %mail.message_id, "winner notification sent");
+                Sent::Yes
+            }
+            Err(e) => {
+                let delay = self.backoff(attempts + 1);
+                tracing::warn!(entry = id, attempts = attempts + 1, retry_in = ?delay, error = %chain(&e), "winner notification not sent; will retry");
+                count("failed");
+                Sent::Later(delay)
+            }
+        }
+    }
+
+    /// Delivers every due outbox entry (the mode without a bus). Returns how many went out.
     pub async fn deliver_due(&self) -> Result<usize, StoreError> {
         let mut sent = 0;
         loop {
@@ -82,70 +134,141 @@ impl Notifier {
                 return Ok(sent);
             }
             for entry in batch {
-                if self.deliver(&entry).await? {
-                    sent += 1;
-                }
+                sent += usize::from(self.deliver_entry(&entry).await?);
             }
         }
     }
 
-    async fn deliver(&self, entry: &Notification) -> Result<bool, StoreError> {
-        let result = entry
-            .winner()
-            .map_err(|e| e.to_string())
-            .and_then(|notice| winner_mail(&self.mail, entry.id, &notice).map_err(|e| chain(&e)));
-        let mail = match result {
-            Ok(mail) => mail,
-            Err(reason) => {
-                // Cannot become sendable by waiting; park it far out and say so loudly.
-                tracing::error!(entry = entry.id, %reason, "outbox entry cannot be turned into a mail");
-                let retry = OffsetDateTime::now_utc() + self.settings.retry_max;
+    async fn deliver_entry(&self, entry: &Notification) -> Result<bool, StoreError> {
+        let now = OffsetDateTime::now_utc();
+        match self.send(entry.id, &entry.payload, entry.attempts).await {
+            Sent::Yes => Ok(true),
+            Sent::Later(delay) => {
                 self.db
-                    .mark_failed_delivery(entry.id, &reason, retry)
+                    .mark_failed_delivery(entry.id, "delivery failed", now + delay)
                     .await?;
-                return Ok(false);
+                Ok(false)
             }
-        };
-        match self.transport.send(&mail).await {
-            Ok(()) => {
+            Sent::Never => {
+                // Parked far out: only an operator can mend it.
                 self.db
-                    .mark_delivered(entry.id, OffsetDateTime::now_utc())
-                    .await?;
-                metrics::counter!("cloudhp_notifications_total", "outcome" => "sent").increment(1);
-                tracing::info!(entry = entry.id, customer = %entry.customer_id, message_id = %mail.message_id, "winner notification sent");
-                Ok(true)
-            }
-            Err(e) => {
-                let attempts = entry.attempts + 1;
-                let delay = self.backoff(attempts);
-                tracing::warn!(entry = entry.id, attempts, retry_in = ?delay, error = %chain(&e), "winner notification not sent; will retry");
-                metrics::counter!("cloudhp_notifications_total", "outcome" => "failed")
-                    .increment(1);
-                self.db
-                    .mark_failed_delivery(entry.id, &chain(&e), OffsetDateTime::now_utc() + delay)
+                    .mark_failed_delivery(
+                        entry.id,
+                        "unsendable entry",
+                        now + self.settings.retry_max,
+                    )
                     .await?;
                 Ok(false)
             }
         }
     }
 
-    /// Delivers until cancelled: at every poll interval, and at once when woken.
-    pub async fn run_until(&self, cancel: CancellationToken) -> anyhow::Result<()> {
-        tracing::info!(transport = %self.transport.describe(), "notifier started");
+    /// Handles one message of the bus: acknowledged once its mail went out (or was out
+    /// already), retried later otherwise.
+    async fn deliver_event(&self, delivery: &Delivery) -> Result<(), cloudhp_events::EventsError> {
+        let event: &OutboxEvent = match &delivery.event {
+            Ok(event) => event,
+            Err(reason) => {
+                tracing::error!(%reason, "unreadable event on the bus; dropping it");
+                return delivery.reject().await;
+            }
+        };
+        match self.db.is_delivered(event.id).await {
+            Ok(Some(true)) => {
+                tracing::debug!(
+                    entry = event.id,
+                    "already delivered; acknowledging the duplicate"
+                );
+                return delivery.ack().await;
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(entry = event.id, error = %chain(&e), "cannot check the outbox; retrying later");
+                return delivery.retry_after(self.settings.retry_min).await;
+            }
+        }
+        // Deliveries before this one were attempts that failed (or died).
+        let attempts = delivery.deliveries().saturating_sub(1);
+        match self.send(event.id, &event.payload, attempts).await {
+            Sent::Yes => delivery.ack().await,
+            Sent::Later(delay) => delivery.retry_after(delay).await,
+            Sent::Never => delivery.reject().await,
+        }
+    }
+
+    /// Delivers until cancelled, from the bus when there is one, else from the outbox.
+    pub async fn run_until(
+        &self,
+        bus: Option<LazyBus>,
+        cancel: CancellationToken,
+    ) -> anyhow::Result<()> {
+        tracing::info!(transport = %self.transport.describe(), bus = bus.is_some(), "notifier started");
+        match bus {
+            None => self.run_from_outbox(cancel).await,
+            Some(bus) => self.run_from_bus(bus, cancel).await,
+        }
+    }
+
+    async fn pause(&self, cancel: &CancellationToken) -> bool {
+        tokio::select! {
+            () = cancel.cancelled() => false,
+            () = self.wake.notified() => true,
+            () = tokio::time::sleep(self.settings.poll_interval) => true,
+        }
+    }
+
+    async fn run_from_outbox(&self, cancel: CancellationToken) -> anyhow::Result<()> {
         loop {
-            match self.deliver_due().await {
-                Ok(_) => {}
-                Err(e) => {
-                    tracing::warn!(error = %chain(&e), "cannot read the outbox; retrying later")
-                }
+            if let Err(e) = self.deliver_due().await {
+                tracing::warn!(error = %chain(&e), "cannot read the outbox; retrying later");
             }
             if let Ok(pending) = self.db.pending_notifications().await {
                 metrics::gauge!("cloudhp_outbox_pending").set(pending as f64);
             }
-            tokio::select! {
-                () = cancel.cancelled() => return Ok(()),
-                () = self.wake.notified() => {}
-                () = tokio::time::sleep(self.settings.poll_interval) => {}
+            if !self.pause(&cancel).await {
+                return Ok(());
+            }
+        }
+    }
+
+    async fn run_from_bus(&self, bus: LazyBus, cancel: CancellationToken) -> anyhow::Result<()> {
+        let mut consumer = None;
+        loop {
+            if consumer.is_none() {
+                match bus.get().await {
+                    Ok(bus) => match bus.consumer().await {
+                        Ok(c) => consumer = Some(c),
+                        Err(e) => {
+                            tracing::warn!(error = %chain(&e), "cannot open the event consumer; retrying later")
+                        }
+                    },
+                    Err(e) => {
+                        tracing::warn!(error = %chain(&e), "event bus not reachable; retrying later")
+                    }
+                }
+            }
+            if let Some(c) = &consumer {
+                match c
+                    .next_batch(self.settings.batch as usize, self.settings.poll_interval)
+                    .await
+                {
+                    Ok(batch) if !batch.is_empty() => {
+                        for delivery in &batch {
+                            if let Err(e) = self.deliver_event(delivery).await {
+                                tracing::warn!(error = %chain(&e), "cannot acknowledge an event; it will be delivered again");
+                            }
+                        }
+                        continue;
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::warn!(error = %chain(&e), "reading events failed; reopening the consumer");
+                        consumer = None;
+                    }
+                }
+            }
+            if !self.pause(&cancel).await {
+                return Ok(());
             }
         }
     }

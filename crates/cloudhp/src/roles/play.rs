@@ -50,8 +50,8 @@ struct Inner {
     settings: PlaySettings,
     slots: Semaphore,
     draws: TaskTracker,
-    /// Wakes a notifier of this process when a winner is recorded.
-    wake: Option<Arc<Notify>>,
+    /// Woken when a winner is recorded: an in-process notifier, or the event relay.
+    wake: Vec<Arc<Notify>>,
 }
 
 /// The local play role.
@@ -70,7 +70,7 @@ impl PlayService {
         worker: WorkerHandle,
         images: Arc<dyn ImageStore>,
         settings: PlaySettings,
-        wake: Option<Arc<Notify>>,
+        wake: Vec<Arc<Notify>>,
     ) -> Self {
         let slots = Semaphore::new(settings.max_draws.max(1) as usize);
         Self {
@@ -200,7 +200,7 @@ impl Inner {
                 tracing::info!(customer = %id, prize = draw.prize.file(), elapsed = ?started.elapsed(), "customer won");
                 metrics::histogram!("cloudhp_draw_seconds").record(started.elapsed());
                 count("won");
-                if let Some(wake) = &self.wake {
+                for wake in &self.wake {
                     wake.notify_one();
                 }
             }

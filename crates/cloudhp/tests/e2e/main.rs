@@ -1,10 +1,15 @@
 //! End-to-end tests: the real binary, on loopback, with fresh data dirs.
 
+mod proxy;
 mod support;
 
 mod bad_input;
 mod concurrency;
+mod delivery;
 mod flow;
+mod import;
 mod multiprocess;
 mod recovery;
+mod shop;
+mod storage;
 mod worker_contract;

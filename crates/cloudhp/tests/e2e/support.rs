@@ -12,6 +12,7 @@ use std::time::Duration;
 use cloudhp::web::Links;
 use cloudhp_core::CustomerId;
 use cloudhp_store::{CustomerDb, LotteryDb, Pool, PoolSettings, TablePrefix};
+pub use cloudhp_testkit::MysqlDatabase;
 
 /// How often and how long the tests poll for something to happen: a count, not a deadline.
 pub const POLL: Duration = Duration::from_millis(100);
@@ -347,4 +348,14 @@ pub async fn metric(proc: &impl Site, name: &str) -> f64 {
         .and_then(|l| l.rsplit(' ').next())
         .and_then(|v| v.parse().ok())
         .unwrap_or(0.0)
+}
+
+/// Runs a `cloudhp` command to its end, with the sandbox's configuration.
+pub fn run_cli(sandbox: &Sandbox, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_cloudhp"))
+        .env_clear()
+        .env("CLOUDHP_CONFIG", &sandbox.config)
+        .args(args)
+        .output()
+        .expect("run cloudhp")
 }

@@ -1,0 +1,134 @@
+//! Against a real nats-server with JetStream, started by the test.
+
+use std::time::Duration;
+
+use cloudhp_events::{BusSettings, EventBus, OutboxEvent};
+use cloudhp_testkit::NatsServer;
+
+fn settings() -> BusSettings {
+    BusSettings {
+        stream: "CLOUDHP_TEST".into(),
+        subject: "cloudhp.test.winners".into(),
+        consumer: "notifier".into(),
+        ack_wait: Duration::from_secs(1),
+        duplicate_window: Duration::from_secs(120),
+    }
+}
+
+fn event(id: i64) -> OutboxEvent {
+    OutboxEvent {
+        id,
+        kind: "winner".into(),
+        customer_id: 40 + id as u32,
+        payload: format!("{{\"n\":{id}}}"),
+    }
+}
+
+#[tokio::test]
+async fn an_entry_published_twice_is_stored_once() {
+    let nats = NatsServer::start();
+    let bus = EventBus::connect(&nats.url(), settings()).await.unwrap();
+    bus.ready().await.unwrap();
+    bus.publish(&event(1)).await.unwrap();
+    bus.publish(&event(1)).await.unwrap();
+    bus.publish(&event(2)).await.unwrap();
+    let consumer = bus.consumer().await.unwrap();
+    assert_eq!(consumer.pending().await.unwrap(), (0, 2));
+    let batch = consumer
+        .next_batch(10, Duration::from_secs(1))
+        .await
+        .unwrap();
+    let ids: Vec<i64> = batch.iter().map(|d| d.event.as_ref().unwrap().id).collect();
+    assert_eq!(ids, vec![1, 2]);
+    assert_eq!(batch[0].event.as_ref().unwrap(), &event(1));
+    for d in &batch {
+        d.ack().await.unwrap();
+    }
+    assert_eq!(consumer.pending().await.unwrap(), (0, 0));
+}
+
+#[tokio::test]
+async fn an_unacknowledged_event_is_delivered_again_to_another_consumer() {
+    let nats = NatsServer::start();
+    let bus = EventBus::connect(&nats.url(), settings()).await.unwrap();
+    bus.publish(&event(3)).await.unwrap();
+    {
+        // A notifier takes it and dies without acknowledging.
+        let first = bus.consumer().await.unwrap();
+        let batch = first
+            .next_batch(10, Duration::from_millis(500))
+            .await
+            .unwrap();
+        assert_eq!(batch.len(), 1);
+    }
+    // Another notifier of the same durable consumer gets it once the ack wait is over.
+    let second = EventBus::connect(&nats.url(), settings()).await.unwrap();
+    let consumer = second.consumer().await.unwrap();
+    let mut redelivered = Vec::new();
+    for _ in 0..20 {
+        redelivered = consumer
+            .next_batch(10, Duration::from_millis(500))
+            .await
+            .unwrap();
+        if !redelivered.is_empty() {
+            break;
+        }
+    }
+    assert_eq!(redelivered.len(), 1, "redelivered after the ack wait");
+    assert_eq!(redelivered[0].event.as_ref().unwrap().id, 3);
+    redelivered[0].ack().await.unwrap();
+    assert_eq!(consumer.pending().await.unwrap(), (0, 0));
+    // Nothing comes back once acknowledged.
+    let again = consumer
+        .next_batch(10, Duration::from_millis(1500))
+        .await
+        .unwrap();
+    assert!(again.is_empty());
+}
+
+#[tokio::test]
+async fn a_nak_delays_the_next_delivery() {
+    let nats = NatsServer::start();
+    let bus = EventBus::connect(&nats.url(), settings()).await.unwrap();
+    bus.publish(&event(4)).await.unwrap();
+    let consumer = bus.consumer().await.unwrap();
+    let batch = consumer
+        .next_batch(1, Duration::from_millis(500))
+        .await
+        .unwrap();
+    batch[0]
+        .retry_after(Duration::from_millis(200))
+        .await
+        .unwrap();
+    let mut again = Vec::new();
+    for _ in 0..20 {
+        again = consumer
+            .next_batch(1, Duration::from_millis(500))
+            .await
+            .unwrap();
+        if !again.is_empty() {
+            break;
+        }
+    }
+    assert_eq!(again.len(), 1);
+    again[0].ack().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_bus_that_comes_back_keeps_its_messages() {
+    let mut nats = NatsServer::start();
+    let bus = EventBus::connect(&nats.url(), settings()).await.unwrap();
+    bus.publish(&event(5)).await.unwrap();
+    nats.restart();
+    let bus = EventBus::connect(&nats.url(), settings()).await.unwrap();
+    let consumer = bus.consumer().await.unwrap();
+    let batch = consumer
+        .next_batch(10, Duration::from_secs(1))
+        .await
+        .unwrap();
+    assert_eq!(
+        batch.len(),
+        1,
+        "file storage keeps the stream across restarts"
+    );
+}

@@ -1,0 +1,360 @@
+//! Where the tests find the real servers they run against (MariaDB, Swift, NATS, SMTP).
+//!
+//! `scripts/test-servers.sh start` installs and starts them on loopback and writes their
+//! addresses to `target/test-servers.env` as `export NAME=value` lines; the same names may be
+//! set in the environment instead (the environment wins). A test that needs a server that is
+//! not there fails with a message naming the script: these tests never skip silently.
+
+use std::path::PathBuf;
+
+/// The script that starts the servers, as the messages name it.
+pub const SCRIPT: &str = "scripts/test-servers.sh start";
+
+fn env_file() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/test-servers.env")
+}
+
+/// The value of `name` from the environment or from the file written by the script.
+pub fn lookup(name: &str) -> Option<String> {
+    if let Ok(value) = std::env::var(name)
+        && !value.is_empty()
+    {
+        return Some(value);
+    }
+    let text = std::fs::read_to_string(env_file()).ok()?;
+    text.lines().find_map(|line| {
+        let line = line.trim().strip_prefix("export ").unwrap_or(line.trim());
+        let (key, value) = line.split_once('=')?;
+        (key == name).then(|| value.trim_matches(['"', '\'']).to_owned())
+    })
+}
+
+/// The value of `name`, or a failure telling how to start the test servers.
+pub fn require(name: &str) -> String {
+    lookup(name).unwrap_or_else(|| {
+        panic!(
+            "this test needs a real server on loopback, and {name} is not set: run `{SCRIPT}` \
+             first (it installs and starts MariaDB, Swift, NATS and SMTP for the tests and \
+             writes their addresses to target/test-servers.env)"
+        )
+    })
+}
+
+/// A name unique to this test run, for databases, containers and buckets.
+pub fn unique(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let count = {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static COUNT: AtomicU32 = AtomicU32::new(0);
+        COUNT.fetch_add(1, Ordering::Relaxed)
+    };
+    format!(
+        "{prefix}{:x}{:x}{count}",
+        std::process::id(),
+        nanos % 0xFFFF_FFFF
+    )
+}
+
+/// How the test SMTP server secures its connections.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SmtpMode {
+    Plain,
+    StartTls,
+    Smtps,
+}
+
+/// A test SMTP server (`scripts/smtp-test-server.py`) of one test: it writes each message it
+/// accepts as one file of its mail dir. Killed when dropped.
+pub struct SmtpServer {
+    child: Option<std::process::Child>,
+    pub port: u16,
+    pub maildir: PathBuf,
+    mode: SmtpMode,
+    credentials: Option<(String, String)>,
+    _dir: tempfile::TempDir,
+}
+
+impl SmtpServer {
+    /// Starts a server on a free port; with `credentials`, AUTH is required.
+    pub fn start(mode: SmtpMode, credentials: Option<(&str, &str)>) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let maildir = dir.path().join("mail");
+        std::fs::create_dir_all(&maildir).expect("mail dir");
+        let mut server = Self {
+            child: None,
+            port: 0,
+            maildir,
+            mode,
+            credentials: credentials.map(|(u, p)| (u.to_owned(), p.to_owned())),
+            _dir: dir,
+        };
+        server.spawn();
+        server
+    }
+
+    fn spawn(&mut self) {
+        use std::io::BufRead;
+        let script = require("CLOUDHP_TEST_SMTP_SERVER");
+        // Run by its own first line: it needs the system Python, which has aiosmtpd.
+        let mut command = std::process::Command::new(&script);
+        command
+            .arg("--port")
+            .arg(self.port.to_string())
+            .arg("--maildir")
+            .arg(&self.maildir)
+            .arg("--mode")
+            .arg(match self.mode {
+                SmtpMode::Plain => "plain",
+                SmtpMode::StartTls => "starttls",
+                SmtpMode::Smtps => "smtps",
+            })
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null());
+        if self.mode != SmtpMode::Plain {
+            command
+                .arg("--tls-cert")
+                .arg(require("CLOUDHP_TEST_TLS_CERT"))
+                .arg("--tls-key")
+                .arg(require("CLOUDHP_TEST_TLS_KEY"));
+        }
+        if let Some((user, password)) = &self.credentials {
+            command
+                .arg("--user")
+                .arg(user)
+                .arg("--password")
+                .arg(password);
+        }
+        let mut child = command
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start the test SMTP server {script}: {e}"));
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        std::io::BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("the SMTP server says where it listens");
+        let port = line
+            .trim()
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("unexpected first line of the SMTP server: {line:?}"));
+        self.port = port;
+        self.child = Some(child);
+    }
+
+    /// Stops the server (connections are refused until `restart`).
+    pub fn stop(&mut self) {
+        kill(&mut self.child);
+    }
+
+    /// Starts it again on the same port.
+    pub fn restart(&mut self) {
+        self.stop();
+        self.spawn();
+    }
+
+    /// Freezes the server (SIGSTOP): connections open but nothing answers.
+    pub fn pause(&self) {
+        self.signal("-STOP");
+    }
+
+    /// Thaws a paused server (SIGCONT).
+    pub fn resume(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, signal: &str) {
+        if let Some(child) = &self.child {
+            let _ = std::process::Command::new("kill")
+                .args([signal, &child.id().to_string()])
+                .status();
+        }
+    }
+
+    /// The messages received so far, oldest first, as text.
+    pub fn messages(&self) -> Vec<String> {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&self.maildir)
+            .map(|d| {
+                d.filter_map(|e| e.ok().map(|e| e.path()))
+                    .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        files.sort();
+        files
+            .iter()
+            .map(|f| std::fs::read_to_string(f).unwrap_or_default())
+            .collect()
+    }
+}
+
+impl Drop for SmtpServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// A NATS server with JetStream of one test, on a free port, storing in a temp dir. Killed
+/// when dropped.
+pub struct NatsServer {
+    child: Option<std::process::Child>,
+    pub port: u16,
+    dir: tempfile::TempDir,
+}
+
+impl NatsServer {
+    pub fn start() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let port = free_port();
+        let mut server = Self {
+            child: None,
+            port,
+            dir,
+        };
+        server.spawn();
+        server
+    }
+
+    fn spawn(&mut self) {
+        let binary = require("CLOUDHP_TEST_NATS_SERVER");
+        let child = std::process::Command::new(&binary)
+            .args([
+                "-js",
+                "-a",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-sd",
+            ])
+            .arg(self.dir.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {binary}: {e}"));
+        self.child = Some(child);
+        // Ready when it accepts connections (bounded by a count of tries).
+        for _ in 0..200 {
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(25));
+        }
+        panic!("nats-server did not listen on port {}", self.port);
+    }
+
+    pub fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    pub fn stop(&mut self) {
+        kill(&mut self.child);
+    }
+
+    /// Starts it again on the same port with the same storage (streams survive).
+    pub fn restart(&mut self) {
+        self.stop();
+        self.spawn();
+    }
+}
+
+impl Drop for NatsServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Kills a child process of a test server and reaps it.
+fn kill(child: &mut Option<std::process::Child>) {
+    if let Some(mut child) = child.take() {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
+
+/// A TCP port that was free a moment ago.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// A fresh database on the test MariaDB, dropped at the end of the test.
+pub struct MysqlDatabase {
+    pub name: String,
+    /// `host:port` of the server.
+    pub host: String,
+    admin_url: String,
+}
+
+impl MysqlDatabase {
+    pub async fn create(prefix: &str) -> Self {
+        let admin_url = require("CLOUDHP_TEST_MYSQL_URL")
+            .trim_end_matches('/')
+            .to_owned();
+        let parsed = url::Url::parse(&admin_url).expect("CLOUDHP_TEST_MYSQL_URL is a URL");
+        let host = format!(
+            "{}:{}",
+            parsed.host_str().unwrap_or("127.0.0.1"),
+            parsed.port().unwrap_or(3306)
+        );
+        let name = unique(prefix);
+        let db = Self {
+            name,
+            host,
+            admin_url,
+        };
+        let admin = db.admin().await;
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "CREATE DATABASE `{}` CHARACTER SET utf8mb4",
+            db.name
+        )))
+        .execute(&admin)
+        .await
+        .unwrap();
+        admin.close().await;
+        db
+    }
+
+    /// A pool on the server, as the administrator, without a database.
+    pub async fn admin(&self) -> sqlx::MySqlPool {
+        sqlx::MySqlPool::connect(&self.admin_url)
+            .await
+            .unwrap_or_else(|e| panic!("cannot reach the test MariaDB ({e}); run `{}`", SCRIPT))
+    }
+
+    /// A pool on this database, as the administrator.
+    pub async fn pool(&self) -> sqlx::MySqlPool {
+        sqlx::MySqlPool::connect(&self.url()).await.unwrap()
+    }
+
+    /// The administrator's URL of this database.
+    pub fn url(&self) -> String {
+        format!("{}/{}", self.admin_url, self.name)
+    }
+}
+
+impl Drop for MysqlDatabase {
+    fn drop(&mut self) {
+        let (url, name) = (self.admin_url.clone(), self.name.clone());
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                if let Ok(pool) = sqlx::MySqlPool::connect(&url).await {
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "DROP DATABASE IF EXISTS `{name}`"
+                    )))
+                    .execute(&pool)
+                    .await;
+                }
+            });
+        })
+        .join();
+    }
+}

@@ -1,0 +1,354 @@
+//! `cloudhp customers import FILE.csv`: loads a PrestaShop customer export into the embedded
+//! customer table.
+//!
+//! The file is PrestaShop's customer CSV format, `;`-separated, with its header:
+//! `ID;Active (0/1);Titles ID (Mr = 1, Ms = 2, else 0);Email *;Password *;Birthday (yyyy-mm-dd);
+//! Last Name *;First Name *;Newsletter (0/1);Opt-in (0/1);Groups (x,y,z...);Default group ID`.
+//!
+//! Every row is checked first; rows that cannot be imported are reported with their line number
+//! and the reason, and the others are imported in one transaction: a fatal error (unreadable
+//! file, wrong header, database failure) imports nothing. Passwords are not kept: the lottery
+//! never logs anyone in.
+
+use std::collections::HashSet;
+use std::io::Read;
+use std::path::Path;
+
+use cloudhp_core::CustomerId;
+use cloudhp_store::{CustomerDb, NewCustomer};
+use time::Date;
+use time::macros::format_description;
+
+/// The columns of PrestaShop's export, in order.
+pub const HEADER: [&str; 12] = [
+    "ID",
+    "Active (0/1)",
+    "Titles ID (Mr = 1, Ms = 2, else 0)",
+    "Email *",
+    "Password *",
+    "Birthday (yyyy-mm-dd)",
+    "Last Name *",
+    "First Name *",
+    "Newsletter (0/1)",
+    "Opt-in (0/1)",
+    "Groups (x,y,z...)",
+    "Default group ID",
+];
+
+/// Longest names and e-mail PrestaShop 1.6 stores.
+const MAX_NAME: usize = 32;
+const MAX_EMAIL: usize = 128;
+
+/// A row that is not imported, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rejected {
+    pub line: u64,
+    pub reason: String,
+}
+
+/// What an import found: the rows to import with their line numbers, and the others.
+#[derive(Debug, Default)]
+pub struct Checked {
+    pub customers: Vec<(u64, NewCustomer)>,
+    pub rejected: Vec<Rejected>,
+}
+
+/// A problem that stops the whole import.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("cannot read {path}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("line {line}: the file is not valid CSV")]
+    Csv {
+        line: u64,
+        #[source]
+        source: csv::Error,
+    },
+    #[error(
+        "the header is not PrestaShop's customer export: column {column} is `{found}`, \
+         expected `{expected}`"
+    )]
+    Header {
+        column: usize,
+        found: String,
+        expected: &'static str,
+    },
+    #[error("the file is empty")]
+    Empty,
+}
+
+fn flag(value: &str, name: &str) -> Result<bool, String> {
+    match value.trim() {
+        "1" => Ok(true),
+        "0" | "" => Ok(false),
+        other => Err(format!("{name} must be 0 or 1, not `{other}`")),
+    }
+}
+
+fn name(value: &str, column: &str) -> Result<String, String> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Err(format!("{column} is required"));
+    }
+    if value.chars().count() > MAX_NAME {
+        return Err(format!("{column} is longer than {MAX_NAME} characters"));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(format!("{column} holds control characters"));
+    }
+    Ok(value.to_owned())
+}
+
+fn email(value: &str) -> Result<String, String> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Err("Email is required".into());
+    }
+    if value.len() > MAX_EMAIL {
+        return Err(format!("Email is longer than {MAX_EMAIL} characters"));
+    }
+    // The same parser the mail side uses.
+    value
+        .parse::<cloudhp_mail::Address>()
+        .map(|_| value.to_owned())
+        .map_err(|_| format!("`{value}` is not an e-mail address"))
+}
+
+fn row(record: &csv::StringRecord) -> Result<NewCustomer, String> {
+    if record.len() != HEADER.len() {
+        return Err(format!(
+            "{} columns instead of {}",
+            record.len(),
+            HEADER.len()
+        ));
+    }
+    let raw_id = record[0].trim();
+    if raw_id.is_empty() {
+        return Err("ID is required: the lottery's links use the shop's customer ids".into());
+    }
+    let id = CustomerId::parse(raw_id).map_err(|e| format!("ID `{raw_id}`: {e}"))?;
+    let gender = match record[2].trim() {
+        "1" => 1,
+        "2" => 2,
+        "0" | "" => 0,
+        other => return Err(format!("Titles ID must be 0, 1 or 2, not `{other}`")),
+    };
+    let birthday = match record[5].trim() {
+        "" | "0000-00-00" => None,
+        text => Some(
+            Date::parse(text, format_description!("[year]-[month]-[day]"))
+                .map_err(|_| format!("Birthday `{text}` is not a date (yyyy-mm-dd)"))?,
+        ),
+    };
+    let groups = record[10].trim();
+    if !groups.is_empty() && groups.split(',').any(|g| g.trim().parse::<u32>().is_err()) {
+        return Err(format!(
+            "Groups `{groups}` must be numbers separated by commas"
+        ));
+    }
+    let default_group = match record[11].trim() {
+        "" => 3,
+        text => text
+            .parse::<u32>()
+            .map_err(|_| format!("Default group ID `{text}` is not a number"))?,
+    };
+    Ok(NewCustomer {
+        id,
+        firstname: name(&record[7], "First Name")?,
+        lastname: name(&record[6], "Last Name")?,
+        email: email(&record[3])?,
+        active: flag(&record[1], "Active")?,
+        gender,
+        birthday,
+        newsletter: flag(&record[8], "Newsletter")?,
+        optin: flag(&record[9], "Opt-in")?,
+        default_group,
+        // Not kept: an unusable value in PrestaShop's column.
+        password_hash: "!".into(),
+    })
+}
+
+/// Reads and checks a whole export. Rows with problems are set aside with their reason;
+/// duplicate ids within the file keep their first row. `progress` is told the byte offset
+/// reached.
+pub fn check(input: impl Read, mut progress: impl FnMut(u64)) -> Result<Checked, ImportError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(b';')
+        .has_headers(true)
+        .flexible(true)
+        .from_reader(input);
+    let header = reader
+        .headers()
+        .map_err(|source| ImportError::Csv { line: 1, source })?
+        .clone();
+    if header.is_empty() || (header.len() == 1 && header[0].trim().is_empty()) {
+        return Err(ImportError::Empty);
+    }
+    for (column, expected) in HEADER.iter().enumerate() {
+        let found = header
+            .get(column)
+            .unwrap_or("")
+            .trim()
+            .trim_start_matches('\u{feff}');
+        if !found.eq_ignore_ascii_case(expected) {
+            return Err(ImportError::Header {
+                column: column + 1,
+                found: found.to_owned(),
+                expected,
+            });
+        }
+    }
+    let mut checked = Checked::default();
+    let mut seen = HashSet::new();
+    for record in reader.records() {
+        let record = record.map_err(|source| ImportError::Csv {
+            line: source.position().map_or(0, |p| p.line()),
+            source,
+        })?;
+        let line = record.position().map_or(0, |p| p.line());
+        progress(record.position().map_or(0, |p| p.byte()));
+        if record.iter().all(|f| f.trim().is_empty()) {
+            continue;
+        }
+        match row(&record) {
+            Ok(customer) if !seen.insert(customer.id) => checked.rejected.push(Rejected {
+                line,
+                reason: format!("customer {} appears earlier in the file", customer.id),
+            }),
+            Ok(customer) => checked.customers.push((line, customer)),
+            Err(reason) => checked.rejected.push(Rejected { line, reason }),
+        }
+    }
+    Ok(checked)
+}
+
+/// What `cloudhp customers import` did.
+#[derive(Debug, Default)]
+pub struct Summary {
+    pub imported: usize,
+    pub rejected: Vec<Rejected>,
+}
+
+/// Imports `path` into `db` (the embedded table): checks every row, sets aside those that
+/// cannot go in (including ids already in the table), and inserts the rest in one transaction.
+pub async fn import(
+    db: &CustomerDb,
+    path: &Path,
+    dry_run: bool,
+    progress: impl FnMut(u64),
+) -> anyhow::Result<Summary> {
+    let file = std::fs::File::open(path).map_err(|source| ImportError::Read {
+        path: path.display().to_string(),
+        source,
+    })?;
+    let mut checked = check(std::io::BufReader::new(file), progress)?;
+    db.create_embedded_table().await?;
+    let ids: Vec<CustomerId> = checked.customers.iter().map(|(_, c)| c.id).collect();
+    let existing = db.existing_ids(&ids).await?;
+    let mut customers = Vec::with_capacity(checked.customers.len());
+    for (line, customer) in checked.customers {
+        if existing.contains(&customer.id) {
+            checked.rejected.push(Rejected {
+                line,
+                reason: format!("customer {} exists already in the table", customer.id),
+            });
+        } else {
+            customers.push(customer);
+        }
+    }
+    checked.rejected.sort_by_key(|r| r.line);
+    if !dry_run {
+        db.insert_all(&customers, time::OffsetDateTime::now_utc())
+            .await?;
+    }
+    Ok(Summary {
+        imported: customers.len(),
+        rejected: checked.rejected,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEAD: &str = "ID;Active (0/1);Titles ID (Mr = 1, Ms = 2, else 0);Email *;Password *;\
+        Birthday (yyyy-mm-dd);Last Name *;First Name *;Newsletter (0/1);Opt-in (0/1);\
+        Groups (x,y,z...);Default group ID\n";
+
+    fn run(body: &str) -> Result<Checked, ImportError> {
+        check(format!("{HEAD}{body}").as_bytes(), |_| {})
+    }
+
+    #[test]
+    fn good_rows_are_read_with_every_field() {
+        let checked = run(
+            "7;1;2;zoe@example.com;secret;1990-05-17;Lefèvre;Zoé;1;0;1,2,3;3\n\
+             8;0;0;a@example.com;x;;Smith;Ann;0;1;;\n",
+        )
+        .unwrap();
+        assert!(checked.rejected.is_empty(), "{:?}", checked.rejected);
+        let zoe = &checked.customers[0].1;
+        assert_eq!(checked.customers[0].0, 2);
+        assert_eq!(zoe.id.get(), 7);
+        assert_eq!(
+            (zoe.firstname.as_str(), zoe.lastname.as_str()),
+            ("Zoé", "Lefèvre")
+        );
+        assert!(zoe.active && zoe.newsletter && !zoe.optin);
+        assert_eq!(zoe.gender, 2);
+        assert_eq!(zoe.birthday.unwrap().to_string(), "1990-05-17");
+        assert_eq!(zoe.password_hash, "!", "passwords are not kept");
+        let ann = &checked.customers[1].1;
+        assert!(!ann.active && ann.birthday.is_none() && ann.default_group == 3);
+    }
+
+    #[test]
+    fn bad_rows_are_set_aside_with_their_line_and_reason() {
+        let checked = run("1;1;1;ok@example.com;x;;Ok;Ok;0;0;;3\n\
+             ;1;1;noid@example.com;x;;No;Id;0;0;;3\n\
+             3;1;1;not-an-email;x;;Bad;Mail;0;0;;3\n\
+             4;2;1;a@example.com;x;;Bad;Active;0;0;;3\n\
+             5;1;1;b@example.com;x;1990-13-01;Bad;Birthday;0;0;;3\n\
+             6;1;1;c@example.com;x;;;NoLast;0;0;;3\n\
+             7;1;1;d@example.com;x;;ThisLastNameIsMuchLongerThanThirtyTwo;Long;0;0;;3\n\
+             1;1;1;dup@example.com;x;;Dup;Licate;0;0;;3\n\
+             0;1;1;zero@example.com;x;;Zero;Id;0;0;;3\n\
+             9;1;1;e@example.com;x;;Few\n")
+        .unwrap();
+        assert_eq!(checked.customers.len(), 1);
+        let lines: Vec<u64> = checked.rejected.iter().map(|r| r.line).collect();
+        assert_eq!(lines, vec![3, 4, 5, 6, 7, 8, 9, 10, 11]);
+        let reasons: Vec<&str> = checked.rejected.iter().map(|r| r.reason.as_str()).collect();
+        assert!(reasons[0].contains("ID is required"));
+        assert!(reasons[1].contains("not an e-mail address"));
+        assert!(reasons[2].contains("Active must be 0 or 1"));
+        assert!(reasons[3].contains("Birthday"));
+        assert!(reasons[4].contains("Last Name is required"));
+        assert!(reasons[5].contains("longer than 32"));
+        assert!(reasons[6].contains("appears earlier"));
+        assert!(reasons[7].contains("greater than zero"));
+        assert!(reasons[8].contains("columns"));
+    }
+
+    #[test]
+    fn a_wrong_header_stops_everything() {
+        let err = check("ID;Email;Name\n1;a@b.c;x\n".as_bytes(), |_| {}).unwrap_err();
+        assert!(err.to_string().contains("column 2"), "{err}");
+        assert!(matches!(
+            check("".as_bytes(), |_| {}),
+            Err(ImportError::Empty)
+        ));
+    }
+
+    #[test]
+    fn a_byte_order_mark_and_blank_lines_are_tolerated() {
+        let text = format!("\u{feff}{HEAD}\n1;1;1;a@example.com;x;;A;B;0;0;;3\n\n");
+        let checked = check(text.as_bytes(), |_| {}).unwrap();
+        assert_eq!(checked.customers.len(), 1);
+        assert!(checked.rejected.is_empty());
+    }
+}

@@ -1,0 +1,122 @@
+//! `cloudhp customers import`: a PrestaShop customer export into the embedded table.
+
+use crate::support::*;
+
+const HEADER: &str = "ID;Active (0/1);Titles ID (Mr = 1, Ms = 2, else 0);Email *;Password *;\
+    Birthday (yyyy-mm-dd);Last Name *;First Name *;Newsletter (0/1);Opt-in (0/1);\
+    Groups (x,y,z...);Default group ID\n";
+
+fn export(rows: impl Iterator<Item = String>) -> String {
+    let mut text = HEADER.to_owned();
+    for row in rows {
+        text.push_str(&row);
+        text.push('\n');
+    }
+    text
+}
+
+/// `cloudhp customers import FILE --data-dir <the sandbox's>`.
+fn import(sandbox: &Sandbox, file: &std::path::Path) -> std::process::Output {
+    let data_dir = sandbox.data_dir();
+    run_cli(
+        sandbox,
+        &[
+            "customers",
+            "import",
+            file.to_str().unwrap(),
+            "--data-dir",
+            data_dir.to_str().unwrap(),
+        ],
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_export_is_imported_with_its_bad_rows_reported() {
+    let sandbox = Sandbox::new("");
+    let file = sandbox.dir.path().join("customers.csv");
+    let rows = (1..=1500u32).map(|n| match n {
+        10 => "10;1;1;not-an-address;pw;;Bad;Mail;0;0;;3".to_owned(),
+        20 => "20;1;1;x20@example.com;pw;1985-02-31;Bad;Date;0;0;;3".to_owned(),
+        _ => format!("{n};1;2;client{n}@example.com;pw{n};1985-02-03;Dupont{n};Amélie;1;0;3;3"),
+    });
+    std::fs::write(&file, export(rows)).unwrap();
+    let out = import(&sandbox, &file);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("imported 1498 customers into ps_customer; 2 rows rejected"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("line 11: `not-an-address` is not an e-mail address"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("line 21: Birthday `1985-02-31`"),
+        "{stdout}"
+    );
+
+    // Importing again adds nothing and says why.
+    let out = import(&sandbox, &file);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("imported 0 customers"), "{stdout}");
+    assert!(
+        stdout.contains("line 2: customer 1 exists already in the table"),
+        "{stdout}"
+    );
+
+    // The imported customers are the campaign's (no demo customers are mixed in).
+    let app = sandbox.up();
+    let links = sandbox.links(&app.base());
+    let json = player(&app, &links, 1234).await;
+    assert_eq!(json["customer"]["email"], "client1234@example.com");
+    assert_eq!(json["customer"]["firstname"], "Amélie");
+    assert_eq!(
+        page(&app, &links, 10).await.0,
+        404,
+        "a rejected row is not a customer"
+    );
+    assert_eq!(sandbox.customers().count().await.unwrap(), 1498);
+}
+
+#[tokio::test]
+async fn a_fatal_error_imports_nothing() {
+    let sandbox = Sandbox::new("");
+    let file = sandbox.dir.path().join("broken.csv");
+    // Good rows, then a line that is not text: the whole file is refused.
+    let mut bytes =
+        export((1..=100u32).map(|n| format!("{n};1;1;c{n}@example.com;pw;;L;F;0;0;;3")))
+            .into_bytes();
+    bytes.extend_from_slice(b"101;1;1;\xff\xfe@example.com;pw;;L;F;0;0;;3\n");
+    std::fs::write(&file, bytes).unwrap();
+    let out = import(&sandbox, &file);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("line 102"), "{stderr}");
+    assert_eq!(sandbox.customers().count().await.unwrap_or(0), 0);
+
+    // A file that is not a PrestaShop export at all.
+    std::fs::write(&file, "id,email\n1,a@b.c\n").unwrap();
+    let out = import(&sandbox, &file);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("header"));
+    assert_eq!(sandbox.customers().count().await.unwrap_or(0), 0);
+
+    // Never into a shop database.
+    let mut shop = std::process::Command::new(env!("CARGO_BIN_EXE_cloudhp"));
+    let out = shop
+        .env_clear()
+        .env(
+            "CLOUDHP_IDENTITY__DATABASE",
+            "mysql://ro:pw@127.0.0.1:1/shop",
+        )
+        .args(["customers", "import", file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("never writes"));
+}

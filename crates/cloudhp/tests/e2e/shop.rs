@@ -1,0 +1,264 @@
+//! The identity role on a real PrestaShop customer table in MariaDB, read through a read-only
+//! account; the shop database going down, hanging and coming back.
+
+use sqlx::{AssertSqlSafe, Executor, MySqlPool};
+
+use crate::proxy::{Mode, Proxy};
+use crate::support::*;
+
+/// PrestaShop 1.6's `ps_customer`, every column, under a prefix.
+fn prestashop_customer_table(prefix: &str) -> String {
+    format!(
+        "CREATE TABLE `{prefix}customer` (
+          `id_customer` int(10) unsigned NOT NULL AUTO_INCREMENT,
+          `id_shop_group` int(11) unsigned NOT NULL DEFAULT '1',
+          `id_shop` int(11) unsigned NOT NULL DEFAULT '1',
+          `id_gender` int(10) unsigned NOT NULL,
+          `id_default_group` int(10) unsigned NOT NULL DEFAULT '1',
+          `id_lang` int(10) unsigned DEFAULT NULL,
+          `id_risk` int(10) unsigned NOT NULL DEFAULT '1',
+          `company` varchar(64) DEFAULT NULL,
+          `siret` varchar(14) DEFAULT NULL,
+          `ape` varchar(5) DEFAULT NULL,
+          `firstname` varchar(32) NOT NULL,
+          `lastname` varchar(32) NOT NULL,
+          `email` varchar(128) NOT NULL,
+          `passwd` varchar(32) NOT NULL,
+          `last_passwd_gen` timestamp NOT NULL DEFAULT CURRENT_TIMESTAMP,
+          `birthday` date DEFAULT NULL,
+          `newsletter` tinyint(1) unsigned NOT NULL DEFAULT '0',
+          `ip_registration_newsletter` varchar(15) DEFAULT NULL,
+          `newsletter_date_add` datetime DEFAULT NULL,
+          `optin` tinyint(1) unsigned NOT NULL DEFAULT '0',
+          `website` varchar(128) DEFAULT NULL,
+          `outstanding_allow_amount` decimal(20,6) NOT NULL DEFAULT '0.000000',
+          `show_public_prices` tinyint(1) unsigned NOT NULL DEFAULT '0',
+          `max_payment_days` int(10) unsigned NOT NULL DEFAULT '60',
+          `secure_key` varchar(32) NOT NULL DEFAULT '-1',
+          `note` text,
+          `active` tinyint(1) unsigned NOT NULL DEFAULT '0',
+          `is_guest` tinyint(1) NOT NULL DEFAULT '0',
+          `deleted` tinyint(1) NOT NULL DEFAULT '0',
+          `date_add` datetime NOT NULL,
+          `date_upd` datetime NOT NULL,
+          PRIMARY KEY (`id_customer`),
+          KEY `customer_email` (`email`),
+          KEY `customer_login` (`email`,`passwd`),
+          KEY `id_customer_passwd` (`id_customer`,`passwd`),
+          KEY `id_gender` (`id_gender`),
+          KEY `id_shop_group` (`id_shop_group`),
+          KEY `id_shop` (`id_shop`,`date_add`)
+        ) ENGINE=InnoDB DEFAULT CHARSET=utf8"
+    )
+}
+
+/// What customer `n` of the test shop looks like.
+fn shop_customer(n: u32) -> (String, String, String, u8, u8, u8) {
+    let (first, last) = match n {
+        7 => (
+            "<script>alert(7)</script>".to_owned(),
+            "O'Brien & Søn".to_owned(),
+        ),
+        8 => ("Zoé".to_owned(), "Łukasiewicz-Ñúñez".to_owned()),
+        _ => (format!("First{n}"), format!("Last{n}")),
+    };
+    let email = format!("customer{n}@shop.example");
+    let active = u8::from(n != 11);
+    let guest = u8::from(n == 12);
+    let deleted = u8::from(n == 13);
+    (first, last, email, active, guest, deleted)
+}
+
+/// A shop database with thousands of customers, and a read-only account on it.
+async fn shop(count: u32) -> (MysqlDatabase, String) {
+    let db = MysqlDatabase::create("shop_").await;
+    let admin = db.admin().await;
+    let pool = db.pool().await;
+    pool.execute(AssertSqlSafe(prestashop_customer_table("shop7_")))
+        .await
+        .unwrap();
+    for chunk in (1..=count).collect::<Vec<_>>().chunks(500) {
+        let mut sql = String::from(
+            "INSERT INTO shop7_customer (id_customer, id_gender, firstname, lastname, email, \
+             passwd, active, is_guest, deleted, date_add, date_upd) VALUES ",
+        );
+        let rows: Vec<String> = chunk
+            .iter()
+            .map(|_| "(?, 1, ?, ?, ?, 'x', ?, ?, ?, NOW(), NOW())".into())
+            .collect();
+        sql.push_str(&rows.join(","));
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for n in chunk {
+            let (first, last, email, active, guest, deleted) = shop_customer(*n);
+            query = query
+                .bind(*n)
+                .bind(first)
+                .bind(last)
+                .bind(email)
+                .bind(active)
+                .bind(guest)
+                .bind(deleted);
+        }
+        query.execute(&pool).await.unwrap();
+    }
+    // The lottery's account on the shop database: SELECT on the customer table, nothing else.
+    let user = cloudhp_testkit::unique("ro_");
+    for sql in [
+        format!("CREATE USER '{user}'@'127.0.0.1' IDENTIFIED BY 'read-only-pw'"),
+        format!("CREATE USER '{user}'@'localhost' IDENTIFIED BY 'read-only-pw'"),
+        format!(
+            "GRANT SELECT ON `{}`.`shop7_customer` TO '{user}'@'127.0.0.1'",
+            db.name
+        ),
+        format!(
+            "GRANT SELECT ON `{}`.`shop7_customer` TO '{user}'@'localhost'",
+            db.name
+        ),
+    ] {
+        admin.execute(AssertSqlSafe(sql)).await.unwrap();
+    }
+    let url = format!("mysql://{user}:read-only-pw@{}/{}", db.host, db.name);
+    (db, url)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn identity_reads_a_prestashop_table_through_a_read_only_account() {
+    let (_db, url) = shop(5000).await;
+    // The account really is read-only.
+    let ro = MySqlPool::connect(&url).await.unwrap();
+    let write = sqlx::query("UPDATE shop7_customer SET firstname = 'x' WHERE id_customer = 1")
+        .execute(&ro)
+        .await;
+    assert!(
+        write.is_err(),
+        "the lottery's account must not write to the shop"
+    );
+    ro.close().await;
+
+    let sandbox = Sandbox::new("[identity]\ntable_prefix = \"shop7_\"\n");
+    let app = sandbox.up_with(&[("CLOUDHP_IDENTITY__DATABASE", url.as_str())]);
+    let links = sandbox.links(&app.base());
+
+    for n in [1u32, 2500, 4999, 5000] {
+        let json = player(&app, &links, n).await;
+        assert_eq!(
+            json["customer"]["email"],
+            format!("customer{n}@shop.example")
+        );
+        assert_eq!(json["customer"]["lastname"], format!("Last{n}"));
+    }
+    // Markup is escaped on the page, non-ASCII letters come through intact.
+    let (status, html) = page(&app, &links, 7).await;
+    assert_eq!(status, 200);
+    assert!(!html.contains("<script>alert(7)"), "{html}");
+    assert!(
+        html.contains("O&#39;Brien &#38; Søn") || html.contains("O&#x27;Brien &amp; Søn"),
+        "{html}"
+    );
+    let json = player(&app, &links, 8).await;
+    assert_eq!(json["customer"]["firstname"], "Zoé");
+    assert_eq!(json["customer"]["lastname"], "Łukasiewicz-Ñúñez");
+    let (_, html) = page(&app, &links, 8).await;
+    assert!(html.contains("Łukasiewicz-Ñúñez"));
+
+    // Unknown, deleted and (by default) inactive customers do not exist; guests do.
+    for n in [5001u32, 13, 11] {
+        let (status, _) = page(&app, &links, n).await;
+        assert_eq!(status, 404, "customer {n}");
+    }
+    assert_eq!(page(&app, &links, 12).await.0, 200);
+
+    // A play works end to end with the shop's customer.
+    let token = links.token(id(8)).unwrap();
+    let response = client()
+        .post(app.url(&format!("/api/v1/players/8/play?t={token}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202);
+    wait_for_state(&app, &links, 8, "won").await;
+    wait_for("the winner mail", || async {
+        (sandbox.mails().len() == 1).then_some(())
+    })
+    .await;
+    let mail = std::fs::read_to_string(&sandbox.mails()[0]).unwrap();
+    assert!(mail.contains("customer8@shop.example"), "{mail}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn inactive_customers_and_guests_follow_the_campaign_settings() {
+    let (_db, url) = shop(20).await;
+    let sandbox = Sandbox::new(
+        "[identity]\ntable_prefix = \"shop7_\"\ninactive = \"include\"\nguests = \"exclude\"\n",
+    );
+    let app = sandbox.up_with(&[("CLOUDHP_IDENTITY__DATABASE", url.as_str())]);
+    let links = sandbox.links(&app.base());
+    assert_eq!(page(&app, &links, 11).await.0, 200, "inactive, included");
+    assert_eq!(page(&app, &links, 12).await.0, 404, "guest, excluded");
+    assert_eq!(page(&app, &links, 13).await.0, 404, "deleted, always");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_shop_database_down_or_hanging_gives_na_and_recovers_by_itself() {
+    let (db, url) = shop(20).await;
+    let proxy = Proxy::start(db.host.clone()).await;
+    let proxied = url.replace(&db.host, &format!("127.0.0.1:{}", proxy.port));
+    let sandbox = Sandbox::new("[identity]\ntable_prefix = \"shop7_\"\n");
+    let identity = sandbox.serve(
+        "identity",
+        "127.0.0.1:0",
+        &[("CLOUDHP_IDENTITY__DATABASE", proxied.as_str())],
+    );
+    let app = sandbox.up_with(&[("CLOUDHP_IDENTITY__DATABASE", proxied.as_str())]);
+    let links = sandbox.links(&app.base());
+    let internal = format!("{}/v1/identity/customers/3", identity.base());
+    assert_eq!(client().get(&internal).send().await.unwrap().status(), 200);
+    assert_eq!(
+        player(&app, &links, 3).await["customer"]["firstname"],
+        "First3"
+    );
+
+    for mode in [Mode::Down, Mode::Hang] {
+        proxy.set(mode);
+        // The identity role says it cannot answer (503, or 504 when the database hangs)...
+        let status = client()
+            .get(&internal)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16();
+        assert!(
+            status == 503 || status == 504,
+            "{mode:?}: identity answered {status}"
+        );
+        let ready = client().get(identity.url("/readyz")).send().await.unwrap();
+        assert_eq!(ready.status(), 503, "{mode:?}");
+        // ...and the page is still a 200, its identity panel N/A, Play not offered.
+        let (status, html) = page(&app, &links, 3).await;
+        assert_eq!(status, 200, "{mode:?}");
+        assert!(
+            html.contains("Your details cannot be shown right now"),
+            "{mode:?}: {html}"
+        );
+        let json = player(&app, &links, 3).await;
+        assert!(json["unavailable"]["identity"].is_string(), "{json}");
+        assert_eq!(json["can_play"], false);
+
+        // The database comes back: everything recovers without a restart.
+        proxy.set(Mode::Pass);
+        tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+        eprintln!(
+            "DEBUG internal {:?}",
+            client().get(&internal).send().await.unwrap().text().await
+        );
+        eprintln!("DEBUG player {}", player(&app, &links, 3).await);
+        eprintln!("DEBUG LOG {}", identity.log());
+        wait_for(&format!("identity to recover after {mode:?}"), || async {
+            let ok = client().get(&internal).send().await.ok()?.status() == 200;
+            let json = player(&app, &links, 3).await;
+            (ok && json["customer"]["firstname"] == "First3").then_some(())
+        })
+        .await;
+    }
+}

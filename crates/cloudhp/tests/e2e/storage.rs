@@ -1,0 +1,146 @@
+//! The lottery database on MariaDB with several play processes, and pictures in Swift and S3.
+
+use cloudhp_objects::{S3Options, StoreOptions, SwiftOptions, store_from_url};
+use cloudhp_testkit::{require, unique};
+
+use crate::support::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_play_processes_on_one_mariadb_lottery_draw_once() {
+    let db = MysqlDatabase::create("lottery_").await;
+    let url = db.url();
+    let sandbox = Sandbox::new("[worker]\ntempo = 1.0\n");
+    crate::concurrency::two_replicas_draw_once(
+        &sandbox,
+        &[("CLOUDHP_LOTTERY__DATABASE", url.as_str())],
+        14,
+    )
+    .await;
+    // The result and its notification are in MariaDB, once.
+    let lottery = cloudhp_store::LotteryDb::connect_lazy(&url, &Default::default()).unwrap();
+    let record = lottery.record(id(14)).await.unwrap().unwrap();
+    assert_eq!(record.attempts, 1);
+    assert!(record.prize.is_some());
+    let counts = lottery.outbox_counts().await.unwrap();
+    assert_eq!((counts.pending, counts.delivered), (0, 1));
+}
+
+fn swift_options() -> StoreOptions {
+    StoreOptions {
+        swift: SwiftOptions {
+            auth_url: require("CLOUDHP_TEST_SWIFT_AUTH_URL"),
+            user: require("CLOUDHP_TEST_SWIFT_USER"),
+            password: require("CLOUDHP_TEST_SWIFT_KEY"),
+            ..SwiftOptions::default()
+        },
+        ..StoreOptions::default()
+    }
+}
+
+fn s3_options() -> StoreOptions {
+    StoreOptions {
+        s3: S3Options {
+            endpoint: require("CLOUDHP_TEST_S3_ENDPOINT"),
+            region: require("CLOUDHP_TEST_S3_REGION"),
+            access_key: require("CLOUDHP_TEST_S3_ACCESS_KEY"),
+            secret_key: require("CLOUDHP_TEST_S3_SECRET_KEY"),
+        },
+        ..StoreOptions::default()
+    }
+}
+
+async fn play_and_fetch_the_picture(sandbox: &Sandbox, app: &Proc, n: u32) -> Vec<u8> {
+    let links = sandbox.links(&app.base());
+    let url = app.url(&format!(
+        "/api/v1/players/{n}/play?t={}",
+        links.token(id(n)).unwrap()
+    ));
+    assert_eq!(client().post(url).send().await.unwrap().status(), 202);
+    let won = wait_for_state(app, &links, n, "won").await;
+    let response = client()
+        .get(app.url(won["picture_url"].as_str().unwrap()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "image/jpeg");
+    let jpeg = response.bytes().await.unwrap().to_vec();
+    assert!(jpeg.starts_with(&[0xFF, 0xD8, 0xFF]));
+    jpeg
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn pictures_are_kept_in_swift() {
+    let container = unique("cloudhp-e2e-");
+    let env = [
+        (
+            "CLOUDHP_IMAGES__URL",
+            format!("swift://{container}/campaign"),
+        ),
+        (
+            "CLOUDHP_IMAGES__SWIFT__AUTH_URL",
+            require("CLOUDHP_TEST_SWIFT_AUTH_URL"),
+        ),
+        (
+            "CLOUDHP_IMAGES__SWIFT__USER",
+            require("CLOUDHP_TEST_SWIFT_USER"),
+        ),
+        (
+            "CLOUDHP_IMAGES__SWIFT__PASSWORD",
+            require("CLOUDHP_TEST_SWIFT_KEY"),
+        ),
+    ];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let sandbox = Sandbox::new("[worker]\ntempo = 0.2\n");
+    let app = sandbox.up_with(&env);
+    let jpeg = play_and_fetch_the_picture(&sandbox, &app, 4).await;
+    // The object is in the container, as image/jpeg under the customer's key.
+    let swift = store_from_url(&format!("swift://{container}/campaign"), &swift_options()).unwrap();
+    let info = swift
+        .head("4.jpg")
+        .await
+        .unwrap()
+        .expect("the picture is in Swift");
+    assert_eq!(info.content_type.as_deref(), Some("image/jpeg"));
+    assert_eq!(info.size as usize, jpeg.len());
+    assert!(!sandbox.data_dir().join("images").join("4.jpg").exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn pictures_are_kept_in_s3() {
+    // The bucket of an S3 store exists beforehand: create it as a Swift container.
+    let bucket = unique("cloudhp-e2e-s3-");
+    let swift = store_from_url(&format!("swift://{bucket}"), &swift_options()).unwrap();
+    swift.ready().await.unwrap();
+    let env = [
+        ("CLOUDHP_IMAGES__URL", format!("s3://{bucket}")),
+        (
+            "CLOUDHP_IMAGES__S3__ENDPOINT",
+            require("CLOUDHP_TEST_S3_ENDPOINT"),
+        ),
+        (
+            "CLOUDHP_IMAGES__S3__REGION",
+            require("CLOUDHP_TEST_S3_REGION"),
+        ),
+        (
+            "CLOUDHP_IMAGES__S3__ACCESS_KEY",
+            require("CLOUDHP_TEST_S3_ACCESS_KEY"),
+        ),
+        (
+            "CLOUDHP_IMAGES__S3__SECRET_KEY",
+            require("CLOUDHP_TEST_S3_SECRET_KEY"),
+        ),
+    ];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let sandbox = Sandbox::new("[worker]\ntempo = 0.2\n");
+    let app = sandbox.up_with(&env);
+    let jpeg = play_and_fetch_the_picture(&sandbox, &app, 5).await;
+    let s3 = store_from_url(&format!("s3://{bucket}"), &s3_options()).unwrap();
+    let info = s3
+        .head("5.jpg")
+        .await
+        .unwrap()
+        .expect("the picture is in the bucket");
+    assert_eq!(info.size as usize, jpeg.len());
+    assert_eq!(info.content_type.as_deref(), Some("image/jpeg"));
+}
