@@ -246,9 +246,17 @@ pub async fn import(
         source,
     })?;
     let mut checked = check(std::io::BufReader::new(file), progress)?;
-    db.create_embedded_table().await?;
     let ids: Vec<CustomerId> = checked.customers.iter().map(|(_, c)| c.id).collect();
-    let existing = db.existing_ids(&ids).await?;
+    let existing = if dry_run {
+        // A dry run changes nothing, not even the schema: a missing table holds nobody.
+        match db.count().await {
+            Ok(_) => db.existing_ids(&ids).await?,
+            Err(_) => Default::default(),
+        }
+    } else {
+        db.create_embedded_table().await?;
+        db.existing_ids(&ids).await?
+    };
     let mut customers = Vec::with_capacity(checked.customers.len());
     for (line, customer) in checked.customers {
         if existing.contains(&customer.id) {

@@ -8,7 +8,7 @@
 
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -178,6 +178,17 @@ struct Endpoint {
     in_flight: AtomicUsize,
     /// Last health probe: when, and whether it answered.
     probe: Mutex<Option<(Instant, bool)>>,
+    /// Not chosen before this instant (milliseconds since `HttpWorker::epoch`): it refused a
+    /// connection a moment ago.
+    avoid_until: AtomicU64,
+}
+
+/// Why one call to one W instance failed.
+enum CallError {
+    /// No connection: another instance may serve the call.
+    Unreachable(String),
+    /// The instance answered, wrongly.
+    Failed(String),
 }
 
 /// Any W honouring the contract, called as a black box over HTTP, spread over its instances.
@@ -186,6 +197,7 @@ pub struct HttpWorker {
     http: reqwest::Client,
     timeout: Duration,
     next: AtomicUsize,
+    epoch: Instant,
 }
 
 /// How long a health probe result is trusted.
@@ -210,6 +222,7 @@ impl HttpWorker {
                 slots: Arc::new(Semaphore::new(concurrency.max(1) as usize)),
                 in_flight: AtomicUsize::new(0),
                 probe: Mutex::new(None),
+                avoid_until: AtomicU64::new(0),
             })
             .collect();
         Ok(Self {
@@ -217,42 +230,56 @@ impl HttpWorker {
             http,
             timeout,
             next: AtomicUsize::new(0),
+            epoch: Instant::now(),
         })
     }
 
-    /// The instance with the most free slots; ties go round-robin.
-    fn pick(&self) -> &Endpoint {
-        let start = self.next.fetch_add(1, Ordering::Relaxed);
-        let n = self.endpoints.len();
-        (0..n)
-            .map(|i| &self.endpoints[(start + i) % n])
-            .max_by_key(|e| e.slots.available_permits())
-            .unwrap_or(&self.endpoints[0])
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 
-    async fn call(&self, endpoint: &Endpoint, id: CustomerId) -> Result<Draw, String> {
+    /// The instance to call among those not `tried` yet: one that did not just refuse a
+    /// connection, with the most free slots; ties go round-robin.
+    fn pick(&self, tried: &[usize]) -> Option<usize> {
+        let start = self.next.fetch_add(1, Ordering::Relaxed);
+        let n = self.endpoints.len();
+        let now = self.now_ms();
+        (0..n)
+            .map(|i| (start + i) % n)
+            .filter(|i| !tried.contains(i))
+            .max_by_key(|i| {
+                let e = &self.endpoints[*i];
+                let reachable = e.avoid_until.load(Ordering::Relaxed) <= now;
+                (reachable, e.slots.available_permits())
+            })
+    }
+
+    async fn call(&self, endpoint: &Endpoint, id: CustomerId) -> Result<Draw, CallError> {
         let url = format!("{}/play/{}", endpoint.base, id);
-        let response = self
-            .http
-            .get(&url)
-            .send()
-            .await
-            .map_err(|e| format!("GET {url}: {}", crate::telemetry::chain(&e)))?;
+        let response = self.http.get(&url).send().await.map_err(|e| {
+            let reason = format!("GET {url}: {}", crate::telemetry::chain(&e));
+            if e.is_connect() {
+                CallError::Unreachable(reason)
+            } else {
+                CallError::Failed(reason)
+            }
+        })?;
         let status = response.status();
         if status != reqwest::StatusCode::OK {
             let body = read_limited(response, 512).await.unwrap_or_default();
-            return Err(format!(
+            return Err(CallError::Failed(format!(
                 "GET {url} answered {status}: {}",
                 String::from_utf8_lossy(&body).trim()
-            ));
+            )));
         }
+        let failed = |why: String| CallError::Failed(format!("GET {url}: {why}"));
         let body = read_limited(response, MAX_ANSWER_BYTES)
             .await
-            .map_err(|e| format!("GET {url}: {e}"))?;
-        let answer: PlayAnswer = serde_json::from_slice(&body)
-            .map_err(|e| format!("GET {url}: not a W answer ({e})"))?;
+            .map_err(failed)?;
+        let answer: PlayAnswer =
+            serde_json::from_slice(&body).map_err(|e| failed(format!("not a W answer ({e})")))?;
         let prize = Prize::parse(&answer.price)
-            .ok_or_else(|| format!("GET {url}: invalid prize name {:?}", answer.price))?;
+            .ok_or_else(|| failed(format!("invalid prize name {:?}", answer.price)))?;
         let cleaned: String = answer
             .img
             .chars()
@@ -260,9 +287,9 @@ impl HttpWorker {
             .collect();
         let jpeg = BASE64
             .decode(cleaned.as_bytes())
-            .map_err(|e| format!("GET {url}: img is not base64 ({e})"))?;
+            .map_err(|e| failed(format!("img is not base64 ({e})")))?;
         if !looks_like_jpeg(&jpeg) {
-            return Err(format!("GET {url}: img is not a JPEG"));
+            return Err(failed("img is not a JPEG".into()));
         }
         Ok(Draw {
             prize,
@@ -317,34 +344,48 @@ async fn read_limited(response: reqwest::Response, limit: usize) -> Result<Vec<u
 
 #[async_trait]
 impl Worker for HttpWorker {
+    /// Calls one instance; an instance that refuses the connection is avoided for a while and
+    /// the next one is tried, within the overall timeout.
     async fn draw(&self, id: CustomerId) -> Result<Draw, ServiceError> {
         let started = Instant::now();
-        let endpoint = self.pick();
-        let permit = tokio::time::timeout(self.timeout, endpoint.slots.clone().acquire_owned())
-            .await
-            .map_err(|_| {
+        let mut tried = Vec::new();
+        let outcome = loop {
+            let Some(index) = self.pick(&tried) else {
+                break Err(ServiceError::unavailable(PRIZE_WORKER));
+            };
+            tried.push(index);
+            let endpoint = &self.endpoints[index];
+            let left = self.timeout.saturating_sub(started.elapsed());
+            let Ok(Ok(permit)) =
+                tokio::time::timeout(left, endpoint.slots.clone().acquire_owned()).await
+            else {
                 tracing::warn!(customer = %id, w = endpoint.base, "every slot of W stayed busy");
-                ServiceError::timeout(PRIZE_WORKER, self.timeout)
-            })?
-            .map_err(|_| ServiceError::unavailable(PRIZE_WORKER))?;
-        let left = self.timeout.saturating_sub(started.elapsed());
-        endpoint.in_flight.fetch_add(1, Ordering::Relaxed);
-        let result = tokio::time::timeout(left, self.call(endpoint, id)).await;
-        endpoint.in_flight.fetch_sub(1, Ordering::Relaxed);
-        drop(permit);
-        let outcome = match result {
-            Err(_) => {
-                tracing::warn!(customer = %id, w = endpoint.base, timeout = ?self.timeout, "W call timed out");
-                Err(ServiceError::timeout(PRIZE_WORKER, self.timeout))
-            }
-            Ok(Err(reason)) => {
-                tracing::warn!(customer = %id, %reason, "W call failed");
-                *endpoint.probe.lock().await = Some((Instant::now(), false));
-                Err(ServiceError::unavailable(PRIZE_WORKER))
-            }
-            Ok(Ok(draw)) => {
-                *endpoint.probe.lock().await = Some((Instant::now(), true));
-                Ok(draw)
+                break Err(ServiceError::timeout(PRIZE_WORKER, self.timeout));
+            };
+            let left = self.timeout.saturating_sub(started.elapsed());
+            endpoint.in_flight.fetch_add(1, Ordering::Relaxed);
+            let result = tokio::time::timeout(left, self.call(endpoint, id)).await;
+            endpoint.in_flight.fetch_sub(1, Ordering::Relaxed);
+            drop(permit);
+            match result {
+                Err(_) => {
+                    tracing::warn!(customer = %id, w = endpoint.base, timeout = ?self.timeout, "W call timed out");
+                    break Err(ServiceError::timeout(PRIZE_WORKER, self.timeout));
+                }
+                Ok(Err(CallError::Unreachable(reason))) => {
+                    tracing::warn!(customer = %id, %reason, "W unreachable; trying another instance");
+                    let until = self.now_ms() + PROBE_TTL.as_millis() as u64;
+                    endpoint.avoid_until.store(until, Ordering::Relaxed);
+                    *endpoint.probe.lock().await = Some((Instant::now(), false));
+                }
+                Ok(Err(CallError::Failed(reason))) => {
+                    tracing::warn!(customer = %id, %reason, "W call failed");
+                    break Err(ServiceError::unavailable(PRIZE_WORKER));
+                }
+                Ok(Ok(draw)) => {
+                    *endpoint.probe.lock().await = Some((Instant::now(), true));
+                    break Ok(draw);
+                }
             }
         };
         let label = if outcome.is_ok() { "ok" } else { "failed" };

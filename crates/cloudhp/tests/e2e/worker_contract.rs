@@ -221,3 +221,30 @@ async fn play_calls_any_w_honouring_the_contract_the_single_threaded_original_in
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn play_spreads_over_several_w_instances_and_skips_a_dead_one() {
+    let sandbox = Sandbox::new("[worker]\ntempo = 0.3\n");
+    let live = sandbox.serve("worker", "127.0.0.1:0", &[]);
+    let dead = format!("http://127.0.0.1:{}", cloudhp_testkit::free_port());
+    let urls = format!("{dead},{}", live.base());
+    let app = sandbox.up_with(&[("CLOUDHP_PLAY__WORKER_URLS", urls.as_str())]);
+    let links = sandbox.links(&app.base());
+    for n in 1..=6u32 {
+        let url = app.url(&format!(
+            "/api/v1/players/{n}/play?t={}",
+            links.token(id(n)).unwrap()
+        ));
+        assert_eq!(client().post(url).send().await.unwrap().status(), 202);
+    }
+    for n in 1..=6u32 {
+        wait_for_state(&app, &links, n, "won").await;
+    }
+    assert_eq!(metric(&live, "cloudhp_worker_draws_total").await, 6.0);
+    assert_eq!(
+        metric(&app, "cloudhp_draws_total{outcome=\"failed\"}").await,
+        0.0
+    );
+    // One instance alive is enough for Play to be offered.
+    assert_eq!(player(&app, &links, 7).await["can_play"], true);
+}
