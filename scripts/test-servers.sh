@@ -14,7 +14,8 @@
 #   MariaDB          127.0.0.1:13306  admin cloudhp_admin / cloudhp-test
 #   memcached        127.0.0.1:11311  cache of the Swift proxy (TempAuth, tokens)
 #   Keystone v3      127.0.0.1:15000  user cloudhp / cloudhp-test, project cloudhp
-#   Swift proxy      127.0.0.1:18085  TempAuth test:tester / testing, S3 API, Keystone
+#   Swift proxy      127.0.0.1:18085  TempAuth test:tester / testing, S3 API
+#   Swift proxy      127.0.0.1:18089  Keystone v3 tokens (the catalog's endpoint)
 #   Swift storage    127.0.0.1:18086-18088 (object, container, account)
 # NATS and SMTP are only installed: each test runs its own instance (it needs to
 # kill and restart it); the export lines say where the programs are.
@@ -51,6 +52,7 @@ SWIFT_PROXY_PORT=18085
 SWIFT_OBJECT_PORT=18086
 SWIFT_CONTAINER_PORT=18087
 SWIFT_ACCOUNT_PORT=18088
+SWIFT_KS_PROXY_PORT=18089
 
 # Test-only credentials (loopback-only servers; see above).
 MYSQL_ADMIN_USER=cloudhp_admin
@@ -123,6 +125,7 @@ signature() {
         mariadb) printf '%s\n' "--datadir=$MYSQL_DIR/data" ;;
         memcached) printf '%s\n' "-l 127.0.0.1 -p $MEMCACHED_PORT " ;;
         keystone) printf '%s\n' "$KEYSTONE_DIR/keystone.conf" ;;
+        swift-kproxy) printf '%s\n' "$SWIFT_DIR/proxy-keystone.conf" ;;
         swift-*) printf '%s\n' "$SWIFT_DIR/${1#swift-}-server.conf" ;;
     esac
 }
@@ -246,6 +249,7 @@ render() {
         -e "s|@KEYSTONE_PORT@|$KEYSTONE_PORT|g" \
         -e "s|@MEMCACHED_PORT@|$MEMCACHED_PORT|g" \
         -e "s|@SWIFT_PROXY_PORT@|$SWIFT_PROXY_PORT|g" \
+        -e "s|@SWIFT_KS_PROXY_PORT@|$SWIFT_KS_PROXY_PORT|g" \
         -e "s|@SWIFT_OBJECT_PORT@|$SWIFT_OBJECT_PORT|g" \
         -e "s|@SWIFT_CONTAINER_PORT@|$SWIFT_CONTAINER_PORT|g" \
         -e "s|@SWIFT_ACCOUNT_PORT@|$SWIFT_ACCOUNT_PORT|g" \
@@ -374,7 +378,7 @@ start_mariadb() {
 # --------------------------------------------------------------------------
 
 KEYSTONE_URL=http://127.0.0.1:$KEYSTONE_PORT/v3
-SWIFT_KEYSTONE_ENDPOINT="http://127.0.0.1:$SWIFT_PROXY_PORT/v1/AUTH_%(tenant_id)s"
+SWIFT_KEYSTONE_ENDPOINT="http://127.0.0.1:$SWIFT_KS_PROXY_PORT/v1/AUTH_%(tenant_id)s"
 
 keystone_manage() {
     keystone-manage --config-file "$KEYSTONE_DIR/keystone.conf" "$@" \
@@ -517,6 +521,13 @@ start_swift() {
             stop_server "swift-$kind"
         fi
     done
+    # The Keystone-side proxy: same servers, its own configuration and port.
+    RENDER_CHANGED=0
+    render "$TEMPLATES/swift/proxy-keystone.conf" "$SWIFT_DIR/proxy-keystone.conf"
+    if ((RENDER_CHANGED || all_changed)) && is_running swift-kproxy; then
+        log "Swift Keystone proxy configuration changed: restarting it"
+        stop_server swift-kproxy
+    fi
     ensure_swift_rings
 
     local port
@@ -542,15 +553,21 @@ start_swift() {
         esac
         wait_ready "swift-$kind" swift_healthy "$port"
     done
+    if ! is_running swift-kproxy; then
+        log "starting the Swift Keystone proxy on 127.0.0.1:$SWIFT_KS_PROXY_PORT"
+        spawn swift-kproxy "$SWIFT_KS_PROXY_PORT" "$PYTHON" "$TEMPLATES/swift-server.py" \
+            "$SWIFT_DIR" proxy-server "$SWIFT_DIR/proxy-keystone.conf"
+    fi
+    wait_ready swift-kproxy swift_healthy "$SWIFT_KS_PROXY_PORT"
     wait_ready swift-proxy swift_auth_ok
-    wait_ready swift-proxy keystone_swift_ok
+    wait_ready swift-kproxy keystone_swift_ok
 }
 
 # --------------------------------------------------------------------------
 # Commands
 # --------------------------------------------------------------------------
 
-SERVERS=(memcached mariadb keystone swift-account swift-container swift-object swift-proxy)
+SERVERS=(memcached mariadb keystone swift-account swift-container swift-object swift-proxy swift-kproxy)
 
 # Debian installs nats-server in /usr/sbin, which is not in every user's PATH.
 nats_server_path() {

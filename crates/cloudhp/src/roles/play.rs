@@ -176,7 +176,7 @@ impl Inner {
         }
 
         let key = picture_key(id.get());
-        match tokio::time::timeout(s.store_timeout, self.images.put(&key, draw.jpeg)).await {
+        match tokio::time::timeout(s.store_timeout, self.store(id, &key, draw.jpeg.clone())).await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => {
                 tracing::warn!(customer = %id, error = %chain(&e), "cannot store the prize picture");
@@ -211,6 +211,29 @@ impl Inner {
             Err(e) => {
                 tracing::warn!(customer = %id, error = %chain(&e), "cannot record the result; the draw will be recovered after its lease");
                 count("unrecorded");
+            }
+        }
+    }
+
+    /// Stores the picture, retrying a failed write a few times (a store that hiccups should
+    /// not cost the customer their draw); the caller bounds the whole by `store_timeout`.
+    async fn store(
+        &self,
+        id: CustomerId,
+        key: &str,
+        jpeg: bytes::Bytes,
+    ) -> Result<(), cloudhp_objects::ObjectError> {
+        const ATTEMPTS: u32 = 3;
+        let mut attempt = 1;
+        loop {
+            match self.images.put(key, jpeg.clone()).await {
+                Ok(()) => return Ok(()),
+                Err(e) if attempt < ATTEMPTS => {
+                    tracing::info!(customer = %id, attempt, error = %chain(&e), "storing the prize picture failed; retrying");
+                    tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt))).await;
+                    attempt += 1;
+                }
+                Err(e) => return Err(e),
             }
         }
     }
@@ -272,5 +295,243 @@ impl Play for PlayService {
             ServiceError::unavailable(LOTTERY_DB)
         })?;
         self.inner.worker.ping().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use bytes::Bytes;
+    use cloudhp_core::{Draw, Prize, Worker};
+    use cloudhp_objects::{ObjectError, ObjectInfo, ObjectStream};
+    use cloudhp_store::{PoolSettings, RecordState};
+    use tokio::sync::Semaphore;
+
+    use super::*;
+
+    /// A W that answers at once, or waits for a permit when `gate` is given.
+    struct FakeW {
+        fail: bool,
+        gate: Option<Arc<Semaphore>>,
+    }
+
+    #[async_trait]
+    impl Worker for FakeW {
+        async fn draw(&self, _: CustomerId) -> Result<Draw, ServiceError> {
+            if let Some(gate) = &self.gate {
+                let _ = gate.acquire().await;
+            }
+            if self.fail {
+                return Err(ServiceError::unavailable("the prize worker"));
+            }
+            Ok(Draw {
+                prize: Prize::parse("drone.jpg").unwrap(),
+                jpeg: Bytes::from_static(&[0xFF, 0xD8, 0xFF, 0xE0, 0, 0xFF, 0xD9]),
+            })
+        }
+        async fn ping(&self) -> Result<(), ServiceError> {
+            Ok(())
+        }
+    }
+
+    /// A store that refuses the first `failures` writes, and counts them all.
+    #[derive(Debug, Default)]
+    struct FakeStore {
+        failures: u32,
+        puts: AtomicU32,
+    }
+
+    #[async_trait]
+    impl ImageStore for FakeStore {
+        async fn put(&self, _: &str, _: Bytes) -> Result<(), ObjectError> {
+            let n = self.puts.fetch_add(1, Ordering::SeqCst);
+            if n < self.failures {
+                return Err(ObjectError::Unavailable("hiccup".into()));
+            }
+            Ok(())
+        }
+        async fn head(&self, _: &str) -> Result<Option<ObjectInfo>, ObjectError> {
+            Ok(None)
+        }
+        async fn get(&self, _: &str) -> Result<Option<(ObjectInfo, ObjectStream)>, ObjectError> {
+            Ok(None)
+        }
+        async fn ready(&self) -> Result<(), ObjectError> {
+            Ok(())
+        }
+        fn describe(&self) -> String {
+            "fake".into()
+        }
+    }
+
+    struct Setup {
+        service: PlayService,
+        db: LotteryDb,
+        store: Arc<FakeStore>,
+        _dir: tempfile::TempDir,
+    }
+
+    async fn setup(worker: FakeW, failures: u32) -> Setup {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("l.db").display());
+        let db = LotteryDb::connect_lazy(&url, &PoolSettings::default()).unwrap();
+        db.migrate().await.unwrap();
+        let store = Arc::new(FakeStore {
+            failures,
+            ..FakeStore::default()
+        });
+        let service = PlayService::new(
+            db.clone(),
+            Arc::new(worker),
+            store.clone(),
+            PlaySettings {
+                lease: Duration::from_secs(60),
+                worker_timeout: Duration::from_secs(5),
+                store_timeout: Duration::from_secs(5),
+                sweep_interval: Duration::from_secs(1),
+                max_attempts: 3,
+                max_draws: 8,
+            },
+            Vec::new(),
+        );
+        Setup {
+            service,
+            db,
+            store,
+            _dir: dir,
+        }
+    }
+
+    fn customer() -> Customer {
+        Customer {
+            id: CustomerId::new(9).unwrap(),
+            firstname: "A".into(),
+            lastname: "B".into(),
+            email: "a@b.example".into(),
+        }
+    }
+
+    async fn finish(s: &Setup) {
+        let draws = s.service.draws();
+        draws.close();
+        draws.wait().await;
+    }
+
+    #[tokio::test]
+    async fn a_store_hiccup_is_retried_and_the_draw_completes() {
+        let s = setup(
+            FakeW {
+                fail: false,
+                gate: None,
+            },
+            2,
+        )
+        .await;
+        let reply = s.service.play(&customer()).await.unwrap();
+        assert_eq!(reply.outcome, PlayOutcome::Started);
+        finish(&s).await;
+        let record = s.db.record(customer().id).await.unwrap().unwrap();
+        assert_eq!(record.state, RecordState::Won);
+        assert_eq!(s.store.puts.load(Ordering::SeqCst), 3);
+        assert_eq!(s.db.pending_notifications().await.unwrap(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_store_that_keeps_failing_records_no_prize() {
+        let s = setup(
+            FakeW {
+                fail: false,
+                gate: None,
+            },
+            100,
+        )
+        .await;
+        s.service.play(&customer()).await.unwrap();
+        finish(&s).await;
+        let record = s.db.record(customer().id).await.unwrap().unwrap();
+        assert_eq!(record.state, RecordState::Failed);
+        assert_eq!(record.prize, None);
+        assert_eq!(s.db.pending_notifications().await.unwrap(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_failed_w_records_no_prize_and_stores_nothing() {
+        let s = setup(
+            FakeW {
+                fail: true,
+                gate: None,
+            },
+            0,
+        )
+        .await;
+        s.service.play(&customer()).await.unwrap();
+        finish(&s).await;
+        let record = s.db.record(customer().id).await.unwrap().unwrap();
+        assert_eq!(record.state, RecordState::Failed);
+        assert_eq!(s.store.puts.load(Ordering::SeqCst), 0);
+        // The customer may play again.
+        let again = s.service.play(&customer()).await.unwrap();
+        assert_eq!(again.outcome, PlayOutcome::Started);
+    }
+
+    #[tokio::test]
+    async fn a_holder_taken_over_during_w_neither_stores_nor_records() {
+        let gate = Arc::new(Semaphore::new(0));
+        let s = setup(
+            FakeW {
+                fail: false,
+                gate: Some(gate.clone()),
+            },
+            0,
+        )
+        .await;
+        s.service.play(&customer()).await.unwrap();
+        // While W works, the lease is (made to look) expired and a recovery takes the claim.
+        let later = OffsetDateTime::now_utc() + time::Duration::minutes(5);
+        let (new_token, _) =
+            s.db.take_over_expired(customer().id, later, Duration::from_secs(600))
+                .await
+                .unwrap()
+                .expect("the claim can be taken over");
+        gate.add_permits(1);
+        finish(&s).await;
+        // The old holder stopped at its renewal: no picture written, nothing recorded.
+        assert_eq!(s.store.puts.load(Ordering::SeqCst), 0);
+        let record = s.db.record(customer().id).await.unwrap().unwrap();
+        assert_eq!(record.state, RecordState::Drawing);
+        assert!(
+            s.db.renew(customer().id, &new_token, later, Duration::from_secs(60))
+                .await
+                .unwrap()
+        );
+    }
+
+    #[tokio::test]
+    async fn concurrent_plays_start_one_draw() {
+        let s = setup(
+            FakeW {
+                fail: false,
+                gate: None,
+            },
+            0,
+        )
+        .await;
+        let plays: Vec<_> = (0..20)
+            .map(|_| {
+                let service = s.service.clone();
+                tokio::spawn(async move { service.play(&customer()).await.unwrap().outcome })
+            })
+            .collect();
+        let mut started = 0;
+        for play in plays {
+            if play.await.unwrap() == PlayOutcome::Started {
+                started += 1;
+            }
+        }
+        assert_eq!(started, 1);
+        finish(&s).await;
+        assert_eq!(s.store.puts.load(Ordering::SeqCst), 1);
+        assert_eq!(s.db.pending_notifications().await.unwrap(), 1);
     }
 }

@@ -20,6 +20,7 @@ use cloudhp_core::{
     Customer, CustomerId, IdentityHandle, PictureInfo, PicturesHandle, PlayHandle, PlayOutcome,
     PlayState, PlayStatus, ServiceError, StatusHandle,
 };
+use futures::FutureExt;
 use serde::Deserialize;
 use tower_http::set_header::SetResponseHeaderLayer;
 
@@ -95,12 +96,36 @@ impl Web {
         .await
     }
 
-    /// Asks every part at once.
+    /// Asks every part at once. The picture lookup is abandoned as soon as the status says
+    /// there is no prize to show, so the pages of customers who did not win never wait for the
+    /// picture store.
     pub(crate) async fn gather(&self, id: CustomerId) -> Parts {
+        let (said, mut heard) = tokio::sync::watch::channel(None::<PlayState>);
+        let status = async {
+            let status = timed(STATUS_SERVICE, self.timeouts.status, self.status.status(id)).await;
+            if let Ok(s) = &status {
+                said.send_replace(Some(s.state));
+            }
+            status
+        };
+        let picture = async {
+            let lookup = self.picture(id);
+            tokio::pin!(lookup);
+            tokio::select! {
+                found = &mut lookup => found,
+                Ok(state) = heard.wait_for(|s| s.is_some()).map(|r| r.map(|s| *s)) => {
+                    if state == Some(PlayState::Won) {
+                        lookup.await
+                    } else {
+                        Ok(None)
+                    }
+                }
+            }
+        };
         let (identity, status, picture, play) = tokio::join!(
             self.identity(id),
-            timed(STATUS_SERVICE, self.timeouts.status, self.status.status(id)),
-            self.picture(id),
+            status,
+            picture,
             timed(PLAY_SERVICE, self.timeouts.play, self.play.availability()),
         );
         Parts {
@@ -315,4 +340,95 @@ async fn picture(
         return (StatusCode::NOT_MODIFIED, response_headers).into_response();
     }
     (response_headers, Body::from_stream(picture.body)).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use async_trait::async_trait;
+    use cloudhp_core::{
+        Customer, CustomerId, Identity, PictureInfo, PictureStream, Pictures, Play, PlayReply,
+        PlayState, PlayStatus, ServiceError, Status,
+    };
+
+    use super::*;
+
+    /// Parts that answer at once, except a picture store that never answers.
+    struct Fake(PlayState);
+
+    #[async_trait]
+    impl Identity for Fake {
+        async fn customer(&self, id: CustomerId) -> Result<Customer, ServiceError> {
+            Ok(Customer {
+                id,
+                firstname: "A".into(),
+                lastname: "B".into(),
+                email: "a@b.example".into(),
+            })
+        }
+    }
+
+    #[async_trait]
+    impl Status for Fake {
+        async fn status(&self, id: CustomerId) -> Result<PlayStatus, ServiceError> {
+            Ok(PlayStatus {
+                state: self.0,
+                ..PlayStatus::not_played(id)
+            })
+        }
+    }
+
+    #[async_trait]
+    impl Play for Fake {
+        async fn play(&self, _: &Customer) -> Result<PlayReply, ServiceError> {
+            Err(ServiceError::unavailable("nothing"))
+        }
+        async fn availability(&self) -> Result<(), ServiceError> {
+            Ok(())
+        }
+    }
+
+    #[async_trait]
+    impl Pictures for Fake {
+        async fn info(&self, _: CustomerId) -> Result<Option<PictureInfo>, ServiceError> {
+            std::future::pending().await
+        }
+        async fn open(&self, _: CustomerId) -> Result<Option<PictureStream>, ServiceError> {
+            std::future::pending().await
+        }
+    }
+
+    fn web(state: PlayState) -> Web {
+        let fake = Arc::new(Fake(state));
+        let t = Duration::from_millis(200);
+        Web {
+            identity: fake.clone(),
+            status: fake.clone(),
+            play: fake.clone(),
+            pictures: fake,
+            links: Links::open("http://x"),
+            timeouts: WebTimeouts {
+                identity: t,
+                status: t,
+                picture: t,
+                play: t,
+                start: t,
+            },
+            refresh: Duration::from_secs(2),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_customer_without_a_prize_does_not_wait_for_the_picture_store() {
+        let id = CustomerId::new(1).unwrap();
+        for state in [PlayState::NotPlayed, PlayState::Drawing] {
+            let parts = web(state).gather(id).await;
+            // Had the page waited, the hung store would show as a timeout.
+            assert!(matches!(parts.picture, Ok(None)), "{state:?}");
+        }
+        // A winner's page does need the picture: the hung store is a timeout, shown as N/A.
+        let parts = web(PlayState::Won).gather(id).await;
+        assert!(matches!(parts.picture, Err(ServiceError::Timeout { .. })));
+    }
 }
