@@ -70,7 +70,7 @@ impl Role {
                 "the prize worker of the W contract: draws a prize and renders its picture"
             }
             Role::Picture => "serves a customer's prize picture from the image store",
-            Role::Notifier => "mails the admins for every winner, from the outbox",
+            Role::Notifier => "mails the admins for every winner, from the outbox or the event bus",
         }
     }
 
@@ -85,7 +85,9 @@ impl Role {
             }
             Role::Worker => "nothing (prize pictures in worker.catalog_dir, generated when empty)",
             Role::Picture => "the image store (images.url)",
-            Role::Notifier => "the lottery database and a mail transport (mail.url)",
+            Role::Notifier => {
+                "the lottery database, a mail transport (mail.url), the event bus if events.url is set"
+            }
         }
     }
 }

@@ -36,6 +36,14 @@ pub enum EventsError {
     Consume(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
+/// `url` without its credentials, for messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(start), Some(at)) if at > start => format!("{}***{}", &url[..start + 3], &url[at..]),
+        _ => url.to_owned(),
+    }
+}
+
 /// An outbox entry as it travels on the bus.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OutboxEvent {
@@ -78,13 +86,14 @@ pub struct EventBus {
 impl EventBus {
     /// Connects and creates the stream when missing.
     pub async fn connect(url: &str, settings: BusSettings) -> Result<Self, EventsError> {
+        // No retry on the first connection: callers retry, and a client left retrying in the
+        // background would leak one task per attempt while NATS is down.
         let client = async_nats::ConnectOptions::new()
             .connection_timeout(Duration::from_secs(3))
-            .retry_on_initial_connect()
             .connect(url)
             .await
             .map_err(|source| EventsError::Connect {
-                url: url.to_owned(),
+                url: redact(url),
                 source,
             })?;
         let js = jetstream::new(client.clone());
@@ -105,6 +114,9 @@ impl EventBus {
                 name: s.stream.clone(),
                 subjects: vec![s.subject.clone()],
                 duplicate_window: s.duplicate_window,
+                // A work queue: a message is removed once a notifier acknowledged it, and kept
+                // until then, however long the notifiers are away.
+                retention: stream::RetentionPolicy::WorkQueue,
                 storage: stream::StorageType::File,
                 ..stream::Config::default()
             })
@@ -195,6 +207,14 @@ impl Delivery {
             .unwrap_or(1)
     }
 
+    /// Still being handled: the ack wait starts again from now.
+    pub async fn in_progress(&self) -> Result<(), EventsError> {
+        self.message
+            .ack_with(AckKind::Progress)
+            .await
+            .map_err(EventsError::Consume)
+    }
+
     /// Handled: never delivered again.
     pub async fn ack(&self) -> Result<(), EventsError> {
         self.message
@@ -259,6 +279,12 @@ impl Consumer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn urls_lose_their_credentials_in_messages() {
+        assert_eq!(redact("nats://user:pw@nats:4222"), "nats://***@nats:4222");
+        assert_eq!(redact("nats://nats:4222"), "nats://nats:4222");
+    }
 
     #[test]
     fn events_round_trip_and_carry_their_dedup_id() {

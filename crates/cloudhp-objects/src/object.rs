@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use futures::TryStreamExt;
+use futures::{StreamExt, TryStreamExt};
 use object_store::aws::AmazonS3Builder;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
@@ -167,7 +167,12 @@ impl ImageStore for ObjectStoreImages {
     }
 
     async fn ready(&self) -> Result<(), ObjectError> {
-        self.head(".cloudhp-ready").await.map(|_| ())
+        // A listing fails for a bucket that does not exist, where a HEAD of a missing key
+        // would look like a healthy store. Only its first entry is read (one request).
+        match self.store.list(None).next().await {
+            Some(Err(e)) => Err(classify(e)),
+            _ => Ok(()),
+        }
     }
 
     fn describe(&self) -> String {

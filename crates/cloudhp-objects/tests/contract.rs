@@ -123,3 +123,21 @@ image_store_suite!(folder, backends::local_folder);
 image_store_suite!(swift_tempauth, backends::swift_tempauth);
 image_store_suite!(swift_keystone, backends::swift_keystone);
 image_store_suite!(s3, backends::s3_on_swift);
+
+#[tokio::test]
+async fn an_s3_bucket_that_does_not_exist_is_not_ready() {
+    let options = cloudhp_objects::StoreOptions {
+        s3: cloudhp_objects::S3Options {
+            endpoint: cloudhp_testkit::require("CLOUDHP_TEST_S3_ENDPOINT"),
+            region: cloudhp_testkit::require("CLOUDHP_TEST_S3_REGION"),
+            access_key: cloudhp_testkit::require("CLOUDHP_TEST_S3_ACCESS_KEY"),
+            secret_key: cloudhp_testkit::require("CLOUDHP_TEST_S3_SECRET_KEY"),
+        },
+        ..cloudhp_objects::StoreOptions::default()
+    };
+    let missing = format!("s3://{}", cloudhp_testkit::unique("no-such-bucket-"));
+    let store = cloudhp_objects::store_from_url(&missing, &options).unwrap();
+    assert!(store.ready().await.is_err());
+    let (existing, _guard) = backends::s3_on_swift().await;
+    existing.ready().await.unwrap();
+}

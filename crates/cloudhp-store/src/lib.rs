@@ -70,6 +70,18 @@ impl StoreError {
     pub fn is_unavailable(&self) -> bool {
         matches!(self, Self::Unavailable(_))
     }
+
+    /// True when a query named a table that does not exist (yet).
+    pub fn is_missing_table(&self) -> bool {
+        match self {
+            Self::Query(sqlx::Error::Database(e)) => {
+                let message = e.message();
+                // SQLite says "no such table", MySQL/MariaDB "Table '…' doesn't exist" (1146).
+                message.contains("no such table") || e.code().as_deref() == Some("42S02")
+            }
+            _ => false,
+        }
+    }
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -116,6 +128,15 @@ impl Pool {
             let path = path.split('?').next().unwrap_or(path);
             if path.is_empty() {
                 return Err(StoreError::Scheme(url.to_owned()));
+            }
+            if path == ":memory:" {
+                // A private, empty database (each connection its own): nothing touches disk.
+                let options = SqliteConnectOptions::new().in_memory(true);
+                return Ok(Self::Sqlite(
+                    SqlitePoolOptions::new()
+                        .max_connections(1)
+                        .connect_lazy_with(options),
+                ));
             }
             if !settings.read_only
                 && let Some(parent) = std::path::Path::new(path).parent()
@@ -189,7 +210,15 @@ pub fn redact_url(url: &str) -> String {
             let _ = parsed.set_password(Some("***"));
             parsed.to_string()
         }
-        _ => url.to_owned(),
+        Ok(_) => url.to_owned(),
+        // Not a URL the parser accepts (an unencoded `#` or `/` in a password, say): mask
+        // whatever stands between the scheme and the last `@`, where credentials would be.
+        Err(_) => match (url.find("://"), url.rfind('@')) {
+            (Some(start), Some(at)) if at > start + 3 => {
+                format!("{}***{}", &url[..start + 3], &url[at..])
+            }
+            _ => url.to_owned(),
+        },
     }
 }
 
@@ -225,6 +254,13 @@ mod tests {
             redact_url("mysql://lottery:s3cret@db:3306/lottery"),
             "mysql://lottery:***@db:3306/lottery"
         );
+        // Passwords that break URL parsing are masked all the same.
+        assert_eq!(
+            redact_url("mysql://lottery:pa#ss@db/lottery"),
+            "mysql://***@db/lottery"
+        );
+        assert_eq!(redact_url("smtp://u:pa/ss@host:587"), "smtp://***@host:587");
+        assert_eq!(redact_url("sqlite://./x.db"), "sqlite://./x.db");
         let err = Pool::connect_lazy("postgres://u:pw@h/db", &PoolSettings::default()).unwrap_err();
         assert!(!err.to_string().contains("pw"));
     }

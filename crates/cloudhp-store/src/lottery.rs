@@ -331,11 +331,14 @@ impl LotteryDb {
                 Err(e) => return Err(e.into()),
             }
             let taken = on_pool!(&self.pool, |p| {
+                // MySQL evaluates the assignments left to right, each seeing the ones before:
+                // everything that reads the old `state` comes before `state` is set.
                 sqlx::query(
                     "UPDATE plays SET \
                        requested_at = CASE WHEN state = 'failed' THEN ? ELSE requested_at END, \
+                       attempts = CASE WHEN state = 'failed' THEN 1 ELSE attempts + 1 END, \
                        state = 'drawing', claim_token = ?, lease_until = ?, \
-                       attempts = attempts + 1, firstname = ?, lastname = ?, email = ?, \
+                       firstname = ?, lastname = ?, email = ?, \
                        last_error = NULL, updated_at = ? \
                      WHERE customer_id = ? \
                        AND (state = 'failed' OR (state = 'drawing' AND lease_until < ?))",
@@ -361,7 +364,9 @@ impl LotteryDb {
                     return Ok(Claim::Played(record));
                 }
                 Some(record)
-                    if record.state == RecordState::Drawing && record.lease_until >= now =>
+                    // Compared in the database's unit, as the take-over above was.
+                    if record.state == RecordState::Drawing
+                        && millis(record.lease_until) >= now_ms =>
                 {
                     return Ok(Claim::Running(record));
                 }
@@ -629,6 +634,33 @@ impl LotteryDb {
         Ok(delivered.map(|d| d.is_some()))
     }
 
+    /// Extends `owner`'s lease on an entry just before sending it; `false` when the entry is
+    /// not `owner`'s any more (its lease expired and another notifier took it) or was
+    /// delivered meanwhile: then it must not be sent.
+    pub async fn hold_notification(
+        &self,
+        id: i64,
+        owner: &str,
+        now: OffsetDateTime,
+        lease: Duration,
+    ) -> Result<bool, StoreError> {
+        let now_ms = millis(now);
+        let affected = on_pool!(&self.pool, |p| {
+            sqlx::query(
+                "UPDATE outbox SET lease_until = ? \
+                 WHERE id = ? AND lease_owner = ? AND delivered_at IS NULL AND lease_until >= ?",
+            )
+            .bind(now_ms.saturating_add(duration_millis(lease)))
+            .bind(id)
+            .bind(owner)
+            .bind(now_ms)
+            .execute(p)
+            .await?
+            .rows_affected()
+        });
+        Ok(affected == 1)
+    }
+
     /// Marks an entry delivered; it is never handed out again.
     pub async fn mark_delivered(&self, id: i64, now: OffsetDateTime) -> Result<(), StoreError> {
         on_pool!(&self.pool, |p| {
@@ -644,21 +676,25 @@ impl LotteryDb {
         Ok(())
     }
 
-    /// Records a failed delivery; the entry is due again at `retry_at`.
+    /// Records a failed delivery by `owner`; the entry is due again at `retry_at`. An entry
+    /// another notifier holds now is left alone.
     pub async fn mark_failed_delivery(
         &self,
         id: i64,
+        owner: &str,
         error: &str,
         retry_at: OffsetDateTime,
     ) -> Result<(), StoreError> {
         on_pool!(&self.pool, |p| {
             sqlx::query(
                 "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?, \
-                   lease_owner = NULL, lease_until = NULL WHERE id = ? AND delivered_at IS NULL",
+                   lease_owner = NULL, lease_until = NULL \
+                 WHERE id = ? AND delivered_at IS NULL AND lease_owner = ?",
             )
             .bind(truncate(error, 1000))
             .bind(millis(retry_at))
             .bind(id)
+            .bind(owner)
             .execute(p)
             .await?;
         });

@@ -128,7 +128,10 @@ async fn a_failed_draw_can_be_tried_again(db: LotteryDb) {
 
     let again = acquired(db.claim(&c, t0() + secs(10), LEASE).await.unwrap());
     let record = db.record(c.id).await.unwrap().unwrap();
-    assert_eq!(record.attempts, 2);
+    assert_eq!(
+        record.attempts, 1,
+        "a new draw after a failure counts its attempts anew"
+    );
     assert_eq!(record.requested_at, t0() + secs(10));
     assert_eq!(record.last_error, None);
     assert_eq!(
@@ -220,7 +223,7 @@ async fn notifications_are_leased_once_and_retried(db: LotteryDb) {
     assert!(a.iter().all(|n| !b.iter().any(|m| m.id == n.id)));
 
     db.mark_delivered(a[0].id, now).await.unwrap();
-    db.mark_failed_delivery(a[1].id, "smtp down", now + secs(30))
+    db.mark_failed_delivery(a[1].id, "a", "smtp down", now + secs(30))
         .await
         .unwrap();
     // b's entry is still leased; a[1] waits for its retry time.
@@ -252,6 +255,46 @@ async fn notifications_are_leased_once_and_retried(db: LotteryDb) {
 
     let counts = db.outbox_counts().await.unwrap();
     assert_eq!((counts.pending, counts.delivered), (2, 1));
+}
+
+async fn a_notifier_sends_only_what_it_still_holds(db: LotteryDb) {
+    let c = customer(40);
+    let token = acquired(db.claim(&c, t0(), LEASE).await.unwrap());
+    db.complete(c.id, &token, &prize(), "40.jpg", t0())
+        .await
+        .unwrap();
+    let a = db.lease_notifications("a", t0(), LEASE, 10).await.unwrap();
+    assert!(
+        db.hold_notification(a[0].id, "a", t0() + secs(1), LEASE)
+            .await
+            .unwrap()
+    );
+    // a is slow: its lease runs out and b takes the entry.
+    let later = t0() + secs(120);
+    let b = db.lease_notifications("b", later, LEASE, 10).await.unwrap();
+    assert_eq!(b[0].id, a[0].id);
+    // a may not send it any more, nor reschedule it under b's feet; b may.
+    assert!(
+        !db.hold_notification(a[0].id, "a", later, LEASE)
+            .await
+            .unwrap()
+    );
+    db.mark_failed_delivery(a[0].id, "a", "late", later + secs(600))
+        .await
+        .unwrap();
+    assert!(
+        db.hold_notification(b[0].id, "b", later, LEASE)
+            .await
+            .unwrap()
+    );
+    db.mark_delivered(b[0].id, later).await.unwrap();
+    // Delivered: nobody holds it again.
+    assert!(
+        !db.hold_notification(b[0].id, "b", later, LEASE)
+            .await
+            .unwrap()
+    );
+    assert_eq!(db.outbox_counts().await.unwrap().delivered, 1);
 }
 
 async fn expired_claims_are_listed_oldest_first(db: LotteryDb) {
@@ -288,6 +331,7 @@ macro_rules! lottery_suite {
                 notifications_are_leased_once_and_retried,
                 expired_claims_are_listed_oldest_first,
                 outbox_entries_are_published_once_and_delivered_once,
+                a_notifier_sends_only_what_it_still_holds,
             );
         }
     };

@@ -144,19 +144,17 @@ impl App {
     }
 }
 
-/// Opens a pool and remembers it, sharing one pool between roles that use the same URL.
+/// The pools of the process, one per database concern (so each keeps its own settings, even
+/// when the lottery and the customers share the embedded file), closed on shutdown.
 #[derive(Default)]
 struct Pools {
-    open: Vec<(String, Pool)>,
+    open: Vec<Pool>,
 }
 
 impl Pools {
-    fn get(&mut self, url: &str, settings: &PoolSettings) -> Result<Pool, StoreError> {
-        if let Some((_, pool)) = self.open.iter().find(|(u, _)| u == url) {
-            return Ok(pool.clone());
-        }
+    fn open(&mut self, url: &str, settings: &PoolSettings) -> Result<Pool, StoreError> {
         let pool = Pool::connect_lazy(url, settings)?;
-        self.open.push((url.to_owned(), pool.clone()));
+        self.open.push(pool.clone());
         Ok(pool)
     }
 }
@@ -227,7 +225,7 @@ pub async fn build(config: Config, roles: RoleSet) -> anyhow::Result<App> {
         };
         let db = LotteryDb::from_pool(
             pools
-                .get(&config.lottery_url(), &settings)
+                .open(&config.lottery_url(), &settings)
                 .context("invalid lottery.database")?,
         );
         migrate(&db).await?;
@@ -255,7 +253,7 @@ pub async fn build(config: Config, roles: RoleSet) -> anyhow::Result<App> {
             read_only: !embedded,
         };
         let pool = pools
-            .get(&config.identity_url(), &settings)
+            .open(&config.identity_url(), &settings)
             .context("invalid identity.database")?;
         let prefix = TablePrefix::parse(&config.identity.table_prefix)?;
         let db = CustomerDb::new(pool, prefix);
@@ -500,6 +498,7 @@ pub async fn build(config: Config, roles: RoleSet) -> anyhow::Result<App> {
                 lease: n.lease,
                 retry_min: n.retry_min,
                 retry_max: n.retry_max,
+                send_timeout: config.mail.timeout,
             },
             wake.clone(),
         ));
@@ -680,7 +679,7 @@ pub async fn build(config: Config, roles: RoleSet) -> anyhow::Result<App> {
         router,
         tasks,
         draws,
-        pools: pools.open.into_iter().map(|(_, p)| p).collect(),
+        pools: pools.open,
         cancel,
         grace: config.server.shutdown_grace,
         summary: Summary {

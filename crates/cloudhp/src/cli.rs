@@ -213,7 +213,21 @@ async fn import_customers(
              customers only into the embedded table (leave identity.database empty)"
         );
     }
-    let pool = Pool::connect_lazy(&config.identity_url(), &PoolSettings::default())?;
+    let url = config.identity_url();
+    let exists = url
+        .strip_prefix("sqlite://")
+        .is_some_and(|path| std::path::Path::new(path).exists());
+    // A dry run writes nothing: it reads an existing database read-only, or none at all.
+    let url = if dry_run && !exists {
+        "sqlite::memory:".to_owned()
+    } else {
+        url
+    };
+    let settings = PoolSettings {
+        read_only: dry_run && exists,
+        ..PoolSettings::default()
+    };
+    let pool = Pool::connect_lazy(&url, &settings)?;
     let db = CustomerDb::new(
         pool.clone(),
         TablePrefix::parse(&config.identity.table_prefix)?,

@@ -110,7 +110,31 @@ impl<M: Mask> Serialize for Masked<M> {
 
 impl<'de, M: Mask> Deserialize<'de> for Masked<M> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        String::deserialize(d).map(Self::new)
+        /// Takes any scalar as text: an environment variable holding only digits arrives as
+        /// a number, and a password of digits is still a password.
+        struct Text;
+        impl serde::de::Visitor<'_> for Text {
+            type Value = String;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<String, E> {
+                Ok(v.to_owned())
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<String, E> {
+                Ok(v.to_string())
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<String, E> {
+                Ok(v.to_string())
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<String, E> {
+                Ok(v.to_string())
+            }
+            fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<String, E> {
+                Ok(v.to_string())
+            }
+        }
+        d.deserialize_any(Text).map(Self::new)
     }
 }
 
@@ -488,7 +512,8 @@ pub struct MailConfig {
     /// A PEM certificate to trust for SMTP over TLS besides the system's roots (a company
     /// CA); empty: none.
     pub tls_ca_file: PathBuf,
-    /// Upper bound of one SMTP exchange.
+    /// Upper bound of one send, enforced as a whole; `notifier.lease` and `events.ack_wait`
+    /// must be longer.
     #[serde(with = "humantime_serde")]
     pub timeout: Duration,
 }
@@ -543,7 +568,8 @@ pub struct NotifierConfig {
     #[serde(with = "humantime_serde")]
     pub poll_interval: Duration,
     pub batch: u32,
-    /// How long a notifier holds an entry it is delivering before another may take it.
+    /// How long a notifier holds an entry it is delivering before another may take it; longer
+    /// than `mail.timeout`.
     #[serde(with = "humantime_serde")]
     pub lease: Duration,
     /// First retry delay after a failed delivery; doubles up to `retry_max`.
@@ -874,6 +900,12 @@ impl Config {
                     format!("{} is not a readable file", self.mail.tls_ca_file.display()),
                 ));
             }
+            if self.notifier.lease <= self.mail.timeout {
+                return Err(ConfigError::key(
+                    "notifier.lease",
+                    "must be longer than mail.timeout, or a slow mail is sent twice",
+                ));
+            }
             if events && self.events.ack_wait <= self.mail.timeout {
                 return Err(ConfigError::key(
                     "events.ack_wait",
@@ -1151,11 +1183,14 @@ mod tests {
             jail.set_env("CLOUDHP_WEB__LINK_KEY", "k".repeat(40));
             // Variables without a section separator are not configuration.
             jail.set_env("CLOUDHP_TEST_SOMETHING", "1");
+            // A secret of digits only is still a secret (the environment gives a number).
+            jail.set_env("CLOUDHP_ROLES__TOKEN", "12345678");
             let config = Config::load(Some(Path::new("c.toml")), &Overrides::default())
                 .map_err(|e| e.to_string())?;
             assert_eq!(config.worker.tempo, 3.5);
             assert_eq!(config.mail.admins, vec!["a@x.example", "b@x.example"]);
             assert_eq!(config.web.link_key.expose(), "k".repeat(40));
+            assert_eq!(config.roles.token.expose(), "12345678");
             jail.set_env("CLOUDHP_WEB__IDENTITY_TIMEOUT", "soon");
             let err = Config::load(None, &Overrides::default())
                 .unwrap_err()

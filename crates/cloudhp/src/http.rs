@@ -37,9 +37,14 @@ impl Readiness {
         let results = futures::future::join_all(self.checks.iter().map(|(name, check)| {
             let check = check.clone();
             async move {
+                // The reason goes to the log; the answer (public in a one-process deployment)
+                // only says which dependency fails and how.
                 let outcome = match tokio::time::timeout(CHECK_TIMEOUT, check()).await {
                     Ok(Ok(())) => Ok(()),
-                    Ok(Err(reason)) => Err(reason),
+                    Ok(Err(reason)) => {
+                        tracing::warn!(check = %name, %reason, "readiness check failed");
+                        Err("unavailable".to_owned())
+                    }
                     Err(_) => Err(format!("no answer within {CHECK_TIMEOUT:?}")),
                 };
                 (name.clone(), outcome)

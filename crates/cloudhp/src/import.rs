@@ -249,9 +249,9 @@ pub async fn import(
     let ids: Vec<CustomerId> = checked.customers.iter().map(|(_, c)| c.id).collect();
     let existing = if dry_run {
         // A dry run changes nothing, not even the schema: a missing table holds nobody.
-        match db.count().await {
-            Ok(_) => db.existing_ids(&ids).await?,
-            Err(_) => Default::default(),
+        match db.existing_ids(&ids).await {
+            Err(e) if e.is_missing_table() => Default::default(),
+            other => other?,
         }
     } else {
         db.create_embedded_table().await?;

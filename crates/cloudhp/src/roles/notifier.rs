@@ -29,6 +29,9 @@ pub struct NotifierSettings {
     pub lease: Duration,
     pub retry_min: Duration,
     pub retry_max: Duration,
+    /// Hard bound of one send (`mail.timeout`); shorter than `lease` and the bus's ack wait,
+    /// so no other notifier takes an entry while it is being sent.
+    pub send_timeout: Duration,
 }
 
 pub struct Notifier {
@@ -85,7 +88,8 @@ impl Notifier {
             .min(self.settings.retry_max)
     }
 
-    /// Builds and sends the mail of one entry; marks it delivered when it went out.
+    /// Builds and sends the mail of one entry (within `send_timeout`); marks it delivered
+    /// when it went out.
     async fn send(&self, id: i64, payload: &str, attempts: u32) -> Sent {
         let mail: Result<OutgoingMail, String> = serde_json::from_str(payload)
             .map_err(|e| format!("unreadable winner notice: {e}"))
@@ -98,7 +102,15 @@ impl Notifier {
                 return Sent::Never;
             }
         };
-        match self.transport.send(&mail).await {
+        let sent = tokio::time::timeout(self.settings.send_timeout, self.transport.send(&mail))
+            .await
+            .unwrap_or_else(|_| {
+                Err(cloudhp_mail::MailError::Url(format!(
+                    "no answer within {:?}",
+                    self.settings.send_timeout
+                )))
+            });
+        match sent {
             Ok(()) => {
                 if let Err(e) = self.db.mark_delivered(id, OffsetDateTime::now_utc()).await {
                     // The mail went out; a redelivery would send it again (at least once).
@@ -140,27 +152,37 @@ impl Notifier {
     }
 
     async fn deliver_entry(&self, entry: &Notification) -> Result<bool, StoreError> {
-        let now = OffsetDateTime::now_utc();
-        match self.send(entry.id, &entry.payload, entry.attempts).await {
-            Sent::Yes => Ok(true),
-            Sent::Later(delay) => {
-                self.db
-                    .mark_failed_delivery(entry.id, "delivery failed", now + delay)
-                    .await?;
-                Ok(false)
-            }
-            Sent::Never => {
-                // Parked far out: only an operator can mend it.
-                self.db
-                    .mark_failed_delivery(
-                        entry.id,
-                        "unsendable entry",
-                        now + self.settings.retry_max,
-                    )
-                    .await?;
-                Ok(false)
-            }
+        // Leased with its batch, perhaps a while ago: send only what is still ours, with a
+        // fresh lease covering the send.
+        let held = self
+            .db
+            .hold_notification(
+                entry.id,
+                &self.owner,
+                OffsetDateTime::now_utc(),
+                self.settings.lease,
+            )
+            .await?;
+        if !held {
+            tracing::debug!(
+                entry = entry.id,
+                "entry taken by another notifier; skipping it"
+            );
+            return Ok(false);
         }
+        let outcome = self.send(entry.id, &entry.payload, entry.attempts).await;
+        // Retry delays count from the end of this attempt.
+        let now = OffsetDateTime::now_utc();
+        let (reason, retry_at) = match outcome {
+            Sent::Yes => return Ok(true),
+            Sent::Later(delay) => ("delivery failed", now + delay),
+            // Parked far out: only an operator can mend it.
+            Sent::Never => ("unsendable entry", now + self.settings.retry_max),
+        };
+        self.db
+            .mark_failed_delivery(entry.id, &self.owner, reason, retry_at)
+            .await?;
+        Ok(false)
     }
 
     /// Handles one message of the bus: acknowledged once its mail went out (or was out
@@ -173,6 +195,8 @@ impl Notifier {
                 return delivery.reject().await;
             }
         };
+        // This message's ack wait starts now, not when its batch was fetched.
+        delivery.in_progress().await?;
         match self.db.is_delivered(event.id).await {
             Ok(Some(true)) => {
                 tracing::debug!(
@@ -181,7 +205,14 @@ impl Notifier {
                 );
                 return delivery.ack().await;
             }
-            Ok(_) => {}
+            Ok(Some(false)) => {}
+            Ok(None) => {
+                tracing::error!(
+                    entry = event.id,
+                    "event names no outbox entry of this lottery database; dropping it"
+                );
+                return delivery.reject().await;
+            }
             Err(e) => {
                 tracing::warn!(entry = event.id, error = %chain(&e), "cannot check the outbox; retrying later");
                 return delivery.retry_after(self.settings.retry_min).await;
@@ -222,12 +253,16 @@ impl Notifier {
             if let Err(e) = self.deliver_due().await {
                 tracing::warn!(error = %chain(&e), "cannot read the outbox; retrying later");
             }
-            if let Ok(pending) = self.db.pending_notifications().await {
-                metrics::gauge!("cloudhp_outbox_pending").set(pending as f64);
-            }
+            self.report_pending().await;
             if !self.pause(&cancel).await {
                 return Ok(());
             }
+        }
+    }
+
+    async fn report_pending(&self) {
+        if let Ok(pending) = self.db.pending_notifications().await {
+            metrics::gauge!("cloudhp_outbox_pending").set(pending as f64);
         }
     }
 
@@ -258,6 +293,7 @@ impl Notifier {
                                 tracing::warn!(error = %chain(&e), "cannot acknowledge an event; it will be delivered again");
                             }
                         }
+                        self.report_pending().await;
                         continue;
                     }
                     Ok(_) => {}
@@ -267,6 +303,7 @@ impl Notifier {
                     }
                 }
             }
+            self.report_pending().await;
             if !self.pause(&cancel).await {
                 return Ok(());
             }

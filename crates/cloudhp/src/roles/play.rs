@@ -148,6 +148,15 @@ impl Inner {
         let started = Instant::now();
         let s = &self.settings;
 
+        // The wait for a slot may have outlived the claim's lease (a burst of plays): go on
+        // only with a claim that is still ours, and a fresh lease for W's call.
+        if !self
+            .keep_claim(id, &token, "while waiting for a slot")
+            .await
+        {
+            return;
+        }
+
         let draw = match tokio::time::timeout(s.worker_timeout, self.worker.draw(id)).await {
             Ok(Ok(draw)) => draw,
             Ok(Err(e)) => return self.give_up(id, &token, &e.to_string()).await,
@@ -159,20 +168,8 @@ impl Inner {
 
         // Fencing: only a holder whose claim is still valid may store and record; renewing
         // also covers the store and the commit with a fresh lease.
-        match self
-            .db
-            .renew(id, &token, OffsetDateTime::now_utc(), s.lease)
-            .await
-        {
-            Ok(true) => {}
-            Ok(false) => {
-                tracing::warn!(customer = %id, "claim was taken over during the draw; discarding this result");
-                return count("lost_claim");
-            }
-            Err(e) => {
-                tracing::warn!(customer = %id, error = %chain(&e), "cannot renew the claim; the draw will be recovered after its lease");
-                return count("unrecorded");
-            }
+        if !self.keep_claim(id, &token, "during the draw").await {
+            return;
         }
 
         let key = picture_key(id.get());
@@ -211,6 +208,28 @@ impl Inner {
             Err(e) => {
                 tracing::warn!(customer = %id, error = %chain(&e), "cannot record the result; the draw will be recovered after its lease");
                 count("unrecorded");
+            }
+        }
+    }
+
+    /// Renews the claim; `false` (counted and logged) when it is not ours any more, or when
+    /// the database cannot tell (the claim then expires and is recovered).
+    async fn keep_claim(&self, id: CustomerId, token: &ClaimToken, when: &str) -> bool {
+        match self
+            .db
+            .renew(id, token, OffsetDateTime::now_utc(), self.settings.lease)
+            .await
+        {
+            Ok(true) => true,
+            Ok(false) => {
+                tracing::warn!(customer = %id, "claim was taken over {when}; stopping this draw");
+                count("lost_claim");
+                false
+            }
+            Err(e) => {
+                tracing::warn!(customer = %id, error = %chain(&e), "cannot renew the claim; the draw will be recovered after its lease");
+                count("unrecorded");
+                false
             }
         }
     }

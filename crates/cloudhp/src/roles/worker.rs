@@ -183,6 +183,22 @@ struct Endpoint {
     avoid_until: AtomicU64,
 }
 
+/// Counts a call in flight on an instance for as long as it lives.
+struct Busy<'a>(&'a AtomicUsize);
+
+impl<'a> Busy<'a> {
+    fn enter(count: &'a AtomicUsize) -> Self {
+        count.fetch_add(1, Ordering::Relaxed);
+        Self(count)
+    }
+}
+
+impl Drop for Busy<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 /// Why one call to one W instance failed.
 enum CallError {
     /// No connection: another instance may serve the call.
@@ -202,7 +218,8 @@ pub struct HttpWorker {
 
 /// How long a health probe result is trusted.
 const PROBE_TTL: Duration = Duration::from_secs(3);
-const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
+/// Shorter than the page's wait for the play panel (`web.play_timeout`, 500 ms by default).
+const PROBE_TIMEOUT: Duration = Duration::from_millis(400);
 
 impl HttpWorker {
     /// `urls`: base URLs of W instances; `concurrency`: calls in flight per instance.
@@ -310,10 +327,12 @@ impl HttpWorker {
             return ok;
         }
         let url = format!("{}/", endpoint.base);
-        let ok = matches!(
-            self.http.get(&url).timeout(PROBE_TIMEOUT).send().await,
-            Ok(r) if r.status().is_success()
-        );
+        let ok = match self.http.get(&url).timeout(PROBE_TIMEOUT).send().await {
+            Ok(r) => r.status().is_success(),
+            // Connected but slow to answer: a single-threaded W busy with another replica's
+            // draw. It is alive.
+            Err(e) => e.is_timeout() && !e.is_connect(),
+        };
         *probe = Some((Instant::now(), ok));
         ok
     }
@@ -363,9 +382,12 @@ impl Worker for HttpWorker {
                 break Err(ServiceError::timeout(PRIZE_WORKER, self.timeout));
             };
             let left = self.timeout.saturating_sub(started.elapsed());
-            endpoint.in_flight.fetch_add(1, Ordering::Relaxed);
-            let result = tokio::time::timeout(left, self.call(endpoint, id)).await;
-            endpoint.in_flight.fetch_sub(1, Ordering::Relaxed);
+            let result = {
+                // Counted while in flight, however the call ends (even if this future is
+                // dropped by a caller's timeout): a stale count would make a dead W look alive.
+                let _busy = Busy::enter(&endpoint.in_flight);
+                tokio::time::timeout(left, self.call(endpoint, id)).await
+            };
             drop(permit);
             match result {
                 Err(_) => {

@@ -241,11 +241,19 @@ async fn page_post(State(web): State<Web>, query: LinkQueryResult) -> Response {
     }
 }
 
-async fn api_get(
-    State(web): State<Web>,
-    Path(raw_id): Path<String>,
-    query: LinkQueryResult,
-) -> Response {
+/// The id of an API path; a path that cannot even be decoded is an invalid id, in JSON.
+type PathId = Result<Path<String>, axum::extract::rejection::PathRejection>;
+
+fn path_id(path: PathId) -> Result<String, ApiError> {
+    path.map(|Path(raw)| raw)
+        .map_err(|_| ApiError::bad_id(cloudhp_core::IdError::NotANumber))
+}
+
+async fn api_get(State(web): State<Web>, path: PathId, query: LinkQueryResult) -> Response {
+    let raw_id = match path_id(path) {
+        Ok(raw) => raw,
+        Err(e) => return e.json(),
+    };
     let id = match admit(&web.links, Some(&raw_id), query) {
         Ok((id, _)) => id,
         Err(e) => return e.json(),
@@ -257,11 +265,11 @@ async fn api_get(
     PlayerJson::from_parts(&web.links, id, &parts).reply(StatusCode::OK)
 }
 
-async fn api_play(
-    State(web): State<Web>,
-    Path(raw_id): Path<String>,
-    query: LinkQueryResult,
-) -> Response {
+async fn api_play(State(web): State<Web>, path: PathId, query: LinkQueryResult) -> Response {
+    let raw_id = match path_id(path) {
+        Ok(raw) => raw,
+        Err(e) => return e.json(),
+    };
     let id = match admit(&web.links, Some(&raw_id), query) {
         Ok((id, _)) => id,
         Err(e) => return e.json(),
@@ -293,6 +301,15 @@ async fn api_play(
     PlayerJson::from_parts(&web.links, id, &parts).reply(code)
 }
 
+fn no_picture() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        [(header::CACHE_CONTROL, "no-store")],
+        "no picture for this customer yet\n",
+    )
+        .into_response()
+}
+
 /// A year: a customer's prize picture never changes once drawn, and its URL carries its
 /// version anyway.
 const PICTURE_CACHE: &str = "private, max-age=31536000, immutable";
@@ -310,17 +327,17 @@ async fn picture(
         Ok((id, _)) => id,
         Err(e) => return e.text(),
     };
+    // Only a winner's picture is shown: whatever an attempt that recorded no prize left in
+    // the store is not. (When the status cannot be read, the picture is served.)
+    if let Ok(status) = timed(STATUS_SERVICE, web.timeouts.status, web.status.status(id)).await
+        && status.state != PlayState::Won
+    {
+        return no_picture();
+    }
     let opened = timed(PICTURE_SERVICE, web.timeouts.picture, web.pictures.open(id)).await;
     let picture = match opened {
         Ok(Some(p)) => p,
-        Ok(None) => {
-            return (
-                StatusCode::NOT_FOUND,
-                [(header::CACHE_CONTROL, "no-store")],
-                "no picture for this customer yet\n",
-            )
-                .into_response();
-        }
+        Ok(None) => return no_picture(),
         Err(e) => return ApiError::unavailable(&e).text(),
     };
     let mut response_headers = crate::rpc::picture_headers(&picture.info);

@@ -84,6 +84,55 @@ async fn an_export_is_imported_with_its_bad_rows_reported() {
 }
 
 #[tokio::test]
+async fn a_dry_run_reports_and_writes_nothing() {
+    let sandbox = Sandbox::new("");
+    let file = sandbox.dir.path().join("customers.csv");
+    let rows = (1..=30u32).map(|n| {
+        if n == 7 {
+            "7;1;1;nope;pw;;L;F;0;0;;3".to_owned()
+        } else {
+            format!("{n};1;1;c{n}@example.com;pw;;L;F;0;0;;3")
+        }
+    });
+    std::fs::write(&file, export(rows)).unwrap();
+    let data_dir = sandbox.data_dir();
+    let out = run_cli(
+        &sandbox,
+        &[
+            "customers",
+            "import",
+            file.to_str().unwrap(),
+            "--data-dir",
+            data_dir.to_str().unwrap(),
+            "--dry-run",
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(stdout.contains("would import 29 customers"), "{stdout}");
+    assert!(stdout.contains("line 8: `nope`"), "{stdout}");
+    assert!(!data_dir.exists(), "a dry run creates nothing");
+    // On an existing table it reads what is there, and still changes nothing.
+    let out = import(&sandbox, &file);
+    assert!(out.status.success());
+    let out = run_cli(
+        &sandbox,
+        &[
+            "customers",
+            "import",
+            file.to_str().unwrap(),
+            "--data-dir",
+            data_dir.to_str().unwrap(),
+            "--dry-run",
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("would import 0 customers"), "{stdout}");
+    assert!(stdout.contains("customer 1 exists already"), "{stdout}");
+    assert_eq!(sandbox.customers().count().await.unwrap(), 29);
+}
+
+#[tokio::test]
 async fn a_fatal_error_imports_nothing() {
     let sandbox = Sandbox::new("");
     let file = sandbox.dir.path().join("broken.csv");

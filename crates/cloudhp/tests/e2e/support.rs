@@ -332,16 +332,22 @@ pub async fn page(proc: &impl Site, links: &Links, n: u32) -> (u16, String) {
     (status, response.text().await.unwrap())
 }
 
-/// The value of a metric (first sample whose line starts with `name`), 0 when absent.
-pub async fn metric(proc: &impl Site, name: &str) -> f64 {
-    let text = client()
+/// The whole `/metrics` text of a process.
+pub async fn metrics_text(proc: &impl Site) -> String {
+    client()
         .get(proc.url("/metrics"))
         .send()
         .await
         .unwrap()
         .text()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+/// The value of a metric (first sample whose line starts with `name`), 0 when absent (a
+/// counter that never counted is not exported). Assert on positive counts where possible.
+pub async fn metric(proc: &impl Site, name: &str) -> f64 {
+    let text = metrics_text(proc).await;
     text.lines()
         .filter(|l| !l.starts_with('#'))
         .find(|l| l.starts_with(name) && l[name.len()..].starts_with([' ', '{']))
