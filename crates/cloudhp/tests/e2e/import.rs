@@ -15,19 +15,22 @@ fn export(rows: impl Iterator<Item = String>) -> String {
     text
 }
 
-/// `cloudhp customers import FILE --data-dir <the sandbox's>`.
-fn import(sandbox: &Sandbox, file: &std::path::Path) -> std::process::Output {
+/// `cloudhp customers import FILE --data-dir <the sandbox's> [EXTRA…]`.
+fn import_with(sandbox: &Sandbox, file: &std::path::Path, extra: &[&str]) -> std::process::Output {
     let data_dir = sandbox.data_dir();
-    run_cli(
-        sandbox,
-        &[
-            "customers",
-            "import",
-            file.to_str().unwrap(),
-            "--data-dir",
-            data_dir.to_str().unwrap(),
-        ],
-    )
+    let mut args = vec![
+        "customers",
+        "import",
+        file.to_str().unwrap(),
+        "--data-dir",
+        data_dir.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    run_cli(sandbox, &args)
+}
+
+fn import(sandbox: &Sandbox, file: &std::path::Path) -> std::process::Output {
+    import_with(sandbox, file, &[])
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -96,17 +99,7 @@ async fn a_dry_run_reports_and_writes_nothing() {
     });
     std::fs::write(&file, export(rows)).unwrap();
     let data_dir = sandbox.data_dir();
-    let out = run_cli(
-        &sandbox,
-        &[
-            "customers",
-            "import",
-            file.to_str().unwrap(),
-            "--data-dir",
-            data_dir.to_str().unwrap(),
-            "--dry-run",
-        ],
-    );
+    let out = import_with(&sandbox, &file, &["--dry-run"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}");
     assert!(stdout.contains("would import 29 customers"), "{stdout}");
@@ -115,17 +108,7 @@ async fn a_dry_run_reports_and_writes_nothing() {
     // On an existing table it reads what is there, and still changes nothing.
     let out = import(&sandbox, &file);
     assert!(out.status.success());
-    let out = run_cli(
-        &sandbox,
-        &[
-            "customers",
-            "import",
-            file.to_str().unwrap(),
-            "--data-dir",
-            data_dir.to_str().unwrap(),
-            "--dry-run",
-        ],
-    );
+    let out = import_with(&sandbox, &file, &["--dry-run"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("would import 0 customers"), "{stdout}");
     assert!(stdout.contains("customer 1 exists already"), "{stdout}");
