@@ -505,6 +505,16 @@ swift_auth_ok() {
     curl -fsS --max-time 10 -o /dev/null -I -H "X-Auth-Token: $token" "$url"
 }
 
+# The port of a Swift server kind.
+swift_port() {
+    case $1 in
+        account) printf '%s\n' "$SWIFT_ACCOUNT_PORT" ;;
+        container) printf '%s\n' "$SWIFT_CONTAINER_PORT" ;;
+        object) printf '%s\n' "$SWIFT_OBJECT_PORT" ;;
+        proxy) printf '%s\n' "$SWIFT_PROXY_PORT" ;;
+    esac
+}
+
 start_swift() {
     mkdir -p "$SWIFT_DIR/devices/d1"
     # Configuration; a server whose configuration changed is restarted (all of
@@ -530,28 +540,15 @@ start_swift() {
     fi
     ensure_swift_rings
 
-    local port
     for kind in account container object proxy; do
-        case $kind in
-            account) port=$SWIFT_ACCOUNT_PORT ;;
-            container) port=$SWIFT_CONTAINER_PORT ;;
-            object) port=$SWIFT_OBJECT_PORT ;;
-            proxy) port=$SWIFT_PROXY_PORT ;;
-        esac
         if ! is_running "swift-$kind"; then
-            log "starting Swift $kind server on 127.0.0.1:$port"
-            spawn "swift-$kind" "$port" "$PYTHON" "$TEMPLATES/swift-server.py" \
+            log "starting Swift $kind server on 127.0.0.1:$(swift_port "$kind")"
+            spawn "swift-$kind" "$(swift_port "$kind")" "$PYTHON" "$TEMPLATES/swift-server.py" \
                 "$SWIFT_DIR" "$kind-server" "$SWIFT_DIR/$kind-server.conf"
         fi
     done
     for kind in account container object proxy; do
-        case $kind in
-            account) port=$SWIFT_ACCOUNT_PORT ;;
-            container) port=$SWIFT_CONTAINER_PORT ;;
-            object) port=$SWIFT_OBJECT_PORT ;;
-            proxy) port=$SWIFT_PROXY_PORT ;;
-        esac
-        wait_ready "swift-$kind" swift_healthy "$port"
+        wait_ready "swift-$kind" swift_healthy "$(swift_port "$kind")"
     done
     if ! is_running swift-kproxy; then
         log "starting the Swift Keystone proxy on 127.0.0.1:$SWIFT_KS_PROXY_PORT"

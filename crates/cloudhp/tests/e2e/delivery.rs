@@ -32,14 +32,6 @@ fn env_refs(env: &[(String, String)]) -> Vec<(&str, &str)> {
     env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
 }
 
-async fn play(app: &impl Site, links: &cloudhp::web::Links, n: u32) {
-    let url = app.url(&format!(
-        "/api/v1/players/{n}/play?t={}",
-        links.token(id(n)).unwrap()
-    ));
-    assert_eq!(client().post(url).send().await.unwrap().status(), 202);
-}
-
 fn message_ids(messages: &[String]) -> Vec<String> {
     let mut ids: Vec<String> = messages
         .iter()
@@ -62,7 +54,7 @@ async fn winner_mails_go_through_smtp_and_wait_while_it_is_down() {
     let links = sandbox.links(&app.base());
 
     for n in 1..=3 {
-        play(&app, &links, n).await;
+        start_play(&app, &links, n).await;
     }
     wait_for("three mails over SMTP", || async {
         (smtp.messages().len() == 3).then_some(())
@@ -87,7 +79,7 @@ async fn winner_mails_go_through_smtp_and_wait_while_it_is_down() {
     // The relay goes away: winners keep being recorded, their mails wait.
     smtp.stop();
     for n in 4..=5 {
-        play(&app, &links, n).await;
+        start_play(&app, &links, n).await;
         wait_for_state(&app, &links, n, "won").await;
     }
     let lottery = sandbox.lottery();
@@ -129,7 +121,7 @@ async fn winners_travel_through_jetstream_to_the_notifier() {
     let app = sandbox.up_with(&[("CLOUDHP_EVENTS__URL", nats.url().as_str())]);
     let links = sandbox.links(&app.base());
     for n in 1..=3 {
-        play(&app, &links, n).await;
+        start_play(&app, &links, n).await;
     }
     wait_for("three mails", || async {
         (sandbox.mails().len() == 3).then_some(())
@@ -176,7 +168,7 @@ async fn a_notifier_killed_before_its_ack_is_replaced_and_the_mail_goes_out_once
 
     // The relay is frozen: the first notifier takes the event and hangs in SMTP.
     smtp.pause();
-    play(&backend, &links, 21).await;
+    start_play(&backend, &links, 21).await;
     let bus = EventBus::connect(&nats.url(), bus_settings())
         .await
         .unwrap();

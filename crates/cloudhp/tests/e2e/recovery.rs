@@ -17,13 +17,7 @@ async fn a_draw_killed_mid_w_is_completed_after_restart_with_one_result() {
     let sandbox = Sandbox::new(SHORT_LEASE);
     let app = sandbox.up();
     let links = sandbox.links(&app.base());
-    let token = links.token(id(5)).unwrap();
-    let response = client()
-        .post(app.url(&format!("/api/v1/players/5/play?t={token}")))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 202);
+    start_play(&app, &links, 5).await;
     // W sleeps one second: kill the process in the middle of it.
     app.kill();
 

@@ -169,13 +169,7 @@ async fn identity_reads_a_prestashop_table_through_a_read_only_account() {
     assert_eq!(page(&app, &links, 12).await.0, 200);
 
     // A play works end to end with the shop's customer.
-    let token = links.token(id(8)).unwrap();
-    let response = client()
-        .post(app.url(&format!("/api/v1/players/8/play?t={token}")))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 202);
+    start_play(&app, &links, 8).await;
     wait_for_state(&app, &links, 8, "won").await;
     wait_for("the winner mail", || async {
         (sandbox.mails().len() == 1).then_some(())

@@ -51,11 +51,7 @@ fn s3_options() -> StoreOptions {
 
 async fn play_and_fetch_the_picture(sandbox: &Sandbox, app: &Proc, n: u32) -> Vec<u8> {
     let links = sandbox.links(&app.base());
-    let url = app.url(&format!(
-        "/api/v1/players/{n}/play?t={}",
-        links.token(id(n)).unwrap()
-    ));
-    assert_eq!(client().post(url).send().await.unwrap().status(), 202);
+    start_play(app, &links, n).await;
     let won = wait_for_state(app, &links, n, "won").await;
     let response = client()
         .get(app.url(won["picture_url"].as_str().unwrap()))

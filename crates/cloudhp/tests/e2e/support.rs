@@ -321,6 +321,14 @@ pub async fn wait_for_state(
     .await
 }
 
+/// Presses Play for customer `n` through the JSON API; the draw must start (202).
+pub async fn start_play(site: &impl Site, links: &Links, n: u32) {
+    let token = links.token(id(n)).unwrap();
+    let url = site.url(&format!("/api/v1/players/{n}/play?t={token}"));
+    let response = client().post(url).send().await.unwrap();
+    assert_eq!(response.status(), 202, "play of customer {n}");
+}
+
 /// The HTML of a customer's page.
 pub async fn page(proc: &impl Site, links: &Links, n: u32) -> (u16, String) {
     let response = client()

@@ -188,11 +188,7 @@ async fn play_calls_any_w_honouring_the_contract_the_single_threaded_original_in
     let app = sandbox.up_with(&[("CLOUDHP_PLAY__WORKER_URLS", w_url.as_str())]);
     let links = sandbox.links(&app.base());
     for n in 1..=6u32 {
-        let url = app.url(&format!(
-            "/api/v1/players/{n}/play?t={}",
-            links.token(id(n)).unwrap()
-        ));
-        assert_eq!(client().post(url).send().await.unwrap().status(), 202);
+        start_play(&app, &links, n).await;
     }
     for n in [1u32, 2, 3, 5, 6] {
         let won = wait_for_state(&app, &links, n, "won").await;
@@ -205,11 +201,7 @@ async fn play_calls_any_w_honouring_the_contract_the_single_threaded_original_in
     })
     .await;
     assert_eq!(failed["status"], "not_played");
-    let url = app.url(&format!(
-        "/api/v1/players/4/play?t={}",
-        links.token(id(4)).unwrap()
-    ));
-    assert_eq!(client().post(url).send().await.unwrap().status(), 202);
+    start_play(&app, &links, 4).await;
     wait_for_state(&app, &links, 4, "won").await;
     assert_eq!(
         fake.most_in_flight.load(Ordering::SeqCst),
@@ -231,11 +223,7 @@ async fn play_spreads_over_several_w_instances_and_skips_a_dead_one() {
     let app = sandbox.up_with(&[("CLOUDHP_PLAY__WORKER_URLS", urls.as_str())]);
     let links = sandbox.links(&app.base());
     for n in 1..=6u32 {
-        let url = app.url(&format!(
-            "/api/v1/players/{n}/play?t={}",
-            links.token(id(n)).unwrap()
-        ));
-        assert_eq!(client().post(url).send().await.unwrap().status(), 202);
+        start_play(&app, &links, n).await;
     }
     for n in 1..=6u32 {
         wait_for_state(&app, &links, n, "won").await;
