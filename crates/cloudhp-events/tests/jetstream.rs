@@ -24,6 +24,21 @@ fn event(id: i64) -> OutboxEvent {
     }
 }
 
+/// The next deliveries of `consumer`, polling a bounded number of times.
+async fn next_deliveries(consumer: &cloudhp_events::Consumer) -> Vec<cloudhp_events::Delivery> {
+    for _ in 0..20 {
+        let batch = consumer
+            .next_batch(10, Duration::from_millis(500))
+            .await
+            .unwrap();
+        if !batch.is_empty() {
+            return batch;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Vec::new()
+}
+
 #[tokio::test]
 async fn an_entry_published_twice_is_stored_once() {
     let nats = NatsServer::start();
@@ -64,23 +79,15 @@ async fn an_unacknowledged_event_is_delivered_again_to_another_consumer() {
     // Another notifier of the same durable consumer gets it once the ack wait is over.
     let second = EventBus::connect(&nats.url(), settings()).await.unwrap();
     let consumer = second.consumer().await.unwrap();
-    let mut redelivered = Vec::new();
-    for _ in 0..20 {
-        redelivered = consumer
-            .next_batch(10, Duration::from_millis(500))
-            .await
-            .unwrap();
-        if !redelivered.is_empty() {
-            break;
-        }
-    }
+    let redelivered = next_deliveries(&consumer).await;
     assert_eq!(redelivered.len(), 1, "redelivered after the ack wait");
     assert_eq!(redelivered[0].event.as_ref().unwrap().id, 3);
     redelivered[0].ack().await.unwrap();
     assert_eq!(consumer.pending().await.unwrap(), (0, 0));
-    // Nothing comes back once acknowledged.
+    // Nothing comes back once acknowledged, even after the ack wait would have passed.
+    tokio::time::sleep(settings().ack_wait + Duration::from_millis(500)).await;
     let again = consumer
-        .next_batch(10, Duration::from_millis(1500))
+        .next_batch(10, Duration::from_millis(500))
         .await
         .unwrap();
     assert!(again.is_empty());
@@ -100,16 +107,7 @@ async fn a_nak_delays_the_next_delivery() {
         .retry_after(Duration::from_millis(200))
         .await
         .unwrap();
-    let mut again = Vec::new();
-    for _ in 0..20 {
-        again = consumer
-            .next_batch(1, Duration::from_millis(500))
-            .await
-            .unwrap();
-        if !again.is_empty() {
-            break;
-        }
-    }
+    let again = next_deliveries(&consumer).await;
     assert_eq!(again.len(), 1);
     again[0].ack().await.unwrap();
 }

@@ -109,10 +109,6 @@ impl CustomerDb {
         }
     }
 
-    pub fn pool(&self) -> &Pool {
-        &self.pool
-    }
-
     pub fn table(&self) -> String {
         self.prefix.table("customer")
     }

@@ -183,13 +183,6 @@ impl Pool {
         }
     }
 
-    pub fn backend(&self) -> &'static str {
-        match self {
-            Pool::Sqlite(_) => "sqlite",
-            Pool::MySql(_) => "mysql",
-        }
-    }
-
     /// One round trip to the server.
     pub async fn ping(&self) -> Result<(), StoreError> {
         on_pool!(self, |p| {

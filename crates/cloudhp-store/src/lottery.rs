@@ -251,10 +251,6 @@ impl LotteryDb {
         Self { pool }
     }
 
-    pub fn pool(&self) -> &Pool {
-        &self.pool
-    }
-
     /// Applies the embedded migrations of the backend. Several processes starting together on
     /// one database may race here; a failed attempt is retried a few times.
     pub async fn migrate(&self) -> Result<(), StoreError> {

@@ -329,15 +329,28 @@ mod tests {
 
     use super::*;
 
-    /// A W that answers at once, or waits for a permit when `gate` is given.
+    /// A W that answers at once, or, when `gate` is given, says it was called (`entered`)
+    /// and waits for a permit.
     struct FakeW {
         fail: bool,
         gate: Option<Arc<Semaphore>>,
+        entered: Arc<Semaphore>,
+    }
+
+    impl FakeW {
+        fn new(fail: bool, gate: Option<Arc<Semaphore>>) -> Self {
+            Self {
+                fail,
+                gate,
+                entered: Arc::new(Semaphore::new(0)),
+            }
+        }
     }
 
     #[async_trait]
     impl Worker for FakeW {
         async fn draw(&self, _: CustomerId) -> Result<Draw, ServiceError> {
+            self.entered.add_permits(1);
             if let Some(gate) = &self.gate {
                 let _ = gate.acquire().await;
             }
@@ -439,14 +452,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_store_hiccup_is_retried_and_the_draw_completes() {
-        let s = setup(
-            FakeW {
-                fail: false,
-                gate: None,
-            },
-            2,
-        )
-        .await;
+        let s = setup(FakeW::new(false, None), 2).await;
         let reply = s.service.play(&customer()).await.unwrap();
         assert_eq!(reply.outcome, PlayOutcome::Started);
         finish(&s).await;
@@ -458,14 +464,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_store_that_keeps_failing_records_no_prize() {
-        let s = setup(
-            FakeW {
-                fail: false,
-                gate: None,
-            },
-            100,
-        )
-        .await;
+        let s = setup(FakeW::new(false, None), 100).await;
         s.service.play(&customer()).await.unwrap();
         finish(&s).await;
         let record = s.db.record(customer().id).await.unwrap().unwrap();
@@ -476,14 +475,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_failed_w_records_no_prize_and_stores_nothing() {
-        let s = setup(
-            FakeW {
-                fail: true,
-                gate: None,
-            },
-            0,
-        )
-        .await;
+        let s = setup(FakeW::new(true, None), 0).await;
         s.service.play(&customer()).await.unwrap();
         finish(&s).await;
         let record = s.db.record(customer().id).await.unwrap().unwrap();
@@ -497,15 +489,12 @@ mod tests {
     #[tokio::test]
     async fn a_holder_taken_over_during_w_neither_stores_nor_records() {
         let gate = Arc::new(Semaphore::new(0));
-        let s = setup(
-            FakeW {
-                fail: false,
-                gate: Some(gate.clone()),
-            },
-            0,
-        )
-        .await;
+        let worker = FakeW::new(false, Some(gate.clone()));
+        let entered = worker.entered.clone();
+        let s = setup(worker, 0).await;
         s.service.play(&customer()).await.unwrap();
+        // W is working on it: the holder renewed its claim after its slot and called W.
+        entered.acquire().await.unwrap().forget();
         // While W works, the lease is (made to look) expired and a recovery takes the claim.
         let later = OffsetDateTime::now_utc() + time::Duration::minutes(5);
         let (new_token, _) =
@@ -528,14 +517,7 @@ mod tests {
 
     #[tokio::test]
     async fn concurrent_plays_start_one_draw() {
-        let s = setup(
-            FakeW {
-                fail: false,
-                gate: None,
-            },
-            0,
-        )
-        .await;
+        let s = setup(FakeW::new(false, None), 0).await;
         let plays: Vec<_> = (0..20)
             .map(|_| {
                 let service = s.service.clone();
