@@ -12,6 +12,7 @@ pub mod roles;
 pub mod rpc;
 pub mod telemetry;
 pub mod web;
+mod wiring;
 
 pub use app::{App, Summary, build};
 pub use config::{Config, Overrides};

@@ -1,0 +1,532 @@
+//! Configuration: in-code defaults, then a TOML file, then `CLOUDHP_<SECTION>__<KEY>`
+//! environment variables, then command-line flags. Everything is validated before anything
+//! starts, and an error names the key to fix. `cloudhp.example.toml` documents every key.
+//!
+//! Each section lives in its own module with its defaults and its checks; [`Config::validate`]
+//! decides which sections the roles of a process use.
+
+mod events;
+mod identity;
+mod images;
+mod log;
+mod lottery;
+mod mail;
+mod notifier;
+mod play;
+mod roles;
+mod secret;
+mod server;
+mod web;
+mod worker;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use cloudhp_core::{Role, RoleSet};
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Deserializer, Serialize};
+
+pub use events::EventsConfig;
+pub use identity::{Admission, IdentityConfig};
+pub use images::{ImagesConfig, S3Config, SwiftConfig};
+pub use log::{LogConfig, LogFormat};
+pub use lottery::LotteryConfig;
+pub use mail::MailConfig;
+pub use notifier::NotifierConfig;
+pub use play::PlayConfig;
+pub use roles::RolesConfig;
+pub use secret::{Hidden, Mask, Masked, Secret, SecretUrl, UrlPassword};
+pub use server::ServerConfig;
+pub use web::{LinkMode, WebConfig};
+pub use worker::WorkerConfig;
+
+/// The prefix of configuration environment variables.
+pub const ENV_PREFIX: &str = "CLOUDHP_";
+
+/// A configuration problem, with the key it concerns.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("invalid configuration: {0}")]
+    Load(#[source] Box<figment::Error>),
+    #[error("invalid configuration key `{key}`: {message}")]
+    Key { key: &'static str, message: String },
+}
+
+impl ConfigError {
+    fn key(key: &'static str, message: impl Into<String>) -> Self {
+        Self::Key {
+            key,
+            message: message.into(),
+        }
+    }
+}
+
+/// Accepts a list, or one string with comma-separated items (handy in environment variables).
+fn string_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match OneOrMany::deserialize(d)? {
+        OneOrMany::One(s) => s
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        OneOrMany::Many(v) => v,
+    })
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub log: LogConfig,
+    pub roles: RolesConfig,
+    pub web: WebConfig,
+    pub identity: IdentityConfig,
+    pub lottery: LotteryConfig,
+    pub play: PlayConfig,
+    pub worker: WorkerConfig,
+    pub images: ImagesConfig,
+    pub mail: MailConfig,
+    pub notifier: NotifierConfig,
+    pub events: EventsConfig,
+}
+
+/// Command-line values that override the configuration (the `up` and `serve` flags).
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tempo: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub demo_customers: Option<u32>,
+}
+
+impl Config {
+    /// Defaults < `file` < environment < `overrides`.
+    pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Self, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(file) = file {
+            figment = figment.merge(Toml::file_exact(file));
+        }
+        figment = figment.merge(
+            Env::prefixed(ENV_PREFIX)
+                .filter(|key| key.as_str().contains("__"))
+                .split("__"),
+        );
+        if let Some(dir) = &overrides.data_dir {
+            figment = figment.merge(Serialized::default("server.data_dir", dir));
+        }
+        if let Some(listen) = &overrides.listen {
+            figment = figment.merge(Serialized::default("server.listen", listen));
+        }
+        if let Some(tempo) = overrides.tempo {
+            figment = figment.merge(Serialized::default("worker.tempo", tempo));
+        }
+        if let Some(n) = overrides.demo_customers {
+            figment = figment.merge(Serialized::default("identity.demo_customers", n));
+        }
+        figment
+            .extract()
+            .map_err(|e| ConfigError::Load(Box::new(e)))
+    }
+
+    pub fn listen_addr(&self) -> Result<SocketAddr, ConfigError> {
+        self.server.listen_addr()
+    }
+
+    pub fn tempo(&self) -> Duration {
+        self.worker.tempo()
+    }
+
+    /// The lottery database URL, the embedded default resolved.
+    pub fn lottery_url(&self) -> String {
+        non_empty_or(self.lottery.database.expose(), || self.embedded_db_url())
+    }
+
+    /// The customer database URL, the embedded default resolved.
+    pub fn identity_url(&self) -> String {
+        non_empty_or(self.identity.database.expose(), || self.embedded_db_url())
+    }
+
+    pub fn images_url(&self) -> String {
+        non_empty_or(self.images.url.expose(), || {
+            format!("file://{}", self.server.data_dir.join("images").display())
+        })
+    }
+
+    pub fn mail_url(&self) -> String {
+        non_empty_or(self.mail.url.expose(), || {
+            format!("file://{}", self.server.data_dir.join("mail").display())
+        })
+    }
+
+    pub fn catalog_dir(&self) -> PathBuf {
+        if self.worker.catalog_dir.as_os_str().is_empty() {
+            self.server.data_dir.join("prizes")
+        } else {
+            self.worker.catalog_dir.clone()
+        }
+    }
+
+    fn embedded_db_url(&self) -> String {
+        format!(
+            "sqlite://{}",
+            self.server.data_dir.join("cloudhp.db").display()
+        )
+    }
+
+    /// True when the customer table is the embedded one (the demo seed applies).
+    pub fn embedded_customers(&self) -> bool {
+        self.identity_url().starts_with("sqlite:")
+    }
+
+    /// Checks every value the given roles will use; the error names the key.
+    pub fn validate(&self, roles: &RoleSet) -> Result<(), ConfigError> {
+        self.server.validate()?;
+        self.log.validate()?;
+
+        if roles.contains(Role::Web) {
+            self.web.validate()?;
+            self.roles.validate(roles)?;
+        }
+
+        if roles.contains(Role::Identity) {
+            self.identity.validate(&self.identity_url())?;
+        }
+
+        if roles.contains(Role::Status)
+            || roles.contains(Role::Play)
+            || roles.contains(Role::Notifier)
+        {
+            self.lottery.validate(&self.lottery_url())?;
+        }
+
+        if roles.contains(Role::Worker)
+            || (roles.contains(Role::Play) && self.play.worker_urls.is_empty())
+        {
+            self.worker.validate()?;
+        }
+
+        if roles.contains(Role::Play) {
+            self.play.validate(roles, &self.worker)?;
+        }
+
+        if roles.contains(Role::Play) || roles.contains(Role::Picture) {
+            self.images.validate(&self.images_url())?;
+        }
+
+        let events = !self.events.url.is_empty();
+        if events && (roles.contains(Role::Play) || roles.contains(Role::Notifier)) {
+            self.events.validate()?;
+        }
+
+        if roles.contains(Role::Notifier) {
+            self.notifier.validate(
+                &self.mail,
+                &self.mail_url(),
+                events.then_some(self.events.ack_wait),
+            )?;
+        }
+        Ok(())
+    }
+}
+
+fn non_empty_or(value: &str, default: impl FnOnce() -> String) -> String {
+    if value.is_empty() {
+        default()
+    } else {
+        value.to_owned()
+    }
+}
+
+fn positive(key: &'static str, d: Duration) -> Result<(), ConfigError> {
+    if d.is_zero() {
+        Err(ConfigError::key(key, "must be longer than zero"))
+    } else {
+        Ok(())
+    }
+}
+
+fn at_least_one(key: &'static str, n: u32) -> Result<(), ConfigError> {
+    if n == 0 {
+        Err(ConfigError::key(key, "must be at least 1"))
+    } else {
+        Ok(())
+    }
+}
+
+fn check_url(key: &'static str, value: &str, schemes: &[&str]) -> Result<(), ConfigError> {
+    let url = url::Url::parse(value)
+        .map_err(|e| ConfigError::key(key, format!("`{value}` is not a URL ({e})")))?;
+    if !schemes.contains(&url.scheme()) {
+        return Err(ConfigError::key(
+            key,
+            format!(
+                "`{value}` must start with {}",
+                schemes.join(":// or ") + "://"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn check_db_url(key: &'static str, value: &str) -> Result<(), ConfigError> {
+    if ["sqlite:", "mysql:", "mariadb:"]
+        .iter()
+        .any(|p| value.starts_with(p))
+    {
+        Ok(())
+    } else {
+        Err(ConfigError::key(
+            key,
+            format!(
+                "`{}` is not supported: use sqlite://PATH or mysql://USER:PASSWORD@HOST/DB",
+                cloudhp_store::redact_url(value)
+            ),
+        ))
+    }
+}
+
+#[cfg(test)]
+// figment's test jail returns its own large error type.
+#[allow(clippy::result_large_err)]
+mod tests {
+    use super::*;
+
+    fn all() -> RoleSet {
+        RoleSet::all()
+    }
+
+    #[test]
+    fn defaults_are_valid_for_every_role() {
+        let config = Config::default();
+        config.validate(&all()).unwrap();
+        assert_eq!(config.server.listen, "127.0.0.1:8080");
+        assert_eq!(config.worker.tempo, 5.0);
+        assert_eq!(config.identity.demo_customers, 1000);
+        assert!(config.lottery_url().ends_with("cloudhp-data/cloudhp.db"));
+        assert!(config.embedded_customers());
+    }
+
+    /// Loads in a jail: the process environment is shared by the tests, and some set it.
+    fn load(file: Option<&str>, overrides: &Overrides) -> Result<Config, ConfigError> {
+        let mut result = None;
+        figment::Jail::expect_with(|_| {
+            result = Some(Config::load(file.map(Path::new), overrides));
+            Ok(())
+        });
+        result.unwrap()
+    }
+
+    #[test]
+    fn a_bad_file_value_names_its_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        let path = file.to_str().unwrap();
+        std::fs::write(&file, "[web]\nidentity_timeout = 12\n").unwrap();
+        let err = load(Some(path), &Overrides::default()).unwrap_err();
+        assert!(err.to_string().contains("identity_timeout"), "{err}");
+
+        std::fs::write(&file, "[web]\nidentiy_timeout = \"1s\"\n").unwrap();
+        let err = load(Some(path), &Overrides::default()).unwrap_err();
+        assert!(err.to_string().contains("identiy_timeout"), "{err}");
+    }
+
+    #[test]
+    fn a_missing_file_is_an_error() {
+        let err = load(Some("/nonexistent/cloudhp.toml"), &Overrides::default()).unwrap_err();
+        assert!(err.to_string().contains("cloudhp.toml"), "{err}");
+    }
+
+    #[test]
+    fn file_then_flags_override_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        let path = file.to_str().unwrap();
+        std::fs::write(
+            &file,
+            "[worker]\ntempo = 2\n[mail]\nadmins = \"a@x.example, b@x.example\"\n",
+        )
+        .unwrap();
+        let config = load(
+            Some(path),
+            &Overrides {
+                listen: Some("127.0.0.1:0".into()),
+                ..Overrides::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(config.worker.tempo, 2.0);
+        assert_eq!(config.server.listen, "127.0.0.1:0");
+        assert_eq!(config.mail.admins, vec!["a@x.example", "b@x.example"]);
+        let config = load(
+            Some(path),
+            &Overrides {
+                tempo: Some(0.5),
+                ..Overrides::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(config.worker.tempo, 0.5);
+    }
+
+    #[test]
+    fn validation_names_the_key() {
+        let roles = all();
+        let mut c = Config::default();
+        c.play.lease = Duration::from_secs(5);
+        assert!(
+            c.validate(&roles)
+                .unwrap_err()
+                .to_string()
+                .contains("play.lease")
+        );
+
+        let mut c = Config::default();
+        c.server.listen = "localhost".into();
+        assert!(
+            c.validate(&roles)
+                .unwrap_err()
+                .to_string()
+                .contains("server.listen")
+        );
+
+        let mut c = Config::default();
+        c.worker.tempo = 40.0;
+        assert!(
+            c.validate(&roles)
+                .unwrap_err()
+                .to_string()
+                .contains("play.worker_timeout")
+        );
+
+        let mut c = Config::default();
+        c.mail.admins = vec![];
+        assert!(
+            c.validate(&roles)
+                .unwrap_err()
+                .to_string()
+                .contains("mail.admins")
+        );
+
+        let mut c = Config::default();
+        c.lottery.database = SecretUrl::new("postgres://u:hunter2@db/x");
+        let err = c.validate(&roles).unwrap_err().to_string();
+        assert!(
+            err.contains("lottery.database") && !err.contains("hunter2"),
+            "{err}"
+        );
+
+        let web_only = RoleSet::parse(&["web"]).unwrap();
+        let err = Config::default()
+            .validate(&web_only)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("roles.identity_url"), "{err}");
+
+        let play_only = RoleSet::parse(&["play"]).unwrap();
+        let err = Config::default()
+            .validate(&play_only)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("play.worker_urls"), "{err}");
+
+        let mut c = Config::default();
+        c.web.link_key = Secret::new("short");
+        assert!(
+            c.validate(&roles)
+                .unwrap_err()
+                .to_string()
+                .contains("web.link_key")
+        );
+    }
+
+    /// Every key of the configuration, as `section.key` paths.
+    fn keys(value: &toml::Value, prefix: &str, out: &mut Vec<String>) {
+        if let toml::Value::Table(table) = value {
+            for (k, v) in table {
+                let path = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                if v.is_table() {
+                    keys(v, &path, out);
+                } else {
+                    out.push(path);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_example_file_documents_every_key_with_its_default() {
+        let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../cloudhp.example.toml");
+        let text = std::fs::read_to_string(&example).unwrap();
+        let documented: toml::Value = toml::from_str(&text).unwrap();
+        let defaults = toml::Value::try_from(Config::default()).unwrap();
+        let (mut want, mut have) = (Vec::new(), Vec::new());
+        keys(&defaults, "", &mut want);
+        keys(&documented, "", &mut have);
+        want.sort();
+        have.sort();
+        assert_eq!(
+            want, have,
+            "cloudhp.example.toml and the code disagree on the keys"
+        );
+        let loaded = load(example.to_str(), &Overrides::default()).unwrap();
+        assert_eq!(
+            toml::to_string(&loaded).unwrap(),
+            toml::to_string(&Config::default()).unwrap(),
+            "cloudhp.example.toml must show the defaults"
+        );
+    }
+
+    #[test]
+    fn environment_variables_override_the_file() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("c.toml", "[worker]\ntempo = 2\n")?;
+            jail.set_env("CLOUDHP_WORKER__TEMPO", "3.5");
+            jail.set_env("CLOUDHP_MAIL__ADMINS", "a@x.example,b@x.example");
+            jail.set_env("CLOUDHP_WEB__LINK_KEY", "k".repeat(40));
+            // Variables without a section separator are not configuration.
+            jail.set_env("CLOUDHP_TEST_SOMETHING", "1");
+            // A secret of digits only is still a secret (the environment gives a number).
+            jail.set_env("CLOUDHP_ROLES__TOKEN", "12345678");
+            let config = Config::load(Some(Path::new("c.toml")), &Overrides::default())
+                .map_err(|e| e.to_string())?;
+            assert_eq!(config.worker.tempo, 3.5);
+            assert_eq!(config.mail.admins, vec!["a@x.example", "b@x.example"]);
+            assert_eq!(config.web.link_key.expose(), "k".repeat(40));
+            assert_eq!(config.roles.token.expose(), "12345678");
+            jail.set_env("CLOUDHP_WEB__IDENTITY_TIMEOUT", "soon");
+            let err = Config::load(None, &Overrides::default())
+                .unwrap_err()
+                .to_string();
+            assert!(err.to_lowercase().contains("identity_timeout"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let mut c = Config::default();
+        c.web.link_key = Secret::new("k".repeat(40));
+        c.lottery.database = SecretUrl::new("mysql://lottery:hunter2@db/lottery");
+        let debug = format!("{c:?}");
+        assert!(!debug.contains("hunter2") && !debug.contains(&"k".repeat(40)));
+        let toml = toml::to_string(&c).unwrap();
+        assert!(!toml.contains("hunter2") && !toml.contains(&"k".repeat(40)));
+    }
+}

@@ -1,0 +1,78 @@
+//! The identity role: the customer database (the shop's, or the embedded demo table).
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use cloudhp_core::{IdentityHandle, Role, RoleSet};
+use cloudhp_store::{CustomerDb, PoolSettings, TablePrefix};
+
+use super::Wiring;
+use crate::config::Config;
+use crate::roles::identity::{IdentityService, Policy};
+use crate::telemetry::chain;
+
+/// The identity role of this process.
+pub struct Identity {
+    pub service: IdentityHandle,
+    /// Ids of a few seeded demo customers, whose links a started process prints.
+    pub sample_ids: Vec<u32>,
+}
+
+/// Opens the customer database (creating and seeding the embedded table) when the identity
+/// role runs here.
+pub async fn service(
+    w: &mut Wiring,
+    config: &Config,
+    roles: &RoleSet,
+) -> anyhow::Result<Option<Identity>> {
+    if !roles.contains(Role::Identity) {
+        return Ok(None);
+    }
+    let mut sample_ids = Vec::new();
+    let embedded = config.embedded_customers();
+    let settings = PoolSettings {
+        max_connections: config.identity.max_connections,
+        acquire_timeout: config.identity.acquire_timeout,
+        // A shop database is only ever read; the embedded table is ours.
+        read_only: !embedded,
+    };
+    let pool = w
+        .open_pool(&config.identity_url(), &settings)
+        .context("invalid identity.database")?;
+    let prefix = TablePrefix::parse(&config.identity.table_prefix)?;
+    let db = CustomerDb::new(pool, prefix);
+    if embedded {
+        db.create_embedded_table()
+            .await
+            .context("cannot create the embedded customer table")?;
+        let seeded = db
+            .seed_demo(config.identity.demo_customers)
+            .await
+            .context("cannot seed the demo customers")?;
+        if seeded > 0 {
+            tracing::info!(
+                customers = seeded,
+                table = db.table(),
+                "demo customers seeded"
+            );
+        }
+        sample_ids = (1..=config.identity.demo_customers.min(3)).collect();
+    }
+    let probe = db.clone();
+    w.ready("customer_db", move || {
+        let db = probe.clone();
+        async move { db.ping().await.map_err(|e| chain(&e)) }
+    });
+    let policy = Policy {
+        inactive: config.identity.inactive,
+        guests: config.identity.guests,
+    };
+    Ok(Some(Identity {
+        service: Arc::new(IdentityService::new(
+            db,
+            policy,
+            config.identity.query_timeout,
+        )),
+        sample_ids,
+    }))
+}
