@@ -52,6 +52,15 @@ pub enum ConfigError {
     Load(#[source] Box<figment::Error>),
     #[error("invalid configuration key `{key}`: {message}")]
     Key { key: &'static str, message: String },
+    #[error("cannot read {var}={path}")]
+    SecretFile {
+        var: String,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Env(String),
 }
 
 impl ConfigError {
@@ -61,6 +70,61 @@ impl ConfigError {
             message: message.into(),
         }
     }
+}
+
+/// Configuration values read from files: `(dotted key, value)` pairs, and the lowercased
+/// variable names (after the prefix) they came from.
+type FileValues = (Vec<(String, String)>, Vec<String>);
+
+/// `CLOUDHP_<SECTION>__<KEY>_FILE=PATH`: the value of `<section>.<key>` is the content of the
+/// file PATH, a trailing line end removed. That is how Docker and Kubernetes hand out secrets
+/// (`/run/secrets/NAME`): they never appear in the environment, so `docker inspect` does not
+/// show them. A key whose own name ends in `_file` (`mail.tls_ca_file`) keeps its meaning.
+/// Returns the values, and the variables they came from (left out of the plain environment).
+fn values_from_files(
+    vars: impl Iterator<Item = (String, String)>,
+) -> Result<FileValues, ConfigError> {
+    let keys = Config::keys();
+    let vars: Vec<(String, String)> = vars.collect();
+    let mut values = Vec::new();
+    let mut consumed = Vec::new();
+    for (var, path) in &vars {
+        let Some(name) = var.strip_prefix(ENV_PREFIX) else {
+            continue;
+        };
+        if !name.contains("__") {
+            continue;
+        }
+        let dotted = name.to_ascii_lowercase().replace("__", ".");
+        let Some(key) = dotted.strip_suffix("_file") else {
+            continue;
+        };
+        if keys.contains(&dotted) || !keys.contains(key) {
+            continue;
+        }
+        let plain = &var[..var.len() - "_FILE".len()];
+        if vars
+            .iter()
+            .any(|(v, value)| v == plain && !value.is_empty())
+        {
+            return Err(ConfigError::Env(format!(
+                "both {plain} and {var} are set: give `{key}` one way"
+            )));
+        }
+        let content = std::fs::read_to_string(path).map_err(|source| ConfigError::SecretFile {
+            var: var.clone(),
+            path: PathBuf::from(path),
+            source,
+        })?;
+        let value = content
+            .strip_suffix("\r\n")
+            .or_else(|| content.strip_suffix('\n'))
+            .unwrap_or(&content);
+        values.push((key.to_owned(), value.to_owned()));
+        // figment's Env keys are the lowercased names after the prefix.
+        consumed.push(name.to_ascii_lowercase());
+    }
+    Ok((values, consumed))
 }
 
 /// Accepts a list, or one string with comma-separated items (handy in environment variables).
@@ -119,11 +183,18 @@ impl Config {
         if let Some(file) = file {
             figment = figment.merge(Toml::file_exact(file));
         }
+        let (from_files, file_vars) = values_from_files(std::env::vars())?;
         figment = figment.merge(
             Env::prefixed(ENV_PREFIX)
-                .filter(|key| key.as_str().contains("__"))
+                .filter(move |key| {
+                    key.as_str().contains("__")
+                        && !file_vars.contains(&key.as_str().to_ascii_lowercase())
+                })
                 .split("__"),
         );
+        for (key, value) in from_files {
+            figment = figment.merge(Serialized::default(&key, value));
+        }
         if let Some(dir) = &overrides.data_dir {
             figment = figment.merge(Serialized::default("server.data_dir", dir));
         }
@@ -139,6 +210,31 @@ impl Config {
         figment
             .extract()
             .map_err(|e| ConfigError::Load(Box::new(e)))
+    }
+
+    /// Every key of the configuration, dotted (`lottery.database`).
+    fn keys() -> std::collections::BTreeSet<String> {
+        fn walk(value: &toml::Value, prefix: &str, out: &mut std::collections::BTreeSet<String>) {
+            if let toml::Value::Table(table) = value {
+                for (k, v) in table {
+                    let key = if prefix.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{prefix}.{k}")
+                    };
+                    if v.is_table() {
+                        walk(v, &key, out);
+                    } else {
+                        out.insert(key);
+                    }
+                }
+            }
+        }
+        let mut keys = std::collections::BTreeSet::new();
+        if let Ok(value) = toml::Value::try_from(Config::default()) {
+            walk(&value, "", &mut keys);
+        }
+        keys
     }
 
     pub fn listen_addr(&self) -> Result<SocketAddr, ConfigError> {
@@ -515,6 +611,48 @@ mod tests {
                 .unwrap_err()
                 .to_string();
             assert!(err.to_lowercase().contains("identity_timeout"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn secrets_come_from_files_named_by_file_variables() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("db_url", "mysql://lottery:s3cret@db/lottery\n")?;
+            jail.create_file("token", "tok-12345678")?;
+            jail.set_env("CLOUDHP_LOTTERY__DATABASE_FILE", "db_url");
+            jail.set_env("CLOUDHP_ROLES__TOKEN_FILE", "token");
+            // A key whose name ends in _file is a path, as before.
+            jail.set_env("CLOUDHP_MAIL__TLS_CA_FILE", "/etc/ssl/company-ca.pem");
+            let config = Config::load(None, &Overrides::default()).map_err(|e| e.to_string())?;
+            assert_eq!(
+                config.lottery.database.expose(),
+                "mysql://lottery:s3cret@db/lottery",
+                "the line end is not part of the secret"
+            );
+            assert_eq!(config.roles.token.expose(), "tok-12345678");
+            assert_eq!(
+                config.mail.tls_ca_file,
+                Path::new("/etc/ssl/company-ca.pem")
+            );
+
+            // Both ways at once is a mistake, named.
+            jail.set_env("CLOUDHP_ROLES__TOKEN", "other");
+            let err = Config::load(None, &Overrides::default())
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("CLOUDHP_ROLES__TOKEN_FILE"), "{err}");
+
+            // A missing file names the variable and the path.
+            jail.set_env("CLOUDHP_ROLES__TOKEN", "");
+            jail.set_env("CLOUDHP_WEB__LINK_KEY_FILE", "/nonexistent/link_key");
+            let err = Config::load(None, &Overrides::default()).unwrap_err();
+            let text = format!("{err}");
+            assert!(
+                text.contains("CLOUDHP_WEB__LINK_KEY_FILE")
+                    && text.contains("/nonexistent/link_key"),
+                "{text}"
+            );
             Ok(())
         });
     }
