@@ -4,8 +4,12 @@
 //! blocking thread, then waits `tempo` without holding any thread, so it serves many calls at
 //! once. [`contract_router`] serves it over the W contract. [`HttpWorker`] calls any W that
 //! honours the contract (ours, or the original single-threaded one) as a black box, spread over
-//! several instances.
+//! several instances: every address a W URL's host name resolves to is one instance (a Swarm
+//! service with `endpoint_mode: dnsrr`, a Kubernetes headless service), found again every few
+//! seconds, so scaling W out raises the draw throughput even for a W that serves one call at a
+//! time.
 
+use std::net::IpAddr;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -174,6 +178,8 @@ async fn play(State(worker): State<Arc<LocalWorker>>, UrlPath(id): UrlPath<Strin
 /// One W instance behind a URL.
 struct Endpoint {
     base: String,
+    /// Which configured URL it comes from.
+    target: usize,
     slots: Arc<Semaphore>,
     in_flight: AtomicUsize,
     /// Last health probe: when, and whether it answered.
@@ -207,9 +213,57 @@ enum CallError {
     Failed(String),
 }
 
+/// A configured W URL, split so that its host name can be replaced by each of its addresses.
+struct Target {
+    url: String,
+    /// Plain HTTP to a host name: expanded to one instance per address. HTTPS keeps its name
+    /// (the certificate is for the name), as does a literal address.
+    expand: Option<(String, u16, String)>,
+}
+
+impl Target {
+    fn parse(raw: &str) -> Self {
+        let url = raw.trim_end_matches('/').to_owned();
+        let expand = url::Url::parse(&url).ok().and_then(|u| {
+            let host = match u.host()? {
+                url::Host::Domain(name) => name.to_owned(),
+                _ => return None,
+            };
+            (u.scheme() == "http").then(|| {
+                let port = u.port_or_known_default().unwrap_or(80);
+                (host, port, u.path().trim_end_matches('/').to_owned())
+            })
+        });
+        Self { url, expand }
+    }
+}
+
+/// Finds the addresses of a host name (the system resolver; a fake one in tests).
+pub type Resolve = Arc<
+    dyn Fn(String, u16) -> futures::future::BoxFuture<'static, std::io::Result<Vec<IpAddr>>>
+        + Send
+        + Sync,
+>;
+
+fn system_resolver() -> Resolve {
+    Arc::new(|host, port| {
+        Box::pin(async move {
+            let addrs = tokio::net::lookup_host((host.as_str(), port)).await?;
+            Ok(addrs.map(|a| a.ip()).collect())
+        })
+    })
+}
+
 /// Any W honouring the contract, called as a black box over HTTP, spread over its instances.
 pub struct HttpWorker {
-    endpoints: Vec<Endpoint>,
+    targets: Vec<Target>,
+    /// The instances found at the last look-up; an instance in use stays alive through its
+    /// `Arc` even after it left the list.
+    endpoints: std::sync::RwLock<Arc<Vec<Arc<Endpoint>>>>,
+    /// When the instances were last looked up; held while a look-up runs.
+    discovered: Mutex<Option<tokio::time::Instant>>,
+    resolve: Resolve,
+    concurrency: u32,
     http: reqwest::Client,
     timeout: Duration,
     next: AtomicUsize,
@@ -220,35 +274,153 @@ pub struct HttpWorker {
 const PROBE_TTL: Duration = Duration::from_secs(3);
 /// Shorter than the page's wait for the play panel (`web.play_timeout`, 500 ms by default).
 const PROBE_TIMEOUT: Duration = Duration::from_millis(400);
+/// How often the addresses behind W's host names are looked up again (tasks come and go).
+const DISCOVERY_TTL: Duration = Duration::from_secs(5);
+/// A look-up slower than this keeps the instances already known.
+const DISCOVERY_TIMEOUT: Duration = Duration::from_secs(1);
+
+impl Endpoint {
+    fn new(base: String, target: usize, concurrency: u32) -> Self {
+        Endpoint {
+            base,
+            target,
+            slots: Arc::new(Semaphore::new(concurrency.max(1) as usize)),
+            in_flight: AtomicUsize::new(0),
+            probe: Mutex::new(None),
+            avoid_until: AtomicU64::new(0),
+        }
+    }
+}
 
 impl HttpWorker {
-    /// `urls`: base URLs of W instances; `concurrency`: calls in flight per instance.
+    /// `urls`: base URLs of W instances; `concurrency`: calls in flight per instance (per
+    /// address of a host name).
     pub fn new(
         urls: &[String],
         concurrency: u32,
         timeout: Duration,
     ) -> Result<Self, reqwest::Error> {
+        Self::with_resolver(urls, concurrency, timeout, system_resolver())
+    }
+
+    pub fn with_resolver(
+        urls: &[String],
+        concurrency: u32,
+        timeout: Duration,
+        resolve: Resolve,
+    ) -> Result<Self, reqwest::Error> {
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(2))
             .pool_max_idle_per_host(concurrency as usize)
             .build()?;
-        let endpoints = urls
+        let targets: Vec<Target> = urls.iter().map(|u| Target::parse(u)).collect();
+        // Until the first look-up, each URL is one instance, as configured.
+        let endpoints = targets
             .iter()
-            .map(|u| Endpoint {
-                base: u.trim_end_matches('/').to_owned(),
-                slots: Arc::new(Semaphore::new(concurrency.max(1) as usize)),
-                in_flight: AtomicUsize::new(0),
-                probe: Mutex::new(None),
-                avoid_until: AtomicU64::new(0),
-            })
+            .enumerate()
+            .map(|(i, t)| Arc::new(Endpoint::new(t.url.clone(), i, concurrency)))
             .collect();
         Ok(Self {
-            endpoints,
+            targets,
+            endpoints: std::sync::RwLock::new(Arc::new(endpoints)),
+            discovered: Mutex::new(None),
+            resolve,
+            concurrency,
             http,
             timeout,
             next: AtomicUsize::new(0),
             epoch: Instant::now(),
         })
+    }
+
+    fn current(&self) -> Arc<Vec<Arc<Endpoint>>> {
+        self.endpoints
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// The instances, looked up again when the last look-up is older than `DISCOVERY_TTL`.
+    /// One caller looks up at a time; the others go on with the instances known.
+    async fn instances(&self) -> Arc<Vec<Arc<Endpoint>>> {
+        if self.targets.iter().all(|t| t.expand.is_none()) {
+            return self.current();
+        }
+        let Ok(mut discovered) = self.discovered.try_lock() else {
+            return self.current();
+        };
+        if discovered.is_some_and(|at| at.elapsed() < DISCOVERY_TTL) {
+            return self.current();
+        }
+        let known = self.current();
+        let mut bases: Vec<(usize, String)> = Vec::new();
+        for (index, target) in self.targets.iter().enumerate() {
+            let Some((host, port, path)) = &target.expand else {
+                bases.push((index, target.url.clone()));
+                continue;
+            };
+            let found =
+                tokio::time::timeout(DISCOVERY_TIMEOUT, (self.resolve)(host.clone(), *port)).await;
+            let addrs = match found {
+                Ok(Ok(addrs)) if !addrs.is_empty() => addrs,
+                outcome => {
+                    let why = match outcome {
+                        Ok(Err(e)) => e.to_string(),
+                        Ok(Ok(_)) => "no address".to_owned(),
+                        Err(_) => "the look-up timed out".to_owned(),
+                    };
+                    tracing::warn!(w = target.url, %why, "cannot look up W's instances; keeping those known");
+                    let before = bases.len();
+                    bases.extend(
+                        known
+                            .iter()
+                            .filter(|e| e.target == index)
+                            .map(|e| (index, e.base.clone())),
+                    );
+                    if bases.len() == before {
+                        bases.push((index, target.url.clone()));
+                    }
+                    continue;
+                }
+            };
+            // One instance per address; a name with IPv4 addresses is reached over IPv4 only
+            // (`localhost` would otherwise count each W twice).
+            let v4 = addrs.iter().any(IpAddr::is_ipv4);
+            let mut addrs: Vec<IpAddr> = addrs.into_iter().filter(|a| a.is_ipv4() == v4).collect();
+            addrs.sort();
+            addrs.dedup();
+            for addr in addrs {
+                let host = match addr {
+                    IpAddr::V4(a) => a.to_string(),
+                    IpAddr::V6(a) => format!("[{a}]"),
+                };
+                bases.push((index, format!("http://{host}:{port}{path}")));
+            }
+        }
+        bases.dedup_by(|a, b| a.1 == b.1);
+        let next: Vec<Arc<Endpoint>> = bases
+            .into_iter()
+            .map(|(target, base)| {
+                known
+                    .iter()
+                    .find(|e| e.base == base)
+                    .cloned()
+                    .unwrap_or_else(|| Arc::new(Endpoint::new(base, target, self.concurrency)))
+            })
+            .collect();
+        if next.len() != known.len() || next.iter().zip(known.iter()).any(|(a, b)| a.base != b.base)
+        {
+            let list: Vec<&str> = next.iter().map(|e| e.base.as_str()).collect();
+            tracing::info!(instances = ?list, "W instances");
+        }
+        metrics::gauge!("cloudhp_play_w_instances").set(next.len() as f64);
+        let next = Arc::new(next);
+        *self
+            .endpoints
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = next.clone();
+        *discovered = Some(tokio::time::Instant::now());
+        next
     }
 
     fn now_ms(&self) -> u64 {
@@ -257,18 +429,18 @@ impl HttpWorker {
 
     /// The instance to call among those not `tried` yet: one that did not just refuse a
     /// connection, with the most free slots; ties go round-robin.
-    fn pick(&self, tried: &[usize]) -> Option<usize> {
+    fn pick(&self, endpoints: &[Arc<Endpoint>], tried: &[String]) -> Option<Arc<Endpoint>> {
         let start = self.next.fetch_add(1, Ordering::Relaxed);
-        let n = self.endpoints.len();
+        let n = endpoints.len();
         let now = self.now_ms();
         (0..n)
-            .map(|i| (start + i) % n)
-            .filter(|i| !tried.contains(i))
-            .max_by_key(|i| {
-                let e = &self.endpoints[*i];
+            .map(|i| &endpoints[(start + i) % n])
+            .filter(|e| !tried.contains(&e.base))
+            .max_by_key(|e| {
                 let reachable = e.avoid_until.load(Ordering::Relaxed) <= now;
                 (reachable, e.slots.available_permits())
             })
+            .cloned()
     }
 
     async fn call(&self, endpoint: &Endpoint, id: CustomerId) -> Result<Draw, CallError> {
@@ -367,13 +539,13 @@ impl Worker for HttpWorker {
     /// the next one is tried, within the overall timeout.
     async fn draw(&self, id: CustomerId) -> Result<Draw, ServiceError> {
         let started = Instant::now();
+        let endpoints = self.instances().await;
         let mut tried = Vec::new();
         let outcome = loop {
-            let Some(index) = self.pick(&tried) else {
+            let Some(endpoint) = self.pick(&endpoints, &tried) else {
                 break Err(ServiceError::unavailable(PRIZE_WORKER));
             };
-            tried.push(index);
-            let endpoint = &self.endpoints[index];
+            tried.push(endpoint.base.clone());
             let left = self.timeout.saturating_sub(started.elapsed());
             let Ok(Ok(permit)) =
                 tokio::time::timeout(left, endpoint.slots.clone().acquire_owned()).await
@@ -386,7 +558,7 @@ impl Worker for HttpWorker {
                 // Counted while in flight, however the call ends (even if this future is
                 // dropped by a caller's timeout): a stale count would make a dead W look alive.
                 let _busy = Busy::enter(&endpoint.in_flight);
-                tokio::time::timeout(left, self.call(endpoint, id)).await
+                tokio::time::timeout(left, self.call(&endpoint, id)).await
             };
             drop(permit);
             match result {
@@ -417,7 +589,8 @@ impl Worker for HttpWorker {
     }
 
     async fn ping(&self) -> Result<(), ServiceError> {
-        let probes = self.endpoints.iter().map(|e| self.probe(e));
+        let endpoints = self.instances().await;
+        let probes = endpoints.iter().map(|e| self.probe(e));
         if futures::future::join_all(probes)
             .await
             .into_iter()
@@ -427,5 +600,103 @@ impl Worker for HttpWorker {
         } else {
             Err(ServiceError::unavailable(PRIZE_WORKER))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex as StdMutex;
+
+    use super::*;
+
+    /// A resolver whose answers the test sets; it counts its look-ups.
+    fn fake_resolver(answers: Arc<StdMutex<std::io::Result<Vec<IpAddr>>>>) -> Resolve {
+        Arc::new(move |host, _port| {
+            assert_eq!(host, "worker");
+            let answer = match &*answers.lock().unwrap() {
+                Ok(addrs) => Ok(addrs.clone()),
+                Err(e) => Err(std::io::Error::new(e.kind(), e.to_string())),
+            };
+            Box::pin(async move { answer })
+        })
+    }
+
+    fn ips(list: &[&str]) -> Vec<IpAddr> {
+        list.iter().map(|s| s.parse().unwrap()).collect()
+    }
+
+    fn bases(list: &[Arc<Endpoint>]) -> Vec<String> {
+        list.iter().map(|e| e.base.clone()).collect()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn every_address_of_a_name_is_one_instance_found_again_as_tasks_change() {
+        let answers = Arc::new(StdMutex::new(Ok(ips(&["10.0.0.3", "10.0.0.2"]))));
+        let w = HttpWorker::with_resolver(
+            &[
+                "http://worker:8080/".to_owned(),
+                "http://10.9.9.9:8090".to_owned(),
+            ],
+            1,
+            Duration::from_secs(5),
+            fake_resolver(answers.clone()),
+        )
+        .unwrap();
+        let first = w.instances().await;
+        assert_eq!(
+            bases(&first),
+            [
+                "http://10.0.0.2:8080",
+                "http://10.0.0.3:8080",
+                "http://10.9.9.9:8090"
+            ],
+            "one instance per address, a literal address as configured"
+        );
+        // Each instance has its own slots: the original W serves one call at a time per task.
+        assert!(first.iter().all(|e| e.slots.available_permits() == 1));
+
+        // A task is replaced: after the TTL the new address is used, the kept one keeps its
+        // state (the same Endpoint, with its slots and calls in flight).
+        *answers.lock().unwrap() = Ok(ips(&["10.0.0.3", "10.0.0.4"]));
+        assert_eq!(bases(&w.instances().await), bases(&first), "not before the TTL");
+        tokio::time::advance(DISCOVERY_TTL + Duration::from_millis(1)).await;
+        let second = w.instances().await;
+        assert_eq!(
+            bases(&second),
+            [
+                "http://10.0.0.3:8080",
+                "http://10.0.0.4:8080",
+                "http://10.9.9.9:8090"
+            ]
+        );
+        assert!(Arc::ptr_eq(&first[1], &second[0]), "a kept task keeps its state");
+
+        // The resolver fails: the instances known are kept.
+        *answers.lock().unwrap() = Err(std::io::Error::other("dns down"));
+        tokio::time::advance(DISCOVERY_TTL + Duration::from_millis(1)).await;
+        assert_eq!(bases(&w.instances().await), bases(&second));
+
+        // IPv4 and IPv6 addresses of one name (localhost): reached over IPv4 only, once.
+        *answers.lock().unwrap() = Ok(ips(&["::1", "127.0.0.1", "127.0.0.1"]));
+        tokio::time::advance(DISCOVERY_TTL + Duration::from_millis(1)).await;
+        assert_eq!(
+            bases(&w.instances().await),
+            ["http://127.0.0.1:8080", "http://10.9.9.9:8090"]
+        );
+    }
+
+    #[test]
+    fn https_and_literal_addresses_keep_their_url() {
+        assert!(Target::parse("https://w.example:8443").expand.is_none());
+        assert!(Target::parse("http://127.0.0.1:8090").expand.is_none());
+        assert!(Target::parse("http://[::1]:8090").expand.is_none());
+        assert_eq!(
+            Target::parse("http://worker:8080/w/").expand,
+            Some(("worker".to_owned(), 8080, "/w".to_owned()))
+        );
+        assert_eq!(
+            Target::parse("http://worker").expand,
+            Some(("worker".to_owned(), 80, String::new()))
+        );
     }
 }
