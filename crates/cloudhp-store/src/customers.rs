@@ -151,46 +151,62 @@ impl CustomerDb {
     /// Creates the embedded PrestaShop-shaped table when missing (every column of PrestaShop
     /// 1.6's `ps_customer`, in SQLite types).
     pub async fn create_embedded_table(&self) -> Result<(), StoreError> {
-        let pool = self.embedded_pool()?;
+        self.embedded_pool()?;
+        self.create_table().await
+    }
+
+    /// Creates PrestaShop 1.6's `<prefix>customer` table when missing, every column, in the
+    /// pool's dialect: the embedded table, or a demo shop database on MariaDB/MySQL
+    /// (`cloudhp customers seed`). A real shop's table exists already and is left alone.
+    pub async fn create_table(&self) -> Result<(), StoreError> {
         let t = self.table();
-        let ddl = format!(
-            "CREATE TABLE IF NOT EXISTS {t} (
-                id_customer INTEGER PRIMARY KEY AUTOINCREMENT,
-                id_shop_group INTEGER NOT NULL DEFAULT 1,
-                id_shop INTEGER NOT NULL DEFAULT 1,
-                id_gender INTEGER NOT NULL,
-                id_default_group INTEGER NOT NULL DEFAULT 1,
-                id_lang INTEGER NULL,
-                id_risk INTEGER NOT NULL DEFAULT 1,
-                company TEXT NULL,
-                siret TEXT NULL,
-                ape TEXT NULL,
-                firstname TEXT NOT NULL,
-                lastname TEXT NOT NULL,
-                email TEXT NOT NULL,
-                passwd TEXT NOT NULL,
-                last_passwd_gen TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP,
-                birthday TEXT NULL,
-                newsletter INTEGER NOT NULL DEFAULT 0,
-                ip_registration_newsletter TEXT NULL,
-                newsletter_date_add TEXT NULL,
-                optin INTEGER NOT NULL DEFAULT 0,
-                website TEXT NULL,
-                outstanding_allow_amount NUMERIC NOT NULL DEFAULT 0,
-                show_public_prices INTEGER NOT NULL DEFAULT 0,
-                max_payment_days INTEGER NOT NULL DEFAULT 60,
-                secure_key TEXT NOT NULL DEFAULT '-1',
-                note TEXT NULL,
-                active INTEGER NOT NULL DEFAULT 0,
-                is_guest INTEGER NOT NULL DEFAULT 0,
-                deleted INTEGER NOT NULL DEFAULT 0,
-                date_add TEXT NOT NULL,
-                date_upd TEXT NOT NULL
-            )"
-        );
-        sqlx::query(AssertSqlSafe(ddl)).execute(pool).await?;
-        let index = format!("CREATE INDEX IF NOT EXISTS {t}_email ON {t} (email)");
-        sqlx::query(AssertSqlSafe(index)).execute(pool).await?;
+        match &self.pool {
+            Pool::Sqlite(pool) => {
+                let ddl = format!(
+                    "CREATE TABLE IF NOT EXISTS {t} (
+                        id_customer INTEGER PRIMARY KEY AUTOINCREMENT,
+                        id_shop_group INTEGER NOT NULL DEFAULT 1,
+                        id_shop INTEGER NOT NULL DEFAULT 1,
+                        id_gender INTEGER NOT NULL,
+                        id_default_group INTEGER NOT NULL DEFAULT 1,
+                        id_lang INTEGER NULL,
+                        id_risk INTEGER NOT NULL DEFAULT 1,
+                        company TEXT NULL,
+                        siret TEXT NULL,
+                        ape TEXT NULL,
+                        firstname TEXT NOT NULL,
+                        lastname TEXT NOT NULL,
+                        email TEXT NOT NULL,
+                        passwd TEXT NOT NULL,
+                        last_passwd_gen TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP,
+                        birthday TEXT NULL,
+                        newsletter INTEGER NOT NULL DEFAULT 0,
+                        ip_registration_newsletter TEXT NULL,
+                        newsletter_date_add TEXT NULL,
+                        optin INTEGER NOT NULL DEFAULT 0,
+                        website TEXT NULL,
+                        outstanding_allow_amount NUMERIC NOT NULL DEFAULT 0,
+                        show_public_prices INTEGER NOT NULL DEFAULT 0,
+                        max_payment_days INTEGER NOT NULL DEFAULT 60,
+                        secure_key TEXT NOT NULL DEFAULT '-1',
+                        note TEXT NULL,
+                        active INTEGER NOT NULL DEFAULT 0,
+                        is_guest INTEGER NOT NULL DEFAULT 0,
+                        deleted INTEGER NOT NULL DEFAULT 0,
+                        date_add TEXT NOT NULL,
+                        date_upd TEXT NOT NULL
+                    )"
+                );
+                sqlx::query(AssertSqlSafe(ddl)).execute(pool).await?;
+                let index = format!("CREATE INDEX IF NOT EXISTS {t}_email ON {t} (email)");
+                sqlx::query(AssertSqlSafe(index)).execute(pool).await?;
+            }
+            Pool::MySql(pool) => {
+                sqlx::query(AssertSqlSafe(prestashop_customer_ddl(&t)))
+                    .execute(pool)
+                    .await?;
+            }
+        }
         Ok(())
     }
 
@@ -230,9 +246,9 @@ impl CustomerDb {
         Ok(found)
     }
 
-    /// Fills an empty embedded table with the demo customers 1..=`count`. Returns how many were
-    /// added (0 when the table already holds customers: imported data is never mixed with demo
-    /// data).
+    /// Fills an empty customer table with the demo customers 1..=`count`: the embedded table,
+    /// or a demo shop database (`cloudhp customers seed`). Returns how many were added (0 when
+    /// the table already holds customers: real data is never mixed with demo data).
     pub async fn seed_demo(&self, count: u32) -> Result<u32, StoreError> {
         if count == 0 || self.count().await? > 0 {
             return Ok(0);
@@ -241,7 +257,7 @@ impl CustomerDb {
             .filter_map(CustomerId::new)
             .map(demo_customer)
             .collect();
-        self.insert_all(&customers, OffsetDateTime::now_utc())
+        self.insert_rows(&customers, OffsetDateTime::now_utc())
             .await?;
         Ok(count)
     }
@@ -253,7 +269,17 @@ impl CustomerDb {
         customers: &[NewCustomer],
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
-        let pool = self.embedded_pool()?;
+        self.embedded_pool()?;
+        self.insert_rows(customers, now).await
+    }
+
+    /// Inserts rows in one transaction, in either dialect; callers decide whether this table
+    /// may be written to.
+    async fn insert_rows(
+        &self,
+        customers: &[NewCustomer],
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
         let sql = format!(
             "INSERT INTO {} (id_customer, id_gender, id_default_group, id_lang, firstname, \
              lastname, email, passwd, birthday, newsletter, optin, secure_key, active, \
@@ -266,34 +292,36 @@ impl CustomerDb {
             .replace_nanosecond(0)
             .unwrap_or(PrimitiveDateTime::new(now.date(), time::Time::MIDNIGHT));
         let stamp = format!("{} {}", stamp.date(), stamp.time());
-        let mut tx = pool.begin().await?;
-        for c in customers {
-            let secure_key = uuid::Uuid::new_v4().simple().to_string();
-            sqlx::query(AssertSqlSafe(sql.clone()))
-                .bind(i64::from(c.id.get()))
-                .bind(i64::from(c.gender))
-                .bind(i64::from(c.default_group))
-                .bind(&c.firstname)
-                .bind(&c.lastname)
-                .bind(&c.email)
-                .bind(&c.password_hash)
-                .bind(c.birthday.map(|d| d.to_string()))
-                .bind(i64::from(c.newsletter))
-                .bind(i64::from(c.optin))
-                .bind(secure_key)
-                .bind(i64::from(c.active))
-                .bind(&stamp)
-                .bind(&stamp)
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| match e {
-                    sqlx::Error::Database(ref d) if d.is_unique_violation() => {
-                        StoreError::Invalid(format!("customer {} exists already", c.id))
-                    }
-                    other => other.into(),
-                })?;
-        }
-        tx.commit().await?;
+        on_pool!(&self.pool, |pool| {
+            let mut tx = pool.begin().await?;
+            for c in customers {
+                let secure_key = uuid::Uuid::new_v4().simple().to_string();
+                sqlx::query(AssertSqlSafe(sql.clone()))
+                    .bind(i64::from(c.id.get()))
+                    .bind(i64::from(c.gender))
+                    .bind(i64::from(c.default_group))
+                    .bind(&c.firstname)
+                    .bind(&c.lastname)
+                    .bind(&c.email)
+                    .bind(&c.password_hash)
+                    .bind(c.birthday.map(|d| d.to_string()))
+                    .bind(i64::from(c.newsletter))
+                    .bind(i64::from(c.optin))
+                    .bind(secure_key)
+                    .bind(i64::from(c.active))
+                    .bind(&stamp)
+                    .bind(&stamp)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| match e {
+                        sqlx::Error::Database(ref d) if d.is_unique_violation() => {
+                            StoreError::Invalid(format!("customer {} exists already", c.id))
+                        }
+                        other => other.into(),
+                    })?;
+            }
+            tx.commit().await?;
+        });
         Ok(())
     }
 
@@ -319,6 +347,53 @@ impl CustomerDb {
             .await?;
         Ok(())
     }
+}
+
+/// PrestaShop 1.6's `ps_customer` in MySQL, every column and index, as PrestaShop's installer
+/// creates it (`IF NOT EXISTS`: an existing shop table is never touched).
+pub fn prestashop_customer_ddl(table: &str) -> String {
+    format!(
+        "CREATE TABLE IF NOT EXISTS `{table}` (
+          `id_customer` int(10) unsigned NOT NULL AUTO_INCREMENT,
+          `id_shop_group` int(11) unsigned NOT NULL DEFAULT '1',
+          `id_shop` int(11) unsigned NOT NULL DEFAULT '1',
+          `id_gender` int(10) unsigned NOT NULL,
+          `id_default_group` int(10) unsigned NOT NULL DEFAULT '1',
+          `id_lang` int(10) unsigned DEFAULT NULL,
+          `id_risk` int(10) unsigned NOT NULL DEFAULT '1',
+          `company` varchar(64) DEFAULT NULL,
+          `siret` varchar(14) DEFAULT NULL,
+          `ape` varchar(5) DEFAULT NULL,
+          `firstname` varchar(32) NOT NULL,
+          `lastname` varchar(32) NOT NULL,
+          `email` varchar(128) NOT NULL,
+          `passwd` varchar(32) NOT NULL,
+          `last_passwd_gen` timestamp NOT NULL DEFAULT CURRENT_TIMESTAMP,
+          `birthday` date DEFAULT NULL,
+          `newsletter` tinyint(1) unsigned NOT NULL DEFAULT '0',
+          `ip_registration_newsletter` varchar(15) DEFAULT NULL,
+          `newsletter_date_add` datetime DEFAULT NULL,
+          `optin` tinyint(1) unsigned NOT NULL DEFAULT '0',
+          `website` varchar(128) DEFAULT NULL,
+          `outstanding_allow_amount` decimal(20,6) NOT NULL DEFAULT '0.000000',
+          `show_public_prices` tinyint(1) unsigned NOT NULL DEFAULT '0',
+          `max_payment_days` int(10) unsigned NOT NULL DEFAULT '60',
+          `secure_key` varchar(32) NOT NULL DEFAULT '-1',
+          `note` text,
+          `active` tinyint(1) unsigned NOT NULL DEFAULT '0',
+          `is_guest` tinyint(1) NOT NULL DEFAULT '0',
+          `deleted` tinyint(1) NOT NULL DEFAULT '0',
+          `date_add` datetime NOT NULL,
+          `date_upd` datetime NOT NULL,
+          PRIMARY KEY (`id_customer`),
+          KEY `customer_email` (`email`),
+          KEY `customer_login` (`email`,`passwd`),
+          KEY `id_customer_passwd` (`id_customer`,`passwd`),
+          KEY `id_gender` (`id_gender`),
+          KEY `id_shop_group` (`id_shop_group`),
+          KEY `id_shop` (`id_shop`,`date_add`)
+        ) ENGINE=InnoDB DEFAULT CHARSET=utf8"
+    )
 }
 
 #[cfg(test)]

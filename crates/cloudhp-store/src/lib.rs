@@ -16,7 +16,9 @@ use sqlx::sqlite::{
 };
 use time::OffsetDateTime;
 
-pub use customers::{CustomerDb, CustomerRecord, NewCustomer, TablePrefix};
+pub use customers::{
+    CustomerDb, CustomerRecord, NewCustomer, TablePrefix, prestashop_customer_ddl,
+};
 pub use demo::demo_customer;
 pub use lottery::{
     Claim, ClaimToken, Completion, LotteryDb, Notification, OutboxCounts, PlayRecord, RecordState,

@@ -82,6 +82,21 @@ enum Command {
         #[command(subcommand)]
         command: CustomersCommand,
     },
+    /// The prize catalog of our W.
+    Prizes {
+        #[command(subcommand)]
+        command: PrizesCommand,
+    },
+    /// Ask this node's server whether it is alive (GET /healthz on the port of server.listen):
+    /// exit 0 when it answers 200. The container image's health check; it needs no shell.
+    Healthcheck {
+        /// The URL to ask [default: http://127.0.0.1:<port of server.listen>/healthz].
+        #[arg(long, value_name = "URL")]
+        url: Option<String>,
+        /// Give up after this many seconds.
+        #[arg(long, value_name = "SECONDS", default_value_t = 3.0)]
+        timeout: f64,
+    },
     /// Check the configuration and print it as loaded (secrets masked).
     Config {
         /// Check for these roles [default: all].
@@ -89,6 +104,17 @@ enum Command {
         roles: Vec<String>,
         #[arg(long, value_name = "DIR")]
         data_dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum PrizesCommand {
+    /// Paint the demo prize catalog (one JPEG per prize) into DIR, unless DIR holds pictures
+    /// already; then edit it, or ship it read-only (the container image does) and point
+    /// worker.catalog_dir at it.
+    Init {
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
     },
 }
 
@@ -105,6 +131,17 @@ enum CustomersCommand {
         /// Check the file and report, import nothing.
         #[arg(long)]
         dry_run: bool,
+    },
+    /// Create PrestaShop 1.6's customer table in identity.database when it is missing, and fill
+    /// an empty one with demo customers: the embedded table, or a demo shop database on
+    /// MariaDB/MySQL (give identity.database an account that may create and insert). A table
+    /// that holds customers already is left as it is.
+    Seed {
+        /// How many demo customers (ids 1..N) [default: identity.demo_customers].
+        #[arg(long, value_name = "N")]
+        count: Option<u32>,
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
     },
 }
 
@@ -183,6 +220,31 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             import_customers(&Config::load(config_file, &overrides)?, &file, dry_run).await
         }
+        Command::Customers {
+            command: CustomersCommand::Seed { count, data_dir },
+        } => {
+            let overrides = Overrides {
+                data_dir,
+                demo_customers: count,
+                ..Overrides::default()
+            };
+            seed_customers(&Config::load(config_file, &overrides)?).await
+        }
+        Command::Prizes {
+            command: PrizesCommand::Init { dir },
+        } => {
+            let shown = dir.display().to_string();
+            let catalog =
+                tokio::task::spawn_blocking(move || cloudhp_worker::Catalog::open_or_create(&dir))
+                    .await?
+                    .with_context(|| format!("cannot prepare the prize catalog in {shown}"))?;
+            out!("{shown}: {} prizes", catalog.len());
+            Ok(())
+        }
+        Command::Healthcheck { url, timeout } => {
+            let config = Config::load(config_file, &Overrides::default())?;
+            healthcheck(&config, url, timeout).await
+        }
         Command::Config { roles, data_dir } => {
             let roles = RoleSet::parse(&roles)?;
             let config = Config::load(
@@ -253,6 +315,83 @@ async fn import_customers(
     );
     for r in &summary.rejected {
         out!("  line {}: {}", r.line, r.reason);
+    }
+    Ok(())
+}
+
+/// `cloudhp customers seed`: the customer table of identity.database, created and filled with
+/// demo customers when empty. Waits a while for a database that is still starting (a container
+/// started beside it).
+async fn seed_customers(config: &Config) -> anyhow::Result<()> {
+    use cloudhp_store::{CustomerDb, Pool, PoolSettings, TablePrefix};
+    let url = config.identity_url();
+    if config.embedded_customers() {
+        std::fs::create_dir_all(&config.server.data_dir).with_context(|| {
+            format!(
+                "cannot create the data dir {}",
+                config.server.data_dir.display()
+            )
+        })?;
+    }
+    let pool =
+        Pool::connect_lazy(&url, &PoolSettings::default()).context("invalid identity.database")?;
+    let db = CustomerDb::new(
+        pool.clone(),
+        TablePrefix::parse(&config.identity.table_prefix)?,
+    );
+    let mut attempt = 0;
+    let created = loop {
+        match db.create_table().await {
+            Ok(()) => break Ok(()),
+            Err(e) if e.is_unavailable() && attempt < 60 => {
+                attempt += 1;
+                tracing::warn!(attempt, error = %crate::telemetry::chain(&e), "customer database not reachable yet; retrying");
+                eprintln!("waiting for the customer database ({attempt})");
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+            Err(e) => break Err(e),
+        }
+    };
+    let result = match created.context("cannot create the customer table") {
+        Ok(()) => db
+            .seed_demo(config.identity.demo_customers)
+            .await
+            .context("cannot seed the demo customers"),
+        Err(e) => Err(e),
+    };
+    pool.close().await;
+    let seeded = result?;
+    if seeded > 0 {
+        out!("seeded {seeded} demo customers into {}", db.table());
+    } else {
+        out!("{} holds customers already; nothing seeded", db.table());
+    }
+    Ok(())
+}
+
+/// `cloudhp healthcheck`: 0 when the local server answers 200 on /healthz in time.
+async fn healthcheck(config: &Config, url: Option<String>, timeout: f64) -> anyhow::Result<()> {
+    let url = match url {
+        Some(url) => url,
+        None => {
+            let port = config.listen_addr()?.port();
+            format!("http://127.0.0.1:{port}/healthz")
+        }
+    };
+    let timeout = std::time::Duration::try_from_secs_f64(timeout)
+        .context("--timeout must be a positive number of seconds")?;
+    let client = reqwest::Client::builder()
+        .timeout(timeout)
+        .build()
+        .context("cannot build the HTTP client")?;
+    let response = client
+        .get(&url)
+        .send()
+        .await
+        .with_context(|| format!("{url} does not answer"))?;
+    let status = response.status();
+    if !status.is_success() {
+        anyhow::bail!("{url} answered {status}");
     }
     Ok(())
 }

@@ -6,52 +6,6 @@ use sqlx::{AssertSqlSafe, Executor, MySqlPool};
 use crate::proxy::{Mode, Proxy};
 use crate::support::*;
 
-/// PrestaShop 1.6's `ps_customer`, every column, under a prefix.
-fn prestashop_customer_table(prefix: &str) -> String {
-    format!(
-        "CREATE TABLE `{prefix}customer` (
-          `id_customer` int(10) unsigned NOT NULL AUTO_INCREMENT,
-          `id_shop_group` int(11) unsigned NOT NULL DEFAULT '1',
-          `id_shop` int(11) unsigned NOT NULL DEFAULT '1',
-          `id_gender` int(10) unsigned NOT NULL,
-          `id_default_group` int(10) unsigned NOT NULL DEFAULT '1',
-          `id_lang` int(10) unsigned DEFAULT NULL,
-          `id_risk` int(10) unsigned NOT NULL DEFAULT '1',
-          `company` varchar(64) DEFAULT NULL,
-          `siret` varchar(14) DEFAULT NULL,
-          `ape` varchar(5) DEFAULT NULL,
-          `firstname` varchar(32) NOT NULL,
-          `lastname` varchar(32) NOT NULL,
-          `email` varchar(128) NOT NULL,
-          `passwd` varchar(32) NOT NULL,
-          `last_passwd_gen` timestamp NOT NULL DEFAULT CURRENT_TIMESTAMP,
-          `birthday` date DEFAULT NULL,
-          `newsletter` tinyint(1) unsigned NOT NULL DEFAULT '0',
-          `ip_registration_newsletter` varchar(15) DEFAULT NULL,
-          `newsletter_date_add` datetime DEFAULT NULL,
-          `optin` tinyint(1) unsigned NOT NULL DEFAULT '0',
-          `website` varchar(128) DEFAULT NULL,
-          `outstanding_allow_amount` decimal(20,6) NOT NULL DEFAULT '0.000000',
-          `show_public_prices` tinyint(1) unsigned NOT NULL DEFAULT '0',
-          `max_payment_days` int(10) unsigned NOT NULL DEFAULT '60',
-          `secure_key` varchar(32) NOT NULL DEFAULT '-1',
-          `note` text,
-          `active` tinyint(1) unsigned NOT NULL DEFAULT '0',
-          `is_guest` tinyint(1) NOT NULL DEFAULT '0',
-          `deleted` tinyint(1) NOT NULL DEFAULT '0',
-          `date_add` datetime NOT NULL,
-          `date_upd` datetime NOT NULL,
-          PRIMARY KEY (`id_customer`),
-          KEY `customer_email` (`email`),
-          KEY `customer_login` (`email`,`passwd`),
-          KEY `id_customer_passwd` (`id_customer`,`passwd`),
-          KEY `id_gender` (`id_gender`),
-          KEY `id_shop_group` (`id_shop_group`),
-          KEY `id_shop` (`id_shop`,`date_add`)
-        ) ENGINE=InnoDB DEFAULT CHARSET=utf8"
-    )
-}
-
 /// What customer `n` of the test shop looks like.
 fn shop_customer(n: u32) -> (String, String, String, u8, u8, u8) {
     let (first, last) = match n {
@@ -74,9 +28,11 @@ async fn shop(count: u32) -> (MysqlDatabase, String) {
     let db = MysqlDatabase::create("shop_").await;
     let admin = db.admin().await;
     let pool = db.pool().await;
-    pool.execute(AssertSqlSafe(prestashop_customer_table("shop7_")))
-        .await
-        .unwrap();
+    pool.execute(AssertSqlSafe(cloudhp_store::prestashop_customer_ddl(
+        "shop7_customer",
+    )))
+    .await
+    .unwrap();
     for chunk in (1..=count).collect::<Vec<_>>().chunks(500) {
         let mut sql = String::from(
             "INSERT INTO shop7_customer (id_customer, id_gender, firstname, lastname, email, \
@@ -255,4 +211,59 @@ async fn the_shop_database_down_or_hanging_gives_na_and_recovers_by_itself() {
         })
         .await;
     }
+}
+
+/// `cloudhp customers seed` makes a demo shop: PrestaShop's table in MariaDB, filled once, the
+/// database URL read from a secret file (`_FILE`), as the deployed stack's seed job does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seed_makes_a_demo_shop_database_once_from_a_secret_file() {
+    let db = MysqlDatabase::create("seed_").await;
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("shop_db_admin_url");
+    std::fs::write(&secret, format!("{}\n", db.url())).unwrap();
+    let seed = || {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_cloudhp"))
+            .env_clear()
+            .env("CLOUDHP_IDENTITY__DATABASE_FILE", &secret)
+            .env("CLOUDHP_IDENTITY__TABLE_PREFIX", "demo_")
+            .args(["customers", "seed", "--count", "120"])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "{text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        text
+    };
+    assert!(seed().contains("seeded 120 demo customers into demo_customer"));
+    assert!(seed().contains("holds customers already"), "a second run adds nothing");
+
+    let pool = db.pool().await;
+    let (rows, columns): (i64, i64) = (
+        sqlx::query_scalar("SELECT COUNT(*) FROM demo_customer")
+            .fetch_one(&pool)
+            .await
+            .unwrap(),
+        sqlx::query_scalar(
+            "SELECT COUNT(*) FROM information_schema.columns \
+             WHERE table_schema = DATABASE() AND table_name = 'demo_customer'",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap(),
+    );
+    assert_eq!(rows, 120);
+    assert_eq!(columns, 31, "every column of PrestaShop 1.6's ps_customer");
+    pool.close().await;
+
+    // The identity role reads the seeded shop.
+    let sandbox = Sandbox::new("[identity]\ntable_prefix = \"demo_\"\n");
+    let url = db.url();
+    let app = sandbox.up_with(&[("CLOUDHP_IDENTITY__DATABASE", url.as_str())]);
+    let links = sandbox.links(&app.base());
+    let json = player(&app, &links, 120).await;
+    assert_eq!(json["customer"]["id"], 120, "{json}");
+    assert_eq!(json["status"], "not_played", "{json}");
 }
