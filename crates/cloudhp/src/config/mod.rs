@@ -72,6 +72,29 @@ impl ConfigError {
     }
 }
 
+/// The keys of a TOML document, dotted (`section.key`, `images.s3.region`).
+fn toml_keys(value: &toml::Value) -> std::collections::BTreeSet<String> {
+    fn walk(value: &toml::Value, prefix: &str, out: &mut std::collections::BTreeSet<String>) {
+        if let toml::Value::Table(table) = value {
+            for (k, v) in table {
+                let key = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                if v.is_table() {
+                    walk(v, &key, out);
+                } else {
+                    out.insert(key);
+                }
+            }
+        }
+    }
+    let mut keys = std::collections::BTreeSet::new();
+    walk(value, "", &mut keys);
+    keys
+}
+
 /// Configuration values read from files: `(dotted key, value)` pairs, and the lowercased
 /// variable names (after the prefix) they came from.
 type FileValues = (Vec<(String, String)>, Vec<String>);
@@ -214,27 +237,9 @@ impl Config {
 
     /// Every key of the configuration, dotted (`lottery.database`).
     fn keys() -> std::collections::BTreeSet<String> {
-        fn walk(value: &toml::Value, prefix: &str, out: &mut std::collections::BTreeSet<String>) {
-            if let toml::Value::Table(table) = value {
-                for (k, v) in table {
-                    let key = if prefix.is_empty() {
-                        k.clone()
-                    } else {
-                        format!("{prefix}.{k}")
-                    };
-                    if v.is_table() {
-                        walk(v, &key, out);
-                    } else {
-                        out.insert(key);
-                    }
-                }
-            }
-        }
-        let mut keys = std::collections::BTreeSet::new();
-        if let Ok(value) = toml::Value::try_from(Config::default()) {
-            walk(&value, "", &mut keys);
-        }
-        keys
+        toml::Value::try_from(Config::default())
+            .map(|v| toml_keys(&v))
+            .unwrap_or_default()
     }
 
     pub fn listen_addr(&self) -> Result<SocketAddr, ConfigError> {
@@ -548,35 +553,13 @@ mod tests {
         );
     }
 
-    /// Every key of the configuration, as `section.key` paths.
-    fn keys(value: &toml::Value, prefix: &str, out: &mut Vec<String>) {
-        if let toml::Value::Table(table) = value {
-            for (k, v) in table {
-                let path = if prefix.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{prefix}.{k}")
-                };
-                if v.is_table() {
-                    keys(v, &path, out);
-                } else {
-                    out.push(path);
-                }
-            }
-        }
-    }
-
     #[test]
     fn the_example_file_documents_every_key_with_its_default() {
         let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../cloudhp.example.toml");
         let text = std::fs::read_to_string(&example).unwrap();
         let documented: toml::Value = toml::from_str(&text).unwrap();
         let defaults = toml::Value::try_from(Config::default()).unwrap();
-        let (mut want, mut have) = (Vec::new(), Vec::new());
-        keys(&defaults, "", &mut want);
-        keys(&documented, "", &mut have);
-        want.sort();
-        have.sort();
+        let (want, have) = (toml_keys(&defaults), toml_keys(&documented));
         assert_eq!(
             want, have,
             "cloudhp.example.toml and the code disagree on the keys"
