@@ -658,7 +658,11 @@ mod tests {
         // A task is replaced: after the TTL the new address is used, the kept one keeps its
         // state (the same Endpoint, with its slots and calls in flight).
         *answers.lock().unwrap() = Ok(ips(&["10.0.0.3", "10.0.0.4"]));
-        assert_eq!(bases(&w.instances().await), bases(&first), "not before the TTL");
+        assert_eq!(
+            bases(&w.instances().await),
+            bases(&first),
+            "not before the TTL"
+        );
         tokio::time::advance(DISCOVERY_TTL + Duration::from_millis(1)).await;
         let second = w.instances().await;
         assert_eq!(
@@ -669,7 +673,10 @@ mod tests {
                 "http://10.9.9.9:8090"
             ]
         );
-        assert!(Arc::ptr_eq(&first[1], &second[0]), "a kept task keeps its state");
+        assert!(
+            Arc::ptr_eq(&first[1], &second[0]),
+            "a kept task keeps its state"
+        );
 
         // The resolver fails: the instances known are kept.
         *answers.lock().unwrap() = Err(std::io::Error::other("dns down"));

@@ -238,7 +238,10 @@ async fn seed_makes_a_demo_shop_database_once_from_a_secret_file() {
         text
     };
     assert!(seed().contains("seeded 120 demo customers into demo_customer"));
-    assert!(seed().contains("holds customers already"), "a second run adds nothing");
+    assert!(
+        seed().contains("holds customers already"),
+        "a second run adds nothing"
+    );
 
     let pool = db.pool().await;
     let (rows, columns): (i64, i64) = (
