@@ -7,6 +7,8 @@
 //! ```
 //!
 //! Personal links are signed with the key of the data dir (`link.key`), as `cloudhp link` does.
+//! A deployment behind HAProxy: `--base https://localhost --data-dir DIR_WITH_ITS_LINK_KEY
+//! --ca-file ITS_CERTIFICATE.pem`.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -27,6 +29,9 @@ struct Args {
     /// Data dir holding the link key (link.key) of the campaign.
     #[arg(long, default_value = "./cloudhp-data")]
     data_dir: std::path::PathBuf,
+    /// A PEM certificate to trust besides the system's (a deployment's self-signed one).
+    #[arg(long, value_name = "PEM")]
+    ca_file: Option<std::path::PathBuf>,
     #[command(subcommand)]
     what: What,
 }
@@ -233,10 +238,16 @@ async fn main() -> anyhow::Result<()> {
         Err(_) => Links::open(&base),
     };
     let links = Arc::new(links);
-    let http = reqwest::Client::builder()
+    let mut http = reqwest::Client::builder()
         .pool_max_idle_per_host(1024)
-        .timeout(Duration::from_secs(120))
-        .build()?;
+        .timeout(Duration::from_secs(120));
+    if let Some(path) = &args.ca_file {
+        let pem = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let cert = reqwest::Certificate::from_pem(&pem)
+            .with_context(|| format!("{} is not a PEM certificate", path.display()))?;
+        http = http.add_root_certificate(cert);
+    }
+    let http = http.build()?;
     match args.what {
         What::Pages {
             users,
