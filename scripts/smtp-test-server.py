@@ -1,12 +1,12 @@
 #!/usr/bin/python3
 """A small SMTP server for CloudHP's tests: it stores every message it accepts.
 
-    smtp-test-server.py --port PORT --maildir DIR
+    smtp-test-server.py [--host HOST] --port PORT --maildir DIR
                         [--mode plain|starttls|smtps] [--tls-cert CERT --tls-key KEY]
                         [--user USER --password PASS]
 
-Listens on 127.0.0.1:PORT (PORT 0 picks a free port) and prints one line,
-"listening on 127.0.0.1:PORT", once it accepts connections. Runs until
+Listens on HOST:PORT (HOST 127.0.0.1 by default; PORT 0 picks a free port) and
+prints one line, "listening on HOST:PORT", once it accepts connections. Runs until
 SIGTERM or SIGINT, then exits with status 0.
 
 Modes:
@@ -48,8 +48,10 @@ HOST = "127.0.0.1"
 def parse_args():
     parser = argparse.ArgumentParser(
         description="SMTP server for tests: writes each accepted message to a file.")
+    parser.add_argument("--host", default=HOST,
+                        help="address to listen on (default 127.0.0.1; 0.0.0.0 in a container)")
     parser.add_argument("--port", type=int, required=True,
-                        help="TCP port on 127.0.0.1 (0: any free port)")
+                        help="TCP port (0: any free port)")
     parser.add_argument("--maildir", required=True,
                         help="directory receiving one .eml file per message")
     parser.add_argument("--mode", choices=("plain", "starttls", "smtps"), default="plain")
@@ -126,7 +128,7 @@ async def serve(args):
     loop = asyncio.get_running_loop()
     server = await loop.create_server(
         lambda: SMTP(handler, **smtp_kwargs),
-        host=HOST,
+        host=args.host,
         port=args.port,
         ssl=ctx if args.mode == "smtps" else None,
     )
@@ -136,7 +138,7 @@ async def serve(args):
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
 
-    print(f"listening on {HOST}:{port}", flush=True)
+    print(f"listening on {args.host}:{port}", flush=True)
     await stop.wait()
     # Stop listening; open sessions are dropped when the loop shuts down.
     server.close()
