@@ -54,7 +54,7 @@ check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; 
 # ---------------------------------------------------------------------------------------------
 need=()
 for pair in docker:docker.io debootstrap:debootstrap jq:jq curl:curl openssl:openssl \
-    iptables:iptables objcopy:binutils ss:iproute2; do
+    iptables:iptables objcopy:binutils ss:iproute2 docker-compose:docker-compose; do
     command -v "${pair%%:*}" >/dev/null || need+=("${pair##*:}")
 done
 # The docker client may come from elsewhere; the engine must be Debian's.
@@ -78,9 +78,6 @@ fi
 if docker compose version >/dev/null 2>&1; then
     compose=(docker compose)
 else
-    command -v docker-compose >/dev/null || {
-        apt-get install -y -q --no-install-recommends docker-compose >/dev/null
-    }
     compose=(docker-compose)
 fi
 compose+=(-p cloudhp-e2e -f "$repo/deploy/compose/docker-compose.yml")
