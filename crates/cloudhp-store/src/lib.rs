@@ -24,6 +24,33 @@ pub use lottery::{
     Claim, ClaimToken, Completion, LotteryDb, Notification, OutboxCounts, PlayRecord, RecordState,
 };
 
+/// Runs `op` until it succeeds, fails for another reason than an unreachable database, or has
+/// been retried `retries` times a second apart: a database started beside this process (a
+/// container of the same stack) may not answer yet. `what` names the database in the log.
+pub async fn retry_while_unavailable<T, F, Fut>(
+    what: &str,
+    retries: u32,
+    mut op: F,
+) -> Result<T, StoreError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, StoreError>>,
+{
+    let mut attempt = 0;
+    loop {
+        match op().await {
+            Err(e) if e.is_unavailable() && attempt < retries => {
+                attempt += 1;
+                let error = std::error::Error::source(&e)
+                    .map_or_else(|| e.to_string(), |cause| format!("{e}: {cause}"));
+                tracing::warn!(attempt, %error, "{what} not reachable yet; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            result => return result,
+        }
+    }
+}
+
 /// Dispatches one body over the pool's backend: the body is compiled once per backend, so the
 /// same query text runs on SQLite and on MySQL.
 macro_rules! on_pool {

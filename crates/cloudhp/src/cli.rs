@@ -228,7 +228,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 demo_customers: count,
                 ..Overrides::default()
             };
-            seed_customers(&Config::load(config_file, &overrides)?).await
+            let config = Config::load(config_file, &overrides)?;
+            // Its waits for a database still starting are logged.
+            crate::telemetry::init_logs(&config.log);
+            seed_customers(&config).await
         }
         Command::Prizes {
             command: PrizesCommand::Init { dir },
@@ -339,26 +342,15 @@ async fn seed_customers(config: &Config) -> anyhow::Result<()> {
         pool.clone(),
         TablePrefix::parse(&config.identity.table_prefix)?,
     );
-    let mut attempt = 0;
-    let created = loop {
-        match db.create_table().await {
-            Ok(()) => break Ok(()),
-            Err(e) if e.is_unavailable() && attempt < 60 => {
-                attempt += 1;
-                tracing::warn!(attempt, error = %crate::telemetry::chain(&e), "customer database not reachable yet; retrying");
-                eprintln!("waiting for the customer database ({attempt})");
-                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-            }
-            Err(e) => break Err(e),
-        }
-    };
-    let result = match created.context("cannot create the customer table") {
-        Ok(()) => db
-            .seed_demo(config.identity.demo_customers)
+    let result = async {
+        cloudhp_store::retry_while_unavailable("customer database", 60, || db.create_table())
             .await
-            .context("cannot seed the demo customers"),
-        Err(e) => Err(e),
-    };
+            .context("cannot create the customer table")?;
+        db.seed_demo(config.identity.demo_customers)
+            .await
+            .context("cannot seed the demo customers")
+    }
+    .await;
     pool.close().await;
     let seeded = result?;
     if seeded > 0 {
@@ -374,8 +366,10 @@ async fn healthcheck(config: &Config, url: Option<String>, timeout: f64) -> anyh
     let url = match url {
         Some(url) => url,
         None => {
-            let port = config.listen_addr()?.port();
-            format!("http://127.0.0.1:{port}/healthz")
+            // The loopback address of the family the server listens on.
+            let addr = config.listen_addr()?;
+            let host = if addr.is_ipv6() { "[::1]" } else { "127.0.0.1" };
+            format!("http://{host}:{}/healthz", addr.port())
         }
     };
     let timeout = std::time::Duration::try_from_secs_f64(timeout)

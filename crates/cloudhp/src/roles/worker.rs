@@ -397,7 +397,9 @@ impl HttpWorker {
                 bases.push((index, format!("http://{host}:{port}{path}")));
             }
         }
-        bases.dedup_by(|a, b| a.1 == b.1);
+        // Two URLs may name the same task: it is one instance.
+        let mut seen = std::collections::HashSet::new();
+        bases.retain(|(_, base)| seen.insert(base.clone()));
         let next: Vec<Arc<Endpoint>> = bases
             .into_iter()
             .map(|(target, base)| {
@@ -609,7 +611,7 @@ mod tests {
 
     use super::*;
 
-    /// A resolver whose answers the test sets; it counts its look-ups.
+    /// A resolver whose answers the test sets.
     fn fake_resolver(answers: Arc<StdMutex<std::io::Result<Vec<IpAddr>>>>) -> Resolve {
         Arc::new(move |host, _port| {
             assert_eq!(host, "worker");
@@ -690,6 +692,59 @@ mod tests {
             bases(&w.instances().await),
             ["http://127.0.0.1:8080", "http://10.9.9.9:8090"]
         );
+    }
+
+    /// Draws go over the network to every task behind the name: two single-threaded W tasks
+    /// (one slot each) on two addresses of one port each serve one of two concurrent draws.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_draws_reach_every_address_of_the_name() {
+        let catalog = tempfile::tempdir().unwrap();
+        let dir = catalog.path().to_owned();
+        let first = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = first.local_addr().unwrap().port();
+        let second = tokio::net::TcpListener::bind(("127.0.0.2", port))
+            .await
+            .unwrap();
+        for listener in [first, second] {
+            let dir = dir.clone();
+            let w = tokio::task::spawn_blocking(move || {
+                LocalWorker::open(&dir, Duration::from_millis(300), 1)
+            })
+            .await
+            .unwrap()
+            .unwrap();
+            tokio::spawn(async move {
+                axum::serve(listener, contract_router(Arc::new(w)))
+                    .await
+                    .unwrap();
+            });
+        }
+        let answers = Arc::new(StdMutex::new(Ok(ips(&["127.0.0.1", "127.0.0.2"]))));
+        let w = Arc::new(
+            HttpWorker::with_resolver(
+                &[format!("http://worker:{port}")],
+                1,
+                Duration::from_secs(10),
+                fake_resolver(answers),
+            )
+            .unwrap(),
+        );
+        let draws = (1..=2u32).map(|n| {
+            let w = w.clone();
+            tokio::spawn(async move { w.draw(CustomerId::new(n).unwrap()).await })
+        });
+        for draw in futures::future::join_all(draws).await {
+            assert!(looks_like_jpeg(&draw.unwrap().unwrap().jpeg));
+        }
+        let endpoints = w.current();
+        assert_eq!(endpoints.len(), 2);
+        for e in endpoints.iter() {
+            assert!(
+                matches!(*e.probe.lock().await, Some((_, true))),
+                "{} served no draw",
+                e.base
+            );
+        }
     }
 
     #[test]

@@ -1,7 +1,5 @@
 //! The lottery database (plays and outbox), shared by the status, play and notifier roles.
 
-use std::time::Duration;
-
 use anyhow::Context;
 use cloudhp_core::{Role, RoleSet};
 use cloudhp_store::{LotteryDb, PoolSettings};
@@ -42,16 +40,7 @@ pub async fn database(
 
 /// Runs the lottery migrations, waiting a while for a database that is still starting.
 async fn migrate(db: &LotteryDb) -> anyhow::Result<()> {
-    let mut attempt = 0;
-    loop {
-        match db.migrate().await {
-            Ok(()) => return Ok(()),
-            Err(e) if e.is_unavailable() && attempt < 15 => {
-                attempt += 1;
-                tracing::warn!(attempt, error = %chain(&e), "lottery database not reachable yet; retrying");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-            }
-            Err(e) => return Err(e).context("cannot prepare the lottery database schema"),
-        }
-    }
+    cloudhp_store::retry_while_unavailable("lottery database", 15, || db.migrate())
+        .await
+        .context("cannot prepare the lottery database schema")
 }
