@@ -32,6 +32,9 @@ pub enum ServiceError {
     /// A part the answer depends on did not answer in time.
     #[error("{what} did not answer within {after_ms} ms")]
     Timeout { what: String, after_ms: u64 },
+    /// The campaign does not take this now: it has not opened yet, or it is over.
+    #[error("{message}")]
+    Closed { message: String },
 }
 
 impl ServiceError {
@@ -75,8 +78,10 @@ pub trait Status: Send + Sync + 'static {
 #[async_trait]
 pub trait Play: Send + Sync + 'static {
     /// Claims the draw for this customer and runs it in the background, or reports that it is
-    /// running or done. Never draws twice for one customer.
-    async fn play(&self, customer: &Customer) -> Result<PlayReply, ServiceError>;
+    /// running or done. Never draws twice for one customer. The role looks the customer up
+    /// itself (through the identity role): [`ServiceError::NotFound`] for an unknown or
+    /// deleted one, whoever asks.
+    async fn play(&self, id: CustomerId) -> Result<PlayReply, ServiceError>;
 
     /// Whether a draw could start now (the lottery database and a prize worker answer).
     async fn availability(&self) -> Result<(), ServiceError>;

@@ -131,6 +131,13 @@ pub async fn build(config: Config, roles: RoleSet) -> anyhow::Result<App> {
         .await
         .with_context(|| format!("cannot listen on {addr} (server.listen)"))?;
     let addr = listener.local_addr()?;
+    if config.roles.open_to_network(&roles, addr) {
+        tracing::warn!(
+            %addr,
+            "SECURITY: roles.allow_unauthenticated = true: the role APIs of this process answer \
+             anyone who reaches {addr}, without a token (customers' names and e-mails, draws)"
+        );
+    }
     let public_url = if config.server.public_url.is_empty() {
         format!("http://{addr}")
     } else {
@@ -154,8 +161,11 @@ pub async fn build(config: Config, roles: RoleSet) -> anyhow::Result<App> {
     let images = wiring::images::store(&mut w, &config, &roles)?;
     let pictures = wiring::images::pictures(&roles, images.as_ref());
     let bus = wiring::events::bus(&mut w, &config, &roles);
+    let remote = wiring::remote::Remote::new(&config)?;
+    let local_identity = identity.as_ref().map(|i| i.service.clone());
     let deps = PlayDeps {
         lottery: lottery.as_ref(),
+        identity: remote.identity(local_identity.as_ref(), &config.roles.identity_url),
         worker: worker.as_ref(),
         images: images.as_ref(),
         bus: bus.as_ref(),
@@ -171,7 +181,7 @@ pub async fn build(config: Config, roles: RoleSet) -> anyhow::Result<App> {
     )?;
 
     let local = LocalRoles {
-        identity: identity.as_ref().map(|i| i.service.clone()),
+        identity: local_identity,
         status,
         play: play.as_ref().map(|p| p.service.clone()),
         pictures,
@@ -181,9 +191,15 @@ pub async fn build(config: Config, roles: RoleSet) -> anyhow::Result<App> {
 
     let mut router = Router::new();
     let mut sample_links = Vec::new();
-    if let Some(web) =
-        wiring::web::router(&config, &roles, &local, &public_url, &data_dir, &sample_ids)?
-    {
+    if let Some(web) = wiring::web::router(
+        &config,
+        &roles,
+        &local,
+        &remote,
+        &public_url,
+        &data_dir,
+        &sample_ids,
+    )? {
         router = router.merge(web.router);
         sample_links = web.sample_links;
     }

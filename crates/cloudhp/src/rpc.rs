@@ -36,6 +36,7 @@ pub fn status_of(err: &ServiceError) -> StatusCode {
         ServiceError::Invalid { .. } => StatusCode::BAD_REQUEST,
         ServiceError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
         ServiceError::Timeout { .. } => StatusCode::GATEWAY_TIMEOUT,
+        ServiceError::Closed { .. } => StatusCode::CONFLICT,
     }
 }
 
@@ -83,18 +84,12 @@ pub fn status_api(service: StatusHandle) -> Router {
 }
 
 pub fn play_api(service: PlayHandle) -> Router {
+    // Any body is ignored: the play role looks the customer up itself.
     async fn play(
         State(s): State<PlayHandle>,
         Path(id): Path<String>,
-        Json(customer): Json<Customer>,
     ) -> Result<Json<PlayReply>, ApiError> {
-        let id = parse_id(&id)?;
-        if customer.id != id {
-            return Err(ApiError(ServiceError::invalid(
-                "the customer in the body is not the one of the path",
-            )));
-        }
-        Ok(Json(s.play(&customer).await?))
+        Ok(Json(s.play(parse_id(&id)?).await?))
     }
     async fn availability(State(s): State<PlayHandle>) -> Result<StatusCode, ApiError> {
         s.availability().await?;
@@ -297,9 +292,9 @@ pub struct RemotePlay(pub RemoteRole);
 
 #[async_trait]
 impl Play for RemotePlay {
-    async fn play(&self, customer: &Customer) -> Result<PlayReply, ServiceError> {
-        let path = format!("/v1/play/players/{}", customer.id);
-        let response = self.0.send(|c, u| c.post(u).json(customer), &path).await?;
+    async fn play(&self, id: CustomerId) -> Result<PlayReply, ServiceError> {
+        let path = format!("/v1/play/players/{id}");
+        let response = self.0.send(|c, u| c.post(u), &path).await?;
         self.0.json(response).await
     }
 

@@ -299,8 +299,9 @@ impl Config {
 
         if roles.contains(Role::Web) {
             self.web.validate()?;
-            self.roles.validate(roles)?;
         }
+        self.roles.validate(roles)?;
+        self.roles.check_exposure(roles, self.listen_addr()?)?;
 
         if roles.contains(Role::Identity) {
             self.identity.validate(&self.identity_url())?;
@@ -537,10 +538,9 @@ mod tests {
         assert!(err.contains("roles.identity_url"), "{err}");
 
         let play_only = RoleSet::parse(&["play"]).unwrap();
-        let err = Config::default()
-            .validate(&play_only)
-            .unwrap_err()
-            .to_string();
+        let mut c = Config::default();
+        c.roles.identity_url = "http://identity:8080".into();
+        let err = c.validate(&play_only).unwrap_err().to_string();
         assert!(err.contains("play.worker_urls"), "{err}");
 
         let mut c = Config::default();
@@ -649,5 +649,44 @@ mod tests {
         assert!(!debug.contains("hunter2") && !debug.contains(&"k".repeat(40)));
         let toml = toml::to_string(&c).unwrap();
         assert!(!toml.contains("hunter2") && !toml.contains(&"k".repeat(40)));
+    }
+
+    #[test]
+    fn role_apis_on_the_network_need_a_token() {
+        let identity = RoleSet::parse(&["identity"]).unwrap();
+        let mut c = Config::default();
+        // Loopback: other processes of this host only.
+        c.validate(&identity).unwrap();
+        c.server.listen = "0.0.0.0:8080".into();
+        let err = c.validate(&identity).unwrap_err().to_string();
+        assert!(
+            err.contains("`roles.token`")
+                && err.contains("identity")
+                && err.contains("allow_unauthenticated"),
+            "{err}"
+        );
+        // Every role in one process serves no role API: nothing to protect.
+        c.validate(&all()).unwrap();
+        // A W alone serves the W contract only.
+        c.validate(&RoleSet::parse(&["worker"]).unwrap()).unwrap();
+        c.roles.token = Secret::new("a-shared-secret".to_owned());
+        c.validate(&identity).unwrap();
+        c.roles.token = Secret::default();
+        c.roles.allow_unauthenticated = true;
+        c.validate(&identity).unwrap();
+        assert!(c.roles.open_to_network(&identity, c.listen_addr().unwrap()));
+    }
+
+    #[test]
+    fn a_play_role_without_identity_needs_its_url() {
+        let play = RoleSet::parse(&["play", "worker"]).unwrap();
+        let mut c = Config::default();
+        let err = c.validate(&play).unwrap_err().to_string();
+        assert!(
+            err.contains("roles.identity_url") && err.contains("play role"),
+            "{err}"
+        );
+        c.roles.identity_url = "http://identity:8080".into();
+        c.validate(&play).unwrap();
     }
 }

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use cloudhp_core::{
-    Customer, CustomerId, Play, PlayOutcome, PlayReply, PlayState, PlayStatus, ServiceError,
+    CustomerId, IdentityHandle, Play, PlayOutcome, PlayReply, PlayState, PlayStatus, ServiceError,
     WorkerHandle,
 };
 use cloudhp_objects::{ImageStore, picture_key};
@@ -45,6 +45,8 @@ pub struct PlaySettings {
 
 struct Inner {
     db: LotteryDb,
+    /// Who the customer is: asked here, never taken from the caller.
+    identity: IdentityHandle,
     worker: WorkerHandle,
     images: Arc<dyn ImageStore>,
     settings: PlaySettings,
@@ -67,6 +69,7 @@ fn count(outcome: &'static str) {
 impl PlayService {
     pub fn new(
         db: LotteryDb,
+        identity: IdentityHandle,
         worker: WorkerHandle,
         images: Arc<dyn ImageStore>,
         settings: PlaySettings,
@@ -76,6 +79,7 @@ impl PlayService {
         Self {
             inner: Arc::new(Inner {
                 db,
+                identity,
                 worker,
                 images,
                 settings,
@@ -273,7 +277,11 @@ impl Inner {
 
 #[async_trait]
 impl Play for PlayService {
-    async fn play(&self, customer: &Customer) -> Result<PlayReply, ServiceError> {
+    async fn play(&self, id: CustomerId) -> Result<PlayReply, ServiceError> {
+        // The name and address recorded with the draw (and mailed to the admins) are the
+        // shop's, whatever the caller says: an unknown or deleted customer cannot play.
+        let customer = self.inner.identity.customer(id).await?;
+        let customer = &customer;
         let now = OffsetDateTime::now_utc();
         let claim = self
             .inner
@@ -322,7 +330,7 @@ mod tests {
     use std::sync::atomic::{AtomicU32, Ordering};
 
     use bytes::Bytes;
-    use cloudhp_core::{Draw, Prize, Worker};
+    use cloudhp_core::{Customer, Draw, Prize, Worker};
     use cloudhp_objects::{ObjectError, ObjectInfo, ObjectStream};
     use cloudhp_store::{PoolSettings, RecordState};
     use tokio::sync::Semaphore;
@@ -397,6 +405,20 @@ mod tests {
         }
     }
 
+    /// The shop: customer 9 only.
+    struct FakeShop;
+
+    #[async_trait]
+    impl cloudhp_core::Identity for FakeShop {
+        async fn customer(&self, id: CustomerId) -> Result<Customer, ServiceError> {
+            if id == customer().id {
+                Ok(customer())
+            } else {
+                Err(ServiceError::NotFound)
+            }
+        }
+    }
+
     struct Setup {
         service: PlayService,
         db: LotteryDb,
@@ -415,6 +437,7 @@ mod tests {
         });
         let service = PlayService::new(
             db.clone(),
+            Arc::new(FakeShop),
             Arc::new(worker),
             store.clone(),
             PlaySettings {
@@ -453,7 +476,7 @@ mod tests {
     #[tokio::test]
     async fn a_store_hiccup_is_retried_and_the_draw_completes() {
         let s = setup(FakeW::new(false, None), 2).await;
-        let reply = s.service.play(&customer()).await.unwrap();
+        let reply = s.service.play(customer().id).await.unwrap();
         assert_eq!(reply.outcome, PlayOutcome::Started);
         finish(&s).await;
         let record = s.db.record(customer().id).await.unwrap().unwrap();
@@ -465,7 +488,7 @@ mod tests {
     #[tokio::test]
     async fn a_store_that_keeps_failing_records_no_prize() {
         let s = setup(FakeW::new(false, None), 100).await;
-        s.service.play(&customer()).await.unwrap();
+        s.service.play(customer().id).await.unwrap();
         finish(&s).await;
         let record = s.db.record(customer().id).await.unwrap().unwrap();
         assert_eq!(record.state, RecordState::Failed);
@@ -476,13 +499,13 @@ mod tests {
     #[tokio::test]
     async fn a_failed_w_records_no_prize_and_stores_nothing() {
         let s = setup(FakeW::new(true, None), 0).await;
-        s.service.play(&customer()).await.unwrap();
+        s.service.play(customer().id).await.unwrap();
         finish(&s).await;
         let record = s.db.record(customer().id).await.unwrap().unwrap();
         assert_eq!(record.state, RecordState::Failed);
         assert_eq!(s.store.puts.load(Ordering::SeqCst), 0);
         // The customer may play again.
-        let again = s.service.play(&customer()).await.unwrap();
+        let again = s.service.play(customer().id).await.unwrap();
         assert_eq!(again.outcome, PlayOutcome::Started);
     }
 
@@ -492,7 +515,7 @@ mod tests {
         let worker = FakeW::new(false, Some(gate.clone()));
         let entered = worker.entered.clone();
         let s = setup(worker, 0).await;
-        s.service.play(&customer()).await.unwrap();
+        s.service.play(customer().id).await.unwrap();
         // W is working on it: the holder renewed its claim after its slot and called W.
         entered.acquire().await.unwrap().forget();
         // While W works, the lease is (made to look) expired and a recovery takes the claim.
@@ -516,12 +539,22 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_customer_the_shop_does_not_know_cannot_play() {
+        let s = setup(FakeW::new(false, None), 0).await;
+        let stranger = CustomerId::new(999_999).unwrap();
+        assert_eq!(s.service.play(stranger).await, Err(ServiceError::NotFound));
+        finish(&s).await;
+        assert_eq!(s.db.record(stranger).await.unwrap(), None);
+        assert_eq!(s.store.puts.load(Ordering::SeqCst), 0);
+    }
+
+    #[tokio::test]
     async fn concurrent_plays_start_one_draw() {
         let s = setup(FakeW::new(false, None), 0).await;
         let plays: Vec<_> = (0..20)
             .map(|_| {
                 let service = s.service.clone();
-                tokio::spawn(async move { service.play(&customer()).await.unwrap().outcome })
+                tokio::spawn(async move { service.play(customer().id).await.unwrap().outcome })
             })
             .collect();
         let mut started = 0;

@@ -230,13 +230,14 @@ async fn page_post(State(web): State<Web>, query: LinkQueryResult) -> Response {
         }
         Redirect::to(&to).into_response()
     };
-    let customer = match web.identity(id).await {
-        Ok(c) => c,
-        Err(ServiceError::NotFound) => return ApiError::unknown_customer().page(),
-        Err(_) => return back(Some(Notice::IdentityUnavailable)),
-    };
-    match timed(PLAY_SERVICE, web.timeouts.start, web.play.play(&customer)).await {
+    match timed(PLAY_SERVICE, web.timeouts.start, web.play.play(id)).await {
         Ok(_) => back(None),
+        Err(ServiceError::NotFound) => ApiError::unknown_customer().page(),
+        Err(ServiceError::Unavailable { what } | ServiceError::Timeout { what, .. })
+            if what == IDENTITY_SERVICE =>
+        {
+            back(Some(Notice::IdentityUnavailable))
+        }
         Err(_) => back(Some(Notice::PlayUnavailable)),
     }
 }
@@ -274,13 +275,14 @@ async fn api_play(State(web): State<Web>, path: PathId, query: LinkQueryResult) 
         Ok((id, _)) => id,
         Err(e) => return e.json(),
     };
-    let customer = match web.identity(id).await {
-        Ok(c) => c,
-        Err(ServiceError::NotFound) => return ApiError::unknown_customer().json(),
-        Err(e) => return ApiError::unavailable(&e).json(),
-    };
-    let reply = match timed(PLAY_SERVICE, web.timeouts.start, web.play.play(&customer)).await {
+    // The play role looks the customer up itself; the page shows the name it gets here.
+    let (identity, played) = tokio::join!(
+        web.identity(id),
+        timed(PLAY_SERVICE, web.timeouts.start, web.play.play(id))
+    );
+    let reply = match played {
         Ok(reply) => reply,
+        Err(ServiceError::NotFound) => return ApiError::unknown_customer().json(),
         Err(e) => return ApiError::unavailable(&e).json(),
     };
     let picture = if reply.status.state == PlayState::Won {
@@ -289,7 +291,7 @@ async fn api_play(State(web): State<Web>, path: PathId, query: LinkQueryResult) 
         Ok(None)
     };
     let parts = Parts {
-        identity: Ok(customer),
+        identity,
         status: Ok(reply.status),
         picture,
         play: Ok(()),
@@ -398,7 +400,7 @@ mod tests {
 
     #[async_trait]
     impl Play for Fake {
-        async fn play(&self, _: &Customer) -> Result<PlayReply, ServiceError> {
+        async fn play(&self, _: CustomerId) -> Result<PlayReply, ServiceError> {
             Err(ServiceError::unavailable("nothing"))
         }
         async fn availability(&self) -> Result<(), ServiceError> {

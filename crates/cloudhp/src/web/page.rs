@@ -526,7 +526,7 @@ mod tests {
         }
         #[async_trait::async_trait]
         impl cloudhp_core::Play for Never {
-            async fn play(&self, _: &Customer) -> Result<cloudhp_core::PlayReply, ServiceError> {
+            async fn play(&self, _: CustomerId) -> Result<cloudhp_core::PlayReply, ServiceError> {
                 unreachable!()
             }
             async fn availability(&self) -> Result<(), ServiceError> {

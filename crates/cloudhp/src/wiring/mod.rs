@@ -11,6 +11,7 @@ pub mod lottery;
 pub mod notifier;
 pub mod ops;
 pub mod play;
+pub mod remote;
 pub mod status;
 pub mod web;
 pub mod worker;

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use anyhow::Context;
-use cloudhp_core::{PlayHandle, Role, RoleSet, WorkerHandle};
+use cloudhp_core::{IdentityHandle, PlayHandle, Role, RoleSet, WorkerHandle};
 use cloudhp_objects::ImageStore;
 use cloudhp_store::LotteryDb;
 use tokio_util::task::TaskTracker;
@@ -17,6 +17,8 @@ use crate::roles::worker::{HttpWorker, LocalWorker};
 /// What the play role uses, wired before it.
 pub struct PlayDeps<'a> {
     pub lottery: Option<&'a LotteryDb>,
+    /// Who the customers are: the identity role, here or remote.
+    pub identity: IdentityHandle,
     /// The W of this process, used when `play.worker_urls` is empty.
     pub worker: Option<&'a Arc<LocalWorker>>,
     pub images: Option<&'a Arc<dyn ImageStore>>,
@@ -68,6 +70,7 @@ pub fn service(
     let p = &config.play;
     let service = PlayService::new(
         lottery.clone(),
+        deps.identity,
         worker,
         deps.images
             .cloned()

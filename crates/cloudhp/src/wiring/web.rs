@@ -2,19 +2,14 @@
 //! over HTTP otherwise.
 
 use std::path::Path;
-use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
-use cloudhp_core::{IdentityHandle, PicturesHandle, PlayHandle, Role, RoleSet, StatusHandle};
+use cloudhp_core::{Role, RoleSet};
 
 use super::LocalRoles;
+use super::remote::Remote;
 use crate::config::{Config, LinkMode};
-use crate::rpc::{
-    IDENTITY_SERVICE, PICTURE_SERVICE, PLAY_SERVICE, RemoteIdentity, RemotePictures, RemotePlay,
-    RemoteRole, RemoteStatus, STATUS_SERVICE,
-};
 use crate::web::{Links, Web, WebTimeouts, load_or_create_key};
 
 /// The web role of this process.
@@ -29,6 +24,7 @@ pub fn router(
     config: &Config,
     roles: &RoleSet,
     local: &LocalRoles,
+    remote: &Remote,
     public_url: &str,
     data_dir: &Path,
     sample_ids: &[u32],
@@ -36,48 +32,11 @@ pub fn router(
     if !roles.contains(Role::Web) {
         return Ok(None);
     }
-    let http = reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(2))
-        .pool_idle_timeout(Duration::from_secs(60))
-        .tcp_nodelay(true)
-        .build()
-        .context("cannot build the HTTP client")?;
-    let token = (!config.roles.token.is_empty()).then(|| config.roles.token.expose().to_owned());
-    let remote = |name: &'static str, url: &str| {
-        RemoteRole::new(
-            name,
-            url,
-            http.clone(),
-            token.clone(),
-            config.roles.timeout,
-            config.roles.connect_retries,
-        )
-    };
-    let identity: IdentityHandle = match &local.identity {
-        Some(local) => local.clone(),
-        None => Arc::new(RemoteIdentity(remote(
-            IDENTITY_SERVICE,
-            &config.roles.identity_url,
-        ))),
-    };
-    let status: StatusHandle = match &local.status {
-        Some(local) => local.clone(),
-        None => Arc::new(RemoteStatus(remote(
-            STATUS_SERVICE,
-            &config.roles.status_url,
-        ))),
-    };
-    let play: PlayHandle = match &local.play {
-        Some(local) => local.clone(),
-        None => Arc::new(RemotePlay(remote(PLAY_SERVICE, &config.roles.play_url))),
-    };
-    let pictures: PicturesHandle = match &local.pictures {
-        Some(local) => local.clone(),
-        None => Arc::new(RemotePictures(remote(
-            PICTURE_SERVICE,
-            &config.roles.picture_url,
-        ))),
-    };
+    let r = &config.roles;
+    let identity = remote.identity(local.identity.as_ref(), &r.identity_url);
+    let status = remote.status(local.status.as_ref(), &r.status_url);
+    let play = remote.play(local.play.as_ref(), &r.play_url);
+    let pictures = remote.pictures(local.pictures.as_ref(), &r.picture_url);
     let links = match config.web.links {
         LinkMode::Open => {
             tracing::warn!(
