@@ -19,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::Config;
+use crate::server::{ConnectionLimits, serve};
 use crate::wiring::play::PlayDeps;
 use crate::wiring::{self, LocalRoles, Task, Wakes, Wiring};
 
@@ -26,6 +27,8 @@ use crate::wiring::{self, LocalRoles, Task, Wakes, Wiring};
 #[derive(Clone, Debug)]
 pub struct Summary {
     pub addr: SocketAddr,
+    /// The operations listener (`/metrics`, `/readyz`).
+    pub ops_addr: SocketAddr,
     pub public_url: String,
     pub roles: RoleSet,
     pub data_dir: PathBuf,
@@ -39,6 +42,9 @@ pub struct Summary {
 pub struct App {
     listener: TcpListener,
     router: Router,
+    ops_listener: TcpListener,
+    ops_router: Router,
+    limits: ConnectionLimits,
     tasks: Vec<(&'static str, Task)>,
     draws: Option<TaskTracker>,
     pools: Vec<Pool>,
@@ -48,6 +54,11 @@ pub struct App {
 }
 
 impl App {
+    /// The routes of the public listener, as served (for tests driving requests in process).
+    pub fn router(&self) -> Router {
+        self.router.clone()
+    }
+
     pub fn port(&self) -> u16 {
         self.summary.addr.port()
     }
@@ -65,6 +76,9 @@ impl App {
         let App {
             listener,
             router,
+            ops_listener,
+            ops_router,
+            limits,
             tasks,
             draws,
             pools,
@@ -74,17 +88,20 @@ impl App {
         } = self;
         let mut set: JoinSet<(&'static str, anyhow::Result<()>)> = JoinSet::new();
         let stop = cancel.clone();
+        let ops_stop = cancel.clone();
+        let ops_limits = limits.clone();
         set.spawn(async move {
-            let served = axum::serve(listener, router)
-                .with_graceful_shutdown(stop.cancelled_owned())
-                .await
-                .context("the HTTP server failed");
-            ("http server", served)
+            serve("public", listener, router, limits, stop).await;
+            ("http server", Ok(()))
+        });
+        set.spawn(async move {
+            serve("ops", ops_listener, ops_router, ops_limits, ops_stop).await;
+            ("operations server", Ok(()))
         });
         for (name, task) in tasks {
             set.spawn(task.map(move |r| (name, r)));
         }
-        tracing::info!(addr = %summary.addr, roles = %summary.roles, "serving");
+        tracing::info!(addr = %summary.addr, ops = %summary.ops_addr, roles = %summary.roles, "serving");
 
         let mut failure = None;
         tokio::select! {
@@ -131,6 +148,11 @@ pub async fn build(config: Config, roles: RoleSet) -> anyhow::Result<App> {
         .await
         .with_context(|| format!("cannot listen on {addr} (server.listen)"))?;
     let addr = listener.local_addr()?;
+    let ops_addr = config.server.ops_addr()?;
+    let ops_listener = TcpListener::bind(ops_addr)
+        .await
+        .with_context(|| format!("cannot listen on {ops_addr} (server.ops_listen)"))?;
+    let ops_addr = ops_listener.local_addr()?;
     if config.roles.open_to_network(&roles, addr) {
         tracing::warn!(
             %addr,
@@ -211,11 +233,21 @@ pub async fn build(config: Config, roles: RoleSet) -> anyhow::Result<App> {
         tasks,
         cancel,
     } = w;
-    let router = wiring::ops::serve(router, readiness, &config, &roles);
+    let router = wiring::ops::public(router, &config);
+    let ops_router = wiring::ops::operations(readiness, &config, &roles);
 
+    let s = &config.server;
+    let limits = ConnectionLimits {
+        header_read_timeout: s.header_read_timeout,
+        idle_timeout: s.idle_timeout,
+        max_connections: s.max_connections as usize,
+    };
     Ok(App {
         listener,
         router,
+        ops_listener,
+        ops_router,
+        limits,
         tasks,
         draws,
         pools,
@@ -223,6 +255,7 @@ pub async fn build(config: Config, roles: RoleSet) -> anyhow::Result<App> {
         grace: config.server.shutdown_grace,
         summary: Summary {
             addr,
+            ops_addr,
             public_url,
             roles,
             data_dir,

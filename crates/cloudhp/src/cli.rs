@@ -478,8 +478,8 @@ async fn start(config: Config, roles: RoleSet, up: bool) -> anyhow::Result<()> {
             );
         }
         out!(
-            "  Health         {0}/readyz   metrics: {0}/metrics",
-            s.public_url
+            "  Operations     http://{0}/readyz   metrics: http://{0}/metrics (server.ops_listen)",
+            s.ops_addr
         );
         out!("  Links          cloudhp link ID... prints any customer's personal link");
         out!();
@@ -487,5 +487,11 @@ async fn start(config: Config, roles: RoleSet, up: bool) -> anyhow::Result<()> {
     } else {
         out!("cloudhp serving roles {} on http://{}", s.roles, s.addr);
     }
+    // For programs starting cloudhp (tests, scripts): one line, stable, easy to parse.
+    out!(
+        "listening public=http://{} ops=http://{}",
+        s.addr,
+        s.ops_addr
+    );
     app.run_until_stopped(stop).await
 }

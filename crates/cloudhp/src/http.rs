@@ -1,10 +1,11 @@
-//! What every role serves: `/healthz`, `/readyz`, `/metrics`, and the request metrics.
+//! What every role serves: `/healthz` on every listener; `/readyz` and `/metrics` on the
+//! operations listener only; and the request metrics, with labels from closed sets.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -60,11 +61,17 @@ impl Readiness {
     }
 }
 
-/// `/healthz`, `/readyz` and `/metrics`.
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+/// The bare liveness check of the public listener: says nothing about the dependencies.
+pub fn health_router() -> Router {
+    Router::new().route("/healthz", get(healthz))
+}
+
+/// The operations listener: `/healthz`, `/readyz` (each dependency by name) and `/metrics`.
 pub fn ops_router(readiness: Readiness, roles: String) -> Router {
-    async fn healthz() -> &'static str {
-        "ok\n"
-    }
     async fn readyz(State((readiness, roles)): State<(Readiness, String)>) -> Response {
         let (ready, checks) = readiness.run().await;
         let status = if ready {
@@ -97,29 +104,47 @@ pub fn ops_router(readiness: Readiness, roles: String) -> Router {
         .with_state((readiness, roles))
 }
 
-/// Counts requests and records their latency, by route (not by raw path: ids would explode
-/// the label set).
+/// The `method` label: the methods of RFC 9110 and PATCH, anything else `other` (a method
+/// is any token a client makes up; each would be a new series).
+pub fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        Method::PATCH => "PATCH",
+        Method::TRACE => "TRACE",
+        Method::CONNECT => "CONNECT",
+        _ => "other",
+    }
+}
+
+/// Counts requests and records their latency. Every label comes from a closed set: the
+/// method ([`method_label`]), the route template that matched (never the raw path: ids and
+/// made-up paths would explode the series; anything unrouted is `unmatched`), the status code
+/// (the handlers' own, a short list).
 pub async fn record_metrics(request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let method = request.method().as_str().to_owned();
-    let route = request
+    let method = method_label(request.method());
+    let route: Arc<str> = request
         .extensions()
         .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_else(|| "unmatched".to_owned());
+        .map_or_else(|| Arc::from("unmatched"), |p| Arc::from(p.as_str()));
     let response = next.run(request).await;
     let status = response.status().as_u16().to_string();
     metrics::counter!(
         "cloudhp_http_requests_total",
-        "method" => method.clone(),
-        "route" => route.clone(),
+        "method" => method,
+        "route" => route.to_string(),
         "status" => status
     )
     .increment(1);
     metrics::histogram!(
         "cloudhp_http_request_duration_seconds",
         "method" => method,
-        "route" => route
+        "route" => route.to_string()
     )
     .record(started.elapsed());
     response

@@ -10,6 +10,7 @@ pub mod http;
 pub mod import;
 pub mod roles;
 pub mod rpc;
+pub mod server;
 pub mod telemetry;
 pub mod web;
 mod wiring;

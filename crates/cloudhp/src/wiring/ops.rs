@@ -1,4 +1,5 @@
-//! What every process serves and runs whatever its roles: `/healthz`, `/readyz`, `/metrics`,
+//! What every process serves and runs whatever its roles: `/healthz`, and on the operations
+//! listener `/readyz` and `/metrics`;
 //! the layers around every request, and the upkeep of the metrics recorder.
 
 use std::time::Duration;
@@ -11,13 +12,21 @@ use tower_http::trace::TraceLayer;
 
 use super::Wiring;
 use crate::config::Config;
-use crate::http::{Readiness, ops_router, record_metrics};
+use crate::http::{Readiness, health_router, ops_router, record_metrics};
 
-/// Adds the ops endpoints to `router` and wraps it in the layers every request goes through.
-pub fn serve(router: Router, readiness: Readiness, config: &Config, roles: &RoleSet) -> Router {
-    let role_names = roles.to_string();
+/// The public listener's routes: the roles' own, and a bare `/healthz`, in the layers every
+/// request goes through.
+pub fn public(router: Router, config: &Config) -> Router {
+    layers(router.merge(health_router()), config)
+}
+
+/// The operations listener's routes: `/healthz`, `/readyz` and `/metrics`.
+pub fn operations(readiness: Readiness, config: &Config, roles: &RoleSet) -> Router {
+    layers(ops_router(readiness, roles.to_string()), config)
+}
+
+fn layers(router: Router, config: &Config) -> Router {
     router
-        .merge(ops_router(readiness, role_names))
         .layer(axum::middleware::from_fn(record_metrics))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::SERVICE_UNAVAILABLE,

@@ -6,6 +6,7 @@ mod support;
 mod bad_input;
 mod concurrency;
 mod delivery;
+mod edge;
 mod flow;
 mod import;
 mod multiprocess;

@@ -160,7 +160,7 @@ async fn each_role_in_its_own_process_and_the_page_survives_each_one_dying() {
         }
         // The play role itself is unready while W is down.
         if role == "worker" {
-            let play = Port(cluster.slot("play").2);
+            let play = cluster.slot("play").1.as_ref().unwrap().ops();
             let ready = client().get(play.url("/readyz")).send().await.unwrap();
             assert_eq!(ready.status(), 503);
             let body: serde_json::Value = ready.json().await.unwrap();

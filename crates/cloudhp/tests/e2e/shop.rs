@@ -182,7 +182,11 @@ async fn the_shop_database_down_or_hanging_gives_na_and_recovers_by_itself() {
             status == 503 || status == 504,
             "{mode:?}: identity answered {status}"
         );
-        let ready = client().get(identity.url("/readyz")).send().await.unwrap();
+        let ready = client()
+            .get(identity.ops().url("/readyz"))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(ready.status(), 503, "{mode:?}");
         // ...and the page is still a 200, its identity panel N/A, Play not offered.
         let (status, html) = page(&app, &links, 3).await;

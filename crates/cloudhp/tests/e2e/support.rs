@@ -153,6 +153,7 @@ fn merge_toml(base: &str, extra: &str) -> String {
 pub struct Proc {
     child: Child,
     pub addr: String,
+    pub ops_addr: String,
     pub stderr_log: PathBuf,
 }
 
@@ -184,22 +185,23 @@ impl Proc {
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
-                let addr = line
-                    .split_once("Listening on")
-                    .map(|(_, rest)| rest.trim().trim_start_matches("http://").to_owned())
-                    .or_else(|| {
-                        line.strip_prefix("cloudhp serving roles ")
-                            .and_then(|rest| rest.split_once(" on http://"))
-                            .map(|(_, addr)| addr.trim().to_owned())
-                    });
-                if let Some(addr) = addr {
-                    let _ = tx.send(addr);
+                // The machine-readable line: `listening public=http://A ops=http://B`.
+                let Some(rest) = line.strip_prefix("listening ") else {
+                    continue;
+                };
+                let field = |name: &str| {
+                    rest.split_whitespace()
+                        .find_map(|f| f.strip_prefix(name))
+                        .map(|url| url.trim_start_matches("http://").to_owned())
+                };
+                if let (Some(public), Some(ops)) = (field("public="), field("ops=")) {
+                    let _ = tx.send((public, ops));
                 }
             }
         });
         // Bounded by the process: it prints its address, or exits.
-        let addr = match rx.recv_timeout(Duration::from_secs(120)) {
-            Ok(addr) => addr,
+        let (addr, ops_addr) = match rx.recv_timeout(Duration::from_secs(120)) {
+            Ok(addrs) => addrs,
             Err(_) => {
                 let _ = child.kill();
                 let log = std::fs::read_to_string(&stderr_log).unwrap_or_default();
@@ -209,8 +211,14 @@ impl Proc {
         Proc {
             child,
             addr,
+            ops_addr,
             stderr_log,
         }
+    }
+
+    /// The operations listener (`/metrics`, `/readyz`).
+    pub fn ops(&self) -> Port {
+        Port(self.ops_addr.rsplit(':').next().unwrap().parse().unwrap())
     }
 
     pub fn port(&self) -> u16 {
@@ -340,10 +348,10 @@ pub async fn page(proc: &impl Site, links: &Links, n: u32) -> (u16, String) {
     (status, response.text().await.unwrap())
 }
 
-/// The whole `/metrics` text of a process.
-pub async fn metrics_text(proc: &impl Site) -> String {
+/// The whole `/metrics` text of a process (from its operations listener).
+pub async fn metrics_text(proc: &Proc) -> String {
     client()
-        .get(proc.url("/metrics"))
+        .get(proc.ops().url("/metrics"))
         .send()
         .await
         .unwrap()
@@ -354,7 +362,7 @@ pub async fn metrics_text(proc: &impl Site) -> String {
 
 /// The value of a metric (first sample whose line starts with `name`), 0 when absent (a
 /// counter that never counted is not exported). Assert on positive counts where possible.
-pub async fn metric(proc: &impl Site, name: &str) -> f64 {
+pub async fn metric(proc: &Proc, name: &str) -> f64 {
     let text = metrics_text(proc).await;
     text.lines()
         .filter(|l| !l.starts_with('#'))

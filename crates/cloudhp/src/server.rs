@@ -1,0 +1,323 @@
+//! The HTTP listeners of a process, with their connections bounded: a cap on concurrent
+//! connections (past it a connection gets a 503 and is closed at once), a deadline for the
+//! headers of each request (slowloris), and an idle deadline for kept-alive connections. Each
+//! request carries its peer address (`ConnectInfo`) for the rate limits.
+//!
+//! axum's own `serve` has none of these knobs, so this is its accept loop on hyper-util's
+//! connection builder, as the axum examples do for low-level control.
+
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::ConnectInfo;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto::Builder;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tower::ServiceExt;
+
+/// The bounds of every connection of a listener.
+#[derive(Clone, Debug)]
+pub struct ConnectionLimits {
+    /// The whole head of a request must arrive within this.
+    pub header_read_timeout: Duration,
+    /// A connection with no bytes either way for this long is closed (between requests).
+    pub idle_timeout: Duration,
+    /// Connections served at once; more are answered 503 and closed.
+    pub max_connections: usize,
+}
+
+/// What a connection refused for being one too many is told.
+const TOO_MANY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\n\
+Retry-After: 1\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 42\r\n\
+Connection: close\r\n\r\nThe server is busy. Please try again soon.";
+
+/// Serves `router` on `listener` until `stop` is cancelled, then lets the connections finish
+/// what they are doing (the caller bounds that by the shutdown grace).
+pub async fn serve(
+    name: &'static str,
+    listener: TcpListener,
+    router: Router,
+    limits: ConnectionLimits,
+    stop: CancellationToken,
+) {
+    let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let connections = TaskTracker::new();
+    loop {
+        let accepted = tokio::select! {
+            () = stop.cancelled() => break,
+            accepted = listener.accept() => accepted,
+        };
+        let (stream, peer) = match accepted {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                // Out of file descriptors, or a connection reset before it was accepted: the
+                // listener itself is fine; breathe and go on.
+                tracing::warn!(listener = name, error = %e, "cannot accept a connection");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                continue;
+            }
+        };
+        let Ok(permit) = slots.clone().try_acquire_owned() else {
+            count_connection(name, "refused");
+            connections.spawn(refuse(stream));
+            continue;
+        };
+        count_connection(name, "accepted");
+        let _ = stream.set_nodelay(true);
+        connections.spawn(connection(
+            name,
+            stream,
+            peer,
+            router.clone(),
+            limits.clone(),
+            stop.clone(),
+            permit,
+        ));
+    }
+    connections.close();
+    connections.wait().await;
+}
+
+fn count_connection(listener: &'static str, outcome: &'static str) {
+    metrics::counter!("cloudhp_http_connections_total", "listener" => listener, "outcome" => outcome)
+        .increment(1);
+}
+
+/// Tells a connection over the cap to come back later, without reading its request.
+async fn refuse(mut stream: TcpStream) {
+    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+        stream.write_all(TOO_MANY).await?;
+        stream.shutdown().await
+    })
+    .await;
+}
+
+async fn connection(
+    name: &'static str,
+    stream: TcpStream,
+    peer: SocketAddr,
+    router: Router,
+    limits: ConnectionLimits,
+    stop: CancellationToken,
+    _permit: OwnedSemaphorePermit,
+) {
+    let _open = OpenConnection::enter(name);
+    let state = Arc::new(ConnState::new());
+    let io = TokioIo::new(Tracked {
+        inner: stream,
+        state: state.clone(),
+    });
+    let in_service = state.clone();
+    let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
+        request.extensions_mut().insert(ConnectInfo(peer));
+        let busy = Busy::enter(in_service.clone());
+        let response = router.clone().oneshot(request);
+        async move {
+            let response = response.await;
+            drop(busy);
+            response
+        }
+    });
+    let mut builder = Builder::new(TokioExecutor::new());
+    // hyper's own header timeout also runs while a kept-alive connection waits for its next
+    // request, which would make it the idle timeout too: the two are told apart here instead.
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(None);
+    builder.http2().timer(TokioTimer::new());
+    let conn = builder.serve_connection_with_upgrades(io, service);
+    tokio::pin!(conn);
+
+    let shortest = limits.header_read_timeout.min(limits.idle_timeout);
+    let check_every = (shortest / 4).clamp(Duration::from_millis(20), Duration::from_secs(1));
+    let mut tick = tokio::time::interval(check_every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // Why the server is closing the connection, and since when (ms).
+    let mut closing: Option<(&'static str, u64)> = None;
+    let reason = loop {
+        tokio::select! {
+            ended = conn.as_mut() => break match ended {
+                Ok(()) => closing.map_or("closed", |(why, _)| why),
+                Err(e) => {
+                    tracing::debug!(listener = name, %peer, error = %e, "connection ended with an error");
+                    closing.map_or("error", |(why, _)| why)
+                }
+            },
+            () = stop.cancelled(), if closing.is_none() => {
+                conn.as_mut().graceful_shutdown();
+                closing = Some(("shutdown", now_millis()));
+            }
+            _ = tick.tick() => {
+                let now = now_millis();
+                let since = |t: u64| Duration::from_millis(now.saturating_sub(t));
+                match closing {
+                    // A head still unfinished when told to close: hyper waits for it, we do not.
+                    Some((why, at)) if why != "shutdown" && since(at) >= limits.header_read_timeout => break why,
+                    Some(_) => {}
+                    None => {
+                        let head = state.head_started.load(Ordering::Relaxed);
+                        if head != 0 && since(head) >= limits.header_read_timeout {
+                            // Slowloris: the head never ends. Dropping the connection closes it.
+                            break "header_timeout";
+                        }
+                        let idle = head == 0
+                            && state.busy.load(Ordering::Relaxed) == 0
+                            && since(state.last_activity.load(Ordering::Relaxed)) >= limits.idle_timeout;
+                        if idle {
+                            conn.as_mut().graceful_shutdown();
+                            closing = Some(("idle", now));
+                        }
+                    }
+                }
+            }
+        }
+    };
+    metrics::counter!("cloudhp_http_connections_closed_total", "listener" => name, "reason" => reason)
+        .increment(1);
+}
+
+/// What the deadlines of a connection look at (milliseconds of [`now_millis`]).
+struct ConnState {
+    /// When bytes last went either way.
+    last_activity: AtomicU64,
+    /// When the first byte of a request head came in, 0 when no head is being read.
+    head_started: AtomicU64,
+    /// Requests handed to the router and not yet answered.
+    busy: AtomicU64,
+}
+
+impl ConnState {
+    fn new() -> Self {
+        Self {
+            last_activity: AtomicU64::new(now_millis()),
+            head_started: AtomicU64::new(0),
+            busy: AtomicU64::new(0),
+        }
+    }
+
+    fn read(&self) {
+        let now = now_millis().max(1);
+        self.last_activity.store(now, Ordering::Relaxed);
+        // Bytes while no request is being served: the head of the next one.
+        if self.busy.load(Ordering::Relaxed) == 0 {
+            let _ =
+                self.head_started
+                    .compare_exchange(0, now, Ordering::Relaxed, Ordering::Relaxed);
+        }
+    }
+
+    fn wrote(&self) {
+        self.last_activity.store(now_millis(), Ordering::Relaxed);
+    }
+}
+
+/// A request being served: its head is complete.
+struct Busy(Arc<ConnState>);
+
+impl Busy {
+    fn enter(state: Arc<ConnState>) -> Self {
+        state.busy.fetch_add(1, Ordering::Relaxed);
+        state.head_started.store(0, Ordering::Relaxed);
+        Self(state)
+    }
+}
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        self.0.busy.fetch_sub(1, Ordering::Relaxed);
+        self.0.last_activity.store(now_millis(), Ordering::Relaxed);
+    }
+}
+
+/// Counts an open connection in the gauge for as long as it lives.
+struct OpenConnection(&'static str);
+
+impl OpenConnection {
+    fn enter(listener: &'static str) -> Self {
+        metrics::gauge!("cloudhp_http_connections_open", "listener" => listener).increment(1.0);
+        Self(listener)
+    }
+}
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        metrics::gauge!("cloudhp_http_connections_open", "listener" => self.0).decrement(1.0);
+    }
+}
+
+/// Milliseconds since the first call: a cheap clock for the last activity of connections.
+fn now_millis() -> u64 {
+    static START: OnceLock<Instant> = OnceLock::new();
+    u64::try_from(START.get_or_init(Instant::now).elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
+/// A stream that tells its connection's deadlines when bytes go either way.
+struct Tracked {
+    inner: TcpStream,
+    state: Arc<ConnState>,
+}
+
+impl AsyncRead for Tracked {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if matches!(polled, Poll::Ready(Ok(()))) && buf.filled().len() > before {
+            self.state.read();
+        }
+        polled
+    }
+}
+
+impl AsyncWrite for Tracked {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let polled = Pin::new(&mut self.inner).poll_write(cx, buf);
+        if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
+            self.state.wrote();
+        }
+        polled
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        let polled = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
+            self.state.wrote();
+        }
+        polled
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
