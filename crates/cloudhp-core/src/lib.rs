@@ -1,10 +1,12 @@
 //! Domain types and role interfaces shared by every part of CloudHP.
 
+mod campaign;
 mod domain;
 mod id;
 mod role;
 mod service;
 
+pub use campaign::{CampaignWindow, Clock, Phase, system_clock};
 pub use domain::{
     Customer, Draw, PictureInfo, PlayOutcome, PlayReply, PlayState, PlayStatus, Prize,
     WinnerNotice, looks_like_jpeg,

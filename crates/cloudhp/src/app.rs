@@ -214,12 +214,12 @@ pub async fn build(config: Config, roles: RoleSet) -> anyhow::Result<App> {
     let mut router = Router::new();
     let mut sample_links = Vec::new();
     if let Some(web) = wiring::web::router(
+        &mut w,
         &config,
         &roles,
         &local,
         &remote,
         &public_url,
-        &data_dir,
         &sample_ids,
     )? {
         router = router.merge(web.router);

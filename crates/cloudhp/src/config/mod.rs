@@ -5,9 +5,11 @@
 //! Each section lives in its own module with its defaults and its checks; [`Config::validate`]
 //! decides which sections the roles of a process use.
 
+mod campaign;
 mod events;
 mod identity;
 mod images;
+mod limits;
 mod log;
 mod lottery;
 mod mail;
@@ -28,9 +30,11 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Deserializer, Serialize};
 
+pub use campaign::CampaignConfig;
 pub use events::EventsConfig;
 pub use identity::{Admission, IdentityConfig};
 pub use images::{ImagesConfig, S3Config, SwiftConfig};
+pub use limits::LimitsConfig;
 pub use log::{LogConfig, LogFormat};
 pub use lottery::LotteryConfig;
 pub use mail::MailConfig;
@@ -184,6 +188,8 @@ pub struct Config {
     pub mail: MailConfig,
     pub notifier: NotifierConfig,
     pub events: EventsConfig,
+    pub campaign: CampaignConfig,
+    pub limits: LimitsConfig,
 }
 
 /// Command-line values that override the configuration (the `up` and `serve` flags).
@@ -296,6 +302,8 @@ impl Config {
     pub fn validate(&self, roles: &RoleSet) -> Result<(), ConfigError> {
         self.server.validate()?;
         self.log.validate()?;
+        self.campaign.window()?;
+        self.limits.validate()?;
 
         if roles.contains(Role::Web) {
             self.web.validate()?;

@@ -16,8 +16,8 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use cloudhp_core::{
-    CustomerId, IdentityHandle, Play, PlayOutcome, PlayReply, PlayState, PlayStatus, ServiceError,
-    WorkerHandle,
+    CampaignWindow, Clock, CustomerId, IdentityHandle, Play, PlayOutcome, PlayReply, PlayState,
+    PlayStatus, ServiceError, WorkerHandle, system_clock,
 };
 use cloudhp_objects::{ImageStore, picture_key};
 use cloudhp_store::{Claim, ClaimToken, Completion, LotteryDb, StoreError};
@@ -41,6 +41,8 @@ pub struct PlaySettings {
     pub sweep_interval: Duration,
     pub max_attempts: u32,
     pub max_draws: u32,
+    /// Presses outside it are refused ([`ServiceError::Closed`]).
+    pub campaign: CampaignWindow,
 }
 
 struct Inner {
@@ -54,6 +56,8 @@ struct Inner {
     draws: TaskTracker,
     /// Woken when a winner is recorded: an in-process notifier, or the event relay.
     wake: Vec<Arc<Notify>>,
+    /// What the campaign's window is read against.
+    clock: Clock,
 }
 
 /// The local play role.
@@ -86,8 +90,17 @@ impl PlayService {
                 slots,
                 draws: TaskTracker::new(),
                 wake,
+                clock: system_clock(),
             }),
         }
+    }
+
+    /// Reads the campaign's window against `clock` (tests), not the system's.
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.clock = clock;
+        }
+        self
     }
 
     /// The draws running in the background (waited for on shutdown).
@@ -280,6 +293,7 @@ impl Play for PlayService {
     async fn play(&self, id: CustomerId) -> Result<PlayReply, ServiceError> {
         // The name and address recorded with the draw (and mailed to the admins) are the
         // shop's, whatever the caller says: an unknown or deleted customer cannot play.
+        self.inner.settings.campaign.check((self.inner.clock)())?;
         let customer = self.inner.identity.customer(id).await?;
         let customer = &customer;
         let now = OffsetDateTime::now_utc();
@@ -447,6 +461,7 @@ mod tests {
                 sweep_interval: Duration::from_secs(1),
                 max_attempts: 3,
                 max_draws: 8,
+                campaign: CampaignWindow::default(),
             },
             Vec::new(),
         );
@@ -546,6 +561,50 @@ mod tests {
         finish(&s).await;
         assert_eq!(s.db.record(stranger).await.unwrap(), None);
         assert_eq!(s.store.puts.load(Ordering::SeqCst), 0);
+    }
+
+    #[tokio::test]
+    async fn presses_outside_the_campaign_window_start_nothing() {
+        let mut s = setup(FakeW::new(false, None), 0).await;
+        let start = time::macros::datetime!(2026-12-01 09:00 UTC);
+        let end = time::macros::datetime!(2026-12-24 18:00 UTC);
+        let now = Arc::new(std::sync::Mutex::new(start - time::Duration::SECOND));
+        let clock_now = now.clone();
+        let mut settings = s.service.inner.settings.clone();
+        settings.campaign = CampaignWindow {
+            starts_at: Some(start),
+            ends_at: Some(end),
+        };
+        s.service = PlayService::new(
+            s.db.clone(),
+            Arc::new(FakeShop),
+            Arc::new(FakeW::new(false, None)),
+            s.store.clone(),
+            settings,
+            Vec::new(),
+        )
+        .with_clock(Arc::new(move || *clock_now.lock().unwrap()));
+        let id = customer().id;
+        // A second before the start: refused, nothing recorded.
+        assert!(matches!(
+            s.service.play(id).await,
+            Err(ServiceError::Closed { .. })
+        ));
+        assert_eq!(s.db.record(id).await.unwrap(), None);
+        // At the end exactly: refused.
+        *now.lock().unwrap() = end;
+        assert!(matches!(
+            s.service.play(id).await,
+            Err(ServiceError::Closed { .. })
+        ));
+        assert_eq!(s.db.record(id).await.unwrap(), None);
+        // At the start exactly: the draw starts.
+        *now.lock().unwrap() = start;
+        assert_eq!(
+            s.service.play(id).await.unwrap().outcome,
+            PlayOutcome::Started
+        );
+        finish(&s).await;
     }
 
     #[tokio::test]

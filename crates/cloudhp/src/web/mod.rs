@@ -3,10 +3,12 @@
 //! Every view asks identity, status, picture and play concurrently, each under its own timeout;
 //! a part that fails turns into "N/A" with a reason in plain words, never into an error page.
 
+mod guard;
 mod links;
 mod page;
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -17,13 +19,14 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use cloudhp_core::{
-    Customer, CustomerId, IdentityHandle, PictureInfo, PicturesHandle, PlayHandle, PlayOutcome,
-    PlayState, PlayStatus, ServiceError, StatusHandle,
+    CampaignWindow, Clock, Customer, CustomerId, IdentityHandle, Phase, PictureInfo,
+    PicturesHandle, PlayHandle, PlayOutcome, PlayState, PlayStatus, ServiceError, StatusHandle,
 };
 use futures::FutureExt;
 use serde::Deserialize;
 use tower_http::set_header::SetResponseHeaderLayer;
 
+pub use guard::Guard;
 pub use links::{LinkError, Links, load_or_create_key};
 use page::{ApiError, Notice, PlayerJson, PlayerView};
 
@@ -49,6 +52,11 @@ pub struct Web {
     pub links: Links,
     pub timeouts: WebTimeouts,
     pub refresh: Duration,
+    /// Cross-site refusals and rate limits.
+    pub guard: Arc<Guard>,
+    /// When Play is open, and the clock it is read against.
+    pub campaign: CampaignWindow,
+    pub clock: Clock,
 }
 
 /// The parts of a customer's view, each known or failed on its own.
@@ -57,6 +65,8 @@ pub(crate) struct Parts {
     pub status: Result<PlayStatus, ServiceError>,
     pub picture: Result<Option<PictureInfo>, ServiceError>,
     pub play: Result<(), ServiceError>,
+    /// Where the campaign stands now.
+    pub campaign: Phase,
 }
 
 /// Runs `call` under `after`; a late answer is a timeout of `what`.
@@ -78,6 +88,10 @@ async fn timed<T>(
 }
 
 impl Web {
+    fn phase(&self) -> Phase {
+        self.campaign.phase((self.clock)())
+    }
+
     async fn identity(&self, id: CustomerId) -> Result<Customer, ServiceError> {
         timed(
             IDENTITY_SERVICE,
@@ -122,17 +136,21 @@ impl Web {
                 }
             }
         };
-        let (identity, status, picture, play) = tokio::join!(
-            self.identity(id),
-            status,
-            picture,
-            timed(PLAY_SERVICE, self.timeouts.play, self.play.availability()),
-        );
+        let campaign = self.phase();
+        let play = async {
+            match self.campaign.check((self.clock)()) {
+                Ok(()) => timed(PLAY_SERVICE, self.timeouts.play, self.play.availability()).await,
+                Err(closed) => Err(closed),
+            }
+        };
+        let (identity, status, picture, play) =
+            tokio::join!(self.identity(id), status, picture, play);
         Parts {
             identity,
             status,
             picture,
             play,
+            campaign,
         }
     }
 }
@@ -147,6 +165,10 @@ pub fn router(web: Web) -> Router {
         .route("/api/v1/players/{id}/play", axum::routing::post(api_play))
         .route("/pictures/{file}", get(picture))
         .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            web.guard.clone(),
+            guard::guard,
+        ))
         .with_state(web)
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
@@ -222,6 +244,9 @@ async fn page_post(State(web): State<Web>, query: LinkQueryResult) -> Response {
         Ok((id, _)) => id,
         Err(e) => return e.page(),
     };
+    if let Err(wait) = web.guard.customer_play(id) {
+        return ApiError::rate_limited(wait).page();
+    }
     let back = |notice: Option<Notice>| {
         let mut to = web.links.page_path(id);
         if let Some(n) = notice {
@@ -230,6 +255,10 @@ async fn page_post(State(web): State<Web>, query: LinkQueryResult) -> Response {
         }
         Redirect::to(&to).into_response()
     };
+    // Outside the campaign's window the page says why Play is off: back to it.
+    if web.phase() != Phase::Open {
+        return back(None);
+    }
     match timed(PLAY_SERVICE, web.timeouts.start, web.play.play(id)).await {
         Ok(_) => back(None),
         Err(ServiceError::NotFound) => ApiError::unknown_customer().page(),
@@ -275,6 +304,13 @@ async fn api_play(State(web): State<Web>, path: PathId, query: LinkQueryResult) 
         Ok((id, _)) => id,
         Err(e) => return e.json(),
     };
+    let phase = web.phase();
+    if phase != Phase::Open {
+        return ApiError::closed(phase).json();
+    }
+    if let Err(wait) = web.guard.customer_play(id) {
+        return ApiError::rate_limited(wait).json();
+    }
     // The play role looks the customer up itself; the page shows the name it gets here.
     let (identity, played) = tokio::join!(
         web.identity(id),
@@ -283,6 +319,8 @@ async fn api_play(State(web): State<Web>, path: PathId, query: LinkQueryResult) 
     let reply = match played {
         Ok(reply) => reply,
         Err(ServiceError::NotFound) => return ApiError::unknown_customer().json(),
+        // The play role's clock says the campaign is closed (the two clocks disagree by a hair).
+        Err(ServiceError::Closed { .. }) => return ApiError::closed(web.phase()).json(),
         Err(e) => return ApiError::unavailable(&e).json(),
     };
     let picture = if reply.status.state == PlayState::Won {
@@ -295,6 +333,7 @@ async fn api_play(State(web): State<Web>, path: PathId, query: LinkQueryResult) 
         status: Ok(reply.status),
         picture,
         play: Ok(()),
+        campaign: phase,
     };
     let code = match reply.outcome {
         PlayOutcome::Started | PlayOutcome::AlreadyRunning => StatusCode::ACCEPTED,
@@ -400,8 +439,14 @@ mod tests {
 
     #[async_trait]
     impl Play for Fake {
-        async fn play(&self, _: CustomerId) -> Result<PlayReply, ServiceError> {
-            Err(ServiceError::unavailable("nothing"))
+        async fn play(&self, id: CustomerId) -> Result<PlayReply, ServiceError> {
+            Ok(PlayReply {
+                outcome: PlayOutcome::Started,
+                status: PlayStatus {
+                    state: PlayState::Drawing,
+                    ..PlayStatus::not_played(id)
+                },
+            })
         }
         async fn availability(&self) -> Result<(), ServiceError> {
             Ok(())
@@ -435,6 +480,9 @@ mod tests {
                 start: t,
             },
             refresh: Duration::from_secs(2),
+            guard: Guard::new("http://x", Vec::new(), &Default::default()),
+            campaign: CampaignWindow::default(),
+            clock: cloudhp_core::system_clock(),
         }
     }
 
@@ -449,5 +497,181 @@ mod tests {
         // A winner's page does need the picture: the hung store is a timeout, shown as N/A.
         let parts = web(PlayState::Won).gather(id).await;
         assert!(matches!(parts.picture, Err(ServiceError::Timeout { .. })));
+    }
+
+    use axum::http::Request;
+    use time::OffsetDateTime;
+    use time::macros::datetime;
+    use tower::ServiceExt;
+
+    /// Sends a request through the web role's router, from `peer`.
+    async fn call(
+        web: &Web,
+        method: &str,
+        uri: &str,
+        headers: &[(&str, &str)],
+        peer: [u8; 4],
+    ) -> (StatusCode, HeaderMap, String) {
+        let mut request = Request::builder().method(method).uri(uri);
+        for (k, v) in headers {
+            request = request.header(*k, *v);
+        }
+        let mut request = request.body(Body::empty()).unwrap();
+        request
+            .extensions_mut()
+            .insert(axum::extract::ConnectInfo(std::net::SocketAddr::from((
+                peer, 4000,
+            ))));
+        let response = router(web.clone()).oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        (status, headers, String::from_utf8_lossy(&body).into_owned())
+    }
+
+    const ME: [u8; 4] = [192, 0, 2, 1];
+
+    #[tokio::test]
+    async fn play_opens_and_closes_with_the_campaign_window() {
+        let start = datetime!(2026-12-01 09:00 UTC);
+        let end = datetime!(2026-12-24 18:00 UTC);
+        let now = Arc::new(std::sync::Mutex::new(start - time::Duration::SECOND));
+        let clock = now.clone();
+        let mut web = web(PlayState::NotPlayed);
+        web.campaign = CampaignWindow {
+            starts_at: Some(start),
+            ends_at: Some(end),
+        };
+        web.clock = Arc::new(move || -> OffsetDateTime { *clock.lock().unwrap() });
+        let set = |t| *now.lock().unwrap() = t;
+
+        // A second before the start.
+        let (status, _, page) = call(&web, "GET", "/index.html?id=1", &[], ME).await;
+        assert_eq!(status, 200);
+        assert!(
+            page.contains("opens on 1 December 2026 at 09:00 UTC"),
+            "{page}"
+        );
+        assert!(page.contains("disabled"), "{page}");
+        let (status, _, json) = call(&web, "POST", "/api/v1/players/1/play", &[], ME).await;
+        assert_eq!(status, 409, "{json}");
+        assert!(json.contains("\"not_open\""), "{json}");
+        let (status, headers, _) = call(&web, "POST", "/index.html?id=1", &[], ME).await;
+        assert_eq!(status, 303);
+        assert_eq!(headers[header::LOCATION], "/index.html?id=1");
+
+        // The start itself: open.
+        set(start);
+        let (status, _, json) = call(&web, "POST", "/api/v1/players/2/play", &[], ME).await;
+        assert_eq!(status, 202, "{json}");
+        assert!(json.contains("\"campaign\":\"open\""), "{json}");
+
+        // The end itself: over, results still shown.
+        set(end);
+        let (status, _, page) = call(&web, "GET", "/index.html?id=1", &[], ME).await;
+        assert_eq!(status, 200);
+        assert!(page.contains("The campaign is over"), "{page}");
+        assert!(page.contains("You have not played yet."), "{page}");
+        let (status, _, json) = call(&web, "POST", "/api/v1/players/1/play", &[], ME).await;
+        assert_eq!(status, 410, "{json}");
+        assert!(json.contains("\"campaign_over\""), "{json}");
+        let (_, _, json) = call(&web, "GET", "/api/v1/players/1", &[], ME).await;
+        assert!(json.contains("\"campaign\":\"over\""), "{json}");
+        assert!(json.contains("\"can_play\":false"), "{json}");
+    }
+
+    #[tokio::test]
+    async fn a_press_from_another_site_is_refused() {
+        let web = web(PlayState::NotPlayed);
+        // What a browser sends when a page of evil.example submits a form to us.
+        let cross = [
+            ("origin", "http://evil.example"),
+            ("sec-fetch-site", "cross-site"),
+            ("sec-fetch-mode", "navigate"),
+            ("sec-fetch-dest", "document"),
+            ("host", "x"),
+        ];
+        let (status, _, page) = call(&web, "POST", "/index.html?id=1", &cross, ME).await;
+        assert_eq!(status, 403);
+        assert!(page.contains("came from another website"), "{page}");
+        let (status, _, json) = call(&web, "POST", "/api/v1/players/1/play", &cross, ME).await;
+        assert_eq!(status, 403);
+        assert!(json.contains("\"cross_site\""), "{json}");
+        // An older browser without fetch metadata: Origin alone tells.
+        let old = [("origin", "http://evil.example"), ("host", "x")];
+        let (status, _, _) = call(&web, "POST", "/index.html?id=1", &old, ME).await;
+        assert_eq!(status, 403);
+        // The page's own form, and a plain API client, go through.
+        let same = [
+            ("origin", "http://x"),
+            ("sec-fetch-site", "same-origin"),
+            ("sec-fetch-mode", "navigate"),
+            ("host", "x"),
+        ];
+        let (status, _, _) = call(&web, "POST", "/index.html?id=1", &same, ME).await;
+        assert_eq!(status, 303);
+        let (status, _, _) = call(&web, "POST", "/api/v1/players/3/play", &[], ME).await;
+        assert_eq!(status, 202);
+        // Reading is never refused for its origin (a link opened from a webmail).
+        let (status, _, _) = call(&web, "GET", "/index.html?id=1", &cross, ME).await;
+        assert_eq!(status, 200);
+    }
+
+    #[tokio::test]
+    async fn one_client_is_limited_and_others_are_not() {
+        let mut web = web(PlayState::NotPlayed);
+        let limits = crate::config::LimitsConfig {
+            pages_per_minute: 60,
+            pages_burst: 3,
+            customer_plays_per_minute: 1,
+            customer_plays_burst: 2,
+            ..Default::default()
+        };
+        web.guard = Guard::new("http://x", Vec::new(), &limits);
+        for _ in 0..3 {
+            let (status, _, _) = call(&web, "GET", "/index.html?id=1", &[], ME).await;
+            assert_eq!(status, 200);
+        }
+        let (status, headers, page) = call(&web, "GET", "/index.html?id=1", &[], ME).await;
+        assert_eq!(status, 429);
+        assert_eq!(headers[header::RETRY_AFTER], "1");
+        assert!(page.contains("Please wait 1 second"), "{page}");
+        let (status, _, _) = call(&web, "GET", "/index.html?id=1", &[], [192, 0, 2, 2]).await;
+        assert_eq!(status, 200, "another client");
+        // Presses of one customer, from many addresses: the customer's own allowance.
+        for n in 0..2u8 {
+            let (status, _, _) = call(
+                &web,
+                "POST",
+                "/api/v1/players/7/play",
+                &[],
+                [198, 51, 100, n],
+            )
+            .await;
+            assert_eq!(status, 202);
+        }
+        let (status, headers, json) = call(
+            &web,
+            "POST",
+            "/api/v1/players/7/play",
+            &[],
+            [198, 51, 100, 9],
+        )
+        .await;
+        assert_eq!(status, 429, "{json}");
+        assert!(headers.contains_key(header::RETRY_AFTER));
+        assert!(json.contains("\"rate_limited\""), "{json}");
+        // Another customer is not limited by it.
+        let (status, _, _) = call(
+            &web,
+            "POST",
+            "/api/v1/players/8/play",
+            &[],
+            [198, 51, 100, 9],
+        )
+        .await;
+        assert_eq!(status, 202);
     }
 }

@@ -6,7 +6,7 @@ use askama::Template;
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
-use cloudhp_core::{CustomerId, IdError, PlayState, PlayStatus, ServiceError};
+use cloudhp_core::{CustomerId, IdError, Phase, PlayState, PlayStatus, ServiceError};
 use serde::Serialize;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -287,7 +287,34 @@ fn status_panel(s: &PlayStatus) -> StatusPanel {
     }
 }
 
+/// What the page says of the campaign's window, when Play is not open.
+pub(super) fn campaign_note(phase: Phase) -> Option<String> {
+    match phase {
+        Phase::Open => None,
+        Phase::NotStarted { starts_at } => Some(format!(
+            "The draw has not opened yet: it opens on {}.",
+            human(starts_at)
+        )),
+        Phase::Over { ended_at } => Some(format!(
+            "The campaign is over: it ended on {}. Thank you for taking part!",
+            human(ended_at)
+        )),
+    }
+}
+
 fn play_panel(parts: &Parts) -> PlayPanel {
+    if let Some(note) = campaign_note(parts.campaign) {
+        let label = match &parts.status {
+            Ok(s) if s.state == PlayState::Won => "Already played",
+            _ => "Play",
+        };
+        return PlayPanel {
+            enabled: false,
+            label,
+            unavailable: false,
+            note: Some(note),
+        };
+    }
     let enabled = can_play(parts);
     let (label, note): (&'static str, Option<String>) = match &parts.status {
         Ok(s) if s.state == PlayState::Won => {
@@ -329,6 +356,9 @@ pub(super) struct PlayerJson {
     last_failure_at: Option<String>,
     picture_url: Option<String>,
     can_play: bool,
+    /// `open`, `not_started` or `over`, and what the page says about it.
+    campaign: &'static str,
+    campaign_note: Option<String>,
     /// The parts that could not be read, with the reason.
     unavailable: BTreeMap<&'static str, String>,
 }
@@ -348,7 +378,9 @@ impl PlayerJson {
         if let Err(e) = &parts.picture {
             note("picture", e);
         }
-        if let Err(e) = &parts.play {
+        if let Err(e) = &parts.play
+            && !matches!(e, ServiceError::Closed { .. })
+        {
             note("play", e);
         }
         let status = parts.status.as_ref().ok();
@@ -367,6 +399,12 @@ impl PlayerJson {
             last_failure_at: rfc3339(status.and_then(|s| s.last_failure_at)),
             picture_url: picture_src(links, id, parts),
             can_play: can_play(parts),
+            campaign: match parts.campaign {
+                Phase::Open => "open",
+                Phase::NotStarted { .. } => "not_started",
+                Phase::Over { .. } => "over",
+            },
+            campaign_note: campaign_note(parts.campaign),
             unavailable,
         }
     }
@@ -384,6 +422,8 @@ pub(super) struct ApiError {
     title: &'static str,
     message: String,
     hint: Option<&'static str>,
+    /// `Retry-After`, in seconds.
+    retry_after: Option<HeaderValue>,
 }
 
 const USE_YOUR_LINK: &str = "Please open the link from your e-mail exactly as it was sent.";
@@ -396,6 +436,7 @@ impl ApiError {
             title: "This link is not valid",
             message: format!("{}.", capitalise(&e.to_string())),
             hint: Some(USE_YOUR_LINK),
+            retry_after: None,
         }
     }
 
@@ -406,6 +447,7 @@ impl ApiError {
             title: "This link is not valid",
             message: format!("{}.", capitalise(&e.to_string())),
             hint: Some(USE_YOUR_LINK),
+            retry_after: None,
         }
     }
 
@@ -416,6 +458,7 @@ impl ApiError {
             title: "This link is not valid",
             message: "The address is malformed (a parameter is repeated or badly encoded).".into(),
             hint: Some(USE_YOUR_LINK),
+            retry_after: None,
         }
     }
 
@@ -428,6 +471,7 @@ impl ApiError {
             hint: Some(
                 "If you believe this is a mistake, please contact the shop's customer service.",
             ),
+            retry_after: None,
         }
     }
 
@@ -446,6 +490,53 @@ impl ApiError {
             title: "Temporarily unavailable",
             message,
             hint: None,
+            retry_after: Some(HeaderValue::from_static("5")),
+        }
+    }
+
+    pub fn cross_site() -> Self {
+        Self {
+            status: StatusCode::FORBIDDEN,
+            code: "cross_site",
+            title: "Request refused",
+            message: "This request came from another website, so it was not carried out. \
+                      Nothing happened to your draw."
+                .into(),
+            hint: Some("To play, open the link from your e-mail and press Play on that page."),
+            retry_after: None,
+        }
+    }
+
+    pub fn rate_limited(wait: std::time::Duration) -> Self {
+        let retry = super::guard::retry_after(wait);
+        let secs = retry.to_str().unwrap_or("1").to_owned();
+        Self {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            code: "rate_limited",
+            title: "Slow down a little",
+            message: format!(
+                "There were too many requests from your connection in a short time. Please \
+                 wait {secs} second{} and try again.",
+                if secs == "1" { "" } else { "s" }
+            ),
+            hint: Some("Nothing was lost: your draw, if you pressed Play, is safe."),
+            retry_after: Some(retry),
+        }
+    }
+
+    /// Play refused outside the campaign's window: 409 before it opens, 410 once it is over.
+    pub fn closed(phase: Phase) -> Self {
+        let (status, code) = match phase {
+            Phase::Over { .. } => (StatusCode::GONE, "campaign_over"),
+            _ => (StatusCode::CONFLICT, "not_open"),
+        };
+        Self {
+            status,
+            code,
+            title: "The draw is closed",
+            message: campaign_note(phase).unwrap_or_default(),
+            hint: None,
+            retry_after: None,
         }
     }
 
@@ -472,10 +563,10 @@ impl ApiError {
         response
             .headers_mut()
             .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+        if let Some(retry) = &self.retry_after {
             response
                 .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+                .insert(header::RETRY_AFTER, retry.clone());
         }
     }
 }
@@ -505,6 +596,7 @@ mod tests {
             status,
             picture: Ok(None),
             play: Ok(()),
+            campaign: Phase::Open,
         }
     }
 
@@ -562,6 +654,9 @@ mod tests {
                 start: std::time::Duration::from_millis(1),
             },
             refresh: std::time::Duration::from_secs(2),
+            guard: super::super::Guard::new("http://x", Vec::new(), &Default::default()),
+            campaign: Default::default(),
+            clock: cloudhp_core::system_clock(),
         }
     }
 

@@ -82,6 +82,7 @@ pub fn service(
             sweep_interval: p.sweep_interval,
             max_attempts: p.max_attempts,
             max_draws: p.max_draws,
+            campaign: config.campaign.window()?,
         },
         {
             // A winner is delivered at once: through the bus when there is one, else by the

@@ -1,16 +1,14 @@
 //! The web role: the customers' pages, calling the other roles locally when they run here and
 //! over HTTP otherwise.
 
-use std::path::Path;
-
 use anyhow::Context;
 use axum::Router;
 use cloudhp_core::{Role, RoleSet};
 
-use super::LocalRoles;
 use super::remote::Remote;
+use super::{LocalRoles, Wiring};
 use crate::config::{Config, LinkMode};
-use crate::web::{Links, Web, WebTimeouts, load_or_create_key};
+use crate::web::{Guard, Links, Web, WebTimeouts, load_or_create_key};
 
 /// The web role of this process.
 pub struct WebRole {
@@ -21,12 +19,12 @@ pub struct WebRole {
 
 /// Builds the web role when it runs here.
 pub fn router(
+    w: &mut Wiring,
     config: &Config,
     roles: &RoleSet,
     local: &LocalRoles,
     remote: &Remote,
     public_url: &str,
-    data_dir: &Path,
     sample_ids: &[u32],
 ) -> anyhow::Result<Option<WebRole>> {
     if !roles.contains(Role::Web) {
@@ -48,7 +46,7 @@ pub fn router(
             Links::signed(config.web.link_key.expose().as_bytes(), public_url)
         }
         LinkMode::Signed => {
-            let path = data_dir.join("link.key");
+            let path = config.server.data_dir.join("link.key");
             let key = load_or_create_key(&path).with_context(|| {
                 format!(
                     "cannot read or create the link key {} (web.link_key)",
@@ -66,6 +64,17 @@ pub fn router(
         .filter_map(|n| cloudhp_core::CustomerId::new(*n))
         .map(|id| links.page_url(id))
         .collect();
+    let guard = Guard::new(public_url, config.server.proxies()?, &config.limits);
+    let upkeep = guard.clone();
+    let stop = w.cancel.clone();
+    w.task("rate limit upkeep", async move {
+        loop {
+            tokio::select! {
+                () = stop.cancelled() => return Ok(()),
+                () = tokio::time::sleep(std::time::Duration::from_secs(10)) => upkeep.upkeep(),
+            }
+        }
+    });
     let w = &config.web;
     let web = Web {
         identity,
@@ -81,6 +90,9 @@ pub fn router(
             start: w.start_timeout,
         },
         refresh: w.refresh,
+        guard,
+        campaign: config.campaign.window()?,
+        clock: cloudhp_core::system_clock(),
     };
     Ok(Some(WebRole {
         router: crate::web::router(web),

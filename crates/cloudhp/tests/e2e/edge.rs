@@ -233,3 +233,59 @@ async fn slow_idle_and_surplus_connections_are_dropped() {
     }
     assert!(text.contains("cloudhp_http_connections_open{listener=\"public\"}"));
 }
+
+#[tokio::test]
+async fn the_running_server_refuses_cross_site_presses_and_limits_one_client() {
+    let sandbox =
+        Sandbox::new("[limits]\nenabled = true\npages_per_minute = 60\npages_burst = 5\n");
+    let app = sandbox.up();
+    let links = sandbox.links(&app.base());
+    let press = links.page_path(id(3));
+
+    // A form of another site posting to a customer's link: refused, nothing drawn.
+    let response = client()
+        .post(app.url(&press))
+        .header("origin", "http://evil.example")
+        .header("sec-fetch-site", "cross-site")
+        .header("sec-fetch-mode", "navigate")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 403);
+    assert!(response.text().await.unwrap().contains("another website"));
+    assert_eq!(sandbox.lottery().record(id(3)).await.unwrap(), None);
+
+    // The page's own form goes through.
+    let response = client()
+        .post(app.url(&press))
+        .header("origin", app.base())
+        .header("sec-fetch-site", "same-origin")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 303);
+
+    // One client reloading far too fast: limited, told when to come back.
+    let mut limited = None;
+    for _ in 0..20 {
+        let response = client()
+            .get(app.url(&links.page_path(id(4))))
+            .send()
+            .await
+            .unwrap();
+        if response.status() == 429 {
+            limited = Some(response);
+            break;
+        }
+    }
+    let limited = limited.expect("no 429 after 20 pages in a burst of 5");
+    let retry: u64 = limited.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(retry >= 1);
+    assert!(limited.text().await.unwrap().contains("too many requests"));
+    assert!(metric(&app, "cloudhp_rate_limited_total").await >= 1.0);
+    assert!(metric(&app, "cloudhp_cross_site_refused_total").await >= 1.0);
+}

@@ -36,6 +36,10 @@ sweep_interval = "200ms"
 poll_interval = "200ms"
 retry_min = "200ms"
 retry_max = "1s"
+
+# Tests press and poll from one address far faster than a person: the limits have their own.
+[limits]
+enabled = false
 "#;
 
 /// A data dir and a configuration file, shared by the processes of one test.
