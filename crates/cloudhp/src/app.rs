@@ -167,7 +167,7 @@ pub async fn build(config: Config, roles: RoleSet) -> anyhow::Result<App> {
     };
 
     let data_dir = config.server.data_dir.clone();
-    std::fs::create_dir_all(&data_dir).with_context(|| {
+    crate::files::private_data_dir(&data_dir).with_context(|| {
         format!(
             "cannot create the data dir {} (server.data_dir)",
             data_dir.display()

@@ -6,6 +6,7 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod events;
+pub mod files;
 pub mod http;
 pub mod import;
 pub mod roles;

@@ -289,3 +289,69 @@ async fn the_running_server_refuses_cross_site_presses_and_limits_one_client() {
     assert!(metric(&app, "cloudhp_rate_limited_total").await >= 1.0);
     assert!(metric(&app, "cloudhp_cross_site_refused_total").await >= 1.0);
 }
+
+fn mode(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+#[tokio::test]
+async fn personal_data_is_readable_by_the_service_user_only() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let sandbox = Sandbox::new("");
+    // A data dir an older version (or a careless copy) left open to everyone.
+    let data = sandbox.data_dir();
+    std::fs::create_dir_all(data.join("mail")).unwrap();
+    std::fs::write(data.join("mail/old.eml"), "old").unwrap();
+    for path in [data.clone(), data.join("mail")] {
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    std::fs::set_permissions(
+        data.join("mail/old.eml"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+
+    let app = sandbox.up();
+    let links = sandbox.links(&app.base());
+    start_play(&app, &links, 2).await;
+    wait_for_state(&app, &links, 2, "won").await;
+    wait_for("the winner mail", || async {
+        (sandbox.mails().len() >= 2).then_some(())
+    })
+    .await;
+
+    assert_eq!(mode(&data), 0o700);
+    for file in [
+        data.join("cloudhp.db"),
+        data.join("link.key"),
+        data.join("mail/old.eml"),
+    ] {
+        assert_eq!(mode(&file), 0o600, "{}", file.display());
+    }
+    for mail in sandbox.mails() {
+        assert_eq!(mode(&mail), 0o600, "{}", mail.display());
+    }
+    let mut pictures = Vec::new();
+    let mut dirs = vec![data.join("images")];
+    while let Some(dir) = dirs.pop() {
+        assert_eq!(mode(&dir) & 0o077, 0, "{}", dir.display());
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else {
+                pictures.push(path);
+            }
+        }
+    }
+    assert!(!pictures.is_empty(), "no picture stored");
+    for picture in pictures {
+        assert_eq!(mode(&picture), 0o600, "{}", picture.display());
+    }
+}
