@@ -206,7 +206,7 @@ check "HSTS on https" grep -qi '^strict-transport-security: max-age=' <<<"$heade
 published=$(for s in $(docker stack services -q "$STACK"); do
     docker service inspect -f '{{.Spec.Name}} {{len .Endpoint.Ports}}' "$s"; done | awk '$2 > 0 {print $1}')
 check "only HAProxy publishes ports ($published)" [ "$published" = "${STACK}_haproxy" ]
-listening=$(ss -ltnH | awk '{print $4}' | grep -E ':(3306|4222|8080|8222|2525|8404|6200)$' || true)
+listening=$(ss -ltnH | awk '{print $4}' | grep -E ':(3306|4222|8080|8222|2525|8404|6200|9090)$' || true)
 check "no database, bus, store, role or stats port on the host (${listening:-none})" [ -z "$listening" ]
 for path in /v1/identity/customers/1 /metrics /readyz /play/1 /w/play/1; do
     code=$(curl_ -o /dev/null -w '%{http_code}' "$base$path")
@@ -223,6 +223,23 @@ check "HAProxy stats answer on the internal network" \
     docker exec "$(container_of web)" /usr/local/bin/cloudhp healthcheck --timeout 2 --url http://haproxy-stats:8404/stats
 code=$(curl -s --max-time 3 -o /dev/null -w '%{http_code}' http://localhost:8404/stats || true)
 check "HAProxy stats are not public ($code)" [ "$code" = 000 ]
+check "the operations endpoints answer on the private network" \
+    docker exec "$(container_of web)" /usr/local/bin/cloudhp healthcheck --timeout 2 --url http://identity:9090/readyz
+check "no /metrics on a role's public port" \
+    bash -c "! docker exec $(container_of web) /usr/local/bin/cloudhp healthcheck --timeout 2 --url http://identity:8080/metrics 2>/dev/null"
+
+# One client hammering a page through HAProxy is limited, and cannot escape the limit by
+# writing its own X-Forwarded-For (HAProxy appends the real address; web trusts only that).
+q1=$(query_of 1)
+codes=$({ seq 250; seq 250; } | xargs -P 20 -I{} curl -sk --max-time 5 -o /dev/null -w '%{http_code}\n' \
+    -H 'X-Forwarded-For: 198.51.100.{}' "$base/index.html?$q1" | sort | uniq -c | tr -s ' \n' ' ')
+check "one client is rate limited through HAProxy, forged X-Forwarded-For or not ($codes)" \
+    bash -c "[[ '$codes' =~ \ 429 ]] && [[ '$codes' =~ \ 200 ]]"
+# The load tests below press and poll far faster than a person: limits off, the documented
+# switch of the benchmarks.
+docker service update --detach=false --quiet --no-resolve-image \
+    --env-add CLOUDHP_LIMITS__ENABLED=false "${STACK}_web" >/dev/null 2>&1 || bad "cannot switch the rate limits off"
+wait_for 90 all_healthy web || bad "web did not get healthy again"
 
 # ---------------------------------------------------------------------------------------------
 # The whole flow
