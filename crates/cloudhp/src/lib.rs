@@ -8,6 +8,7 @@ pub mod config;
 pub mod events;
 pub mod http;
 pub mod import;
+pub mod link_keys;
 pub mod roles;
 pub mod rpc;
 pub mod telemetry;

@@ -10,6 +10,7 @@ mod flow;
 mod import;
 mod multiprocess;
 mod recovery;
+mod rotation;
 mod shop;
 mod storage;
 mod worker_contract;
