@@ -233,7 +233,7 @@ mod tests {
 
     // Fuzzing (see docs/fuzzing.md): a fixed number of cases, PROPTEST_CASES raises it.
     proptest! {
-        #![proptest_config(ProptestConfig { cases: 4096, ..ProptestConfig::default() })]
+        #![proptest_config(ProptestConfig { cases: 100_000, ..ProptestConfig::default() })]
 
         /// Any id with any token string: a typed refusal, never a panic; and a token accepted
         /// is exactly the one the signing key gives that id.
