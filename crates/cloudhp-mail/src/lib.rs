@@ -123,8 +123,8 @@ pub fn one_line(field: &str) -> String {
         .collect()
 }
 
-/// The mail to the admins for one winner (outbox entry `outbox_id`). The customer's fields
-/// are passed through [`one_line`].
+/// The mail to the admins for one winner (outbox entry `outbox_id`). The customer's fields and
+/// the prize's name are passed through [`one_line`].
 pub fn winner_mail(
     settings: &MailSettings,
     outbox_id: i64,
@@ -135,6 +135,12 @@ pub fn winner_mail(
         one_line(&c.firstname),
         one_line(&c.lastname),
         one_line(&c.email),
+    );
+    // W names the prize: a file name without control characters, but it may still hold a
+    // Unicode line separator.
+    let (prize, file) = (
+        one_line(&notice.prize.display_name()),
+        one_line(notice.prize.file()),
     );
     let key = format!("winner-{}-{}", c.id, outbox_id);
     let message_id = format!("<{key}@{}>", settings.message_id_domain);
@@ -161,15 +167,14 @@ pub fn winner_mail(
         first = first,
         last = last,
         email = email,
-        prize = notice.prize.display_name(),
-        file = notice.prize.file(),
+        prize = prize,
+        file = file,
     );
     let mut builder = Message::builder()
         .from(settings.from.clone())
         .subject(format!(
-            "Winner: {first} {last} (customer {}) won {}",
+            "Winner: {first} {last} (customer {}) won {prize}",
             c.id,
-            notice.prize.display_name()
         ))
         .message_id(Some(message_id.clone()))
         .date(notice.played_at.into());
@@ -309,6 +314,7 @@ mod tests {
         notice.customer.firstname = "Eve\u{2028}To: a@evil.example\tX".into();
         notice.customer.lastname = "Doe\r\nBcc: x@evil.example".into();
         notice.customer.email = "eve@example.com\nCc: y@evil.example\u{85}\u{2029}Z".into();
+        notice.prize = Prize::parse("usb\u{2028}Bcc: z@evil.example.jpg").unwrap();
         let mail = winner_mail(&settings(), 7, &notice).unwrap();
         let text = String::from_utf8(mail.formatted()).unwrap();
         for line in text.split(['\r', '\n']) {
@@ -325,6 +331,10 @@ mod tests {
         );
         assert!(
             text.contains("E-mail:      eve@example.com Cc: y@evil.example  Z\r\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("Prize:       Usb Bcc: z@evil.example (usb Bcc: z@evil.example.jpg)\r\n"),
             "{text}"
         );
         // The subject is one header, whatever its encoding.
