@@ -233,9 +233,13 @@ async fn plays(
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let base = args.base.trim_end_matches('/').to_owned();
-    let links = match std::fs::read(args.data_dir.join("link.key")) {
-        Ok(key) => Links::signed(key.trim_ascii(), &base),
-        Err(_) => Links::open(&base),
+    let key_file = args.data_dir.join(cloudhp::link_keys::KEY_FILE);
+    let links = if key_file.exists() {
+        // The first key of the file signs, as in the web role.
+        let keys = cloudhp::link_keys::load_or_create(&key_file)?;
+        Links::signed(&keys, &base)?
+    } else {
+        Links::open(&base)
     };
     let links = Arc::new(links);
     let mut http = reqwest::Client::builder()

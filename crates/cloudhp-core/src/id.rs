@@ -174,4 +174,57 @@ mod tests {
             prop_assert!(CustomerId::parse(&text).is_err());
         }
     }
+
+    /// What `parse` must answer, written out plainly (the reference of the fuzz target).
+    fn expected(text: &str) -> Result<u32, IdError> {
+        let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+        let zeros = |t: &str| t.bytes().all(|b| b == b'0');
+        if text.is_empty() {
+            return Err(IdError::Missing);
+        }
+        if let Some(rest) = text.strip_prefix('-').filter(|r| digits(r)) {
+            return Err(if zeros(rest) {
+                IdError::Zero
+            } else {
+                IdError::Negative
+            });
+        }
+        if !digits(text) {
+            Err(IdError::NotANumber)
+        } else if zeros(text) {
+            Err(IdError::Zero)
+        } else if text.starts_with('0') {
+            Err(IdError::LeadingZero)
+        } else {
+            // Arbitrary precision by length: anything longer than ten digits is too large.
+            match text.parse::<u32>() {
+                Ok(n) => Ok(n),
+                Err(_) => Err(IdError::TooLarge),
+            }
+        }
+    }
+
+    // Fuzzing (see docs/fuzzing.md): a fixed number of cases, PROPTEST_CASES raises it.
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 100_000, ..ProptestConfig::default() })]
+
+        /// Any string, control characters and any Unicode included, and strings made mostly of
+        /// digits, signs and zeros: never a panic, and exactly the reference's answer.
+        #[test]
+        fn fuzz_any_string_gives_an_id_or_its_reason(
+            text in prop_oneof![any::<String>(), "[-+0 ]?[0-9]{0,24}", "-?0*[0-9]{0,12}[^0-9]?"],
+        ) {
+            let got = CustomerId::parse(&text).map(CustomerId::get);
+            prop_assert_eq!(got, expected(&text), "input {:?}", text);
+        }
+
+        /// Every valid id goes through text and JSON and comes back the same.
+        #[test]
+        fn fuzz_valid_ids_round_trip(n in 1u32..) {
+            let id = CustomerId::new(n).unwrap();
+            prop_assert_eq!(CustomerId::parse(&id.to_string()), Ok(id));
+            let json = serde_json::to_string(&id).unwrap();
+            prop_assert_eq!(serde_json::from_str::<CustomerId>(&json).unwrap(), id);
+        }
+    }
 }

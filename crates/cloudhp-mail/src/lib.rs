@@ -106,13 +106,42 @@ impl OutgoingMail {
     }
 }
 
-/// The mail to the admins for one winner (outbox entry `outbox_id`).
+/// A customer's field made safe for a mail: every control character (`\r`, `\n`, `\t`, the
+/// other C0 and C1 codes) and the Unicode line and paragraph separators become a space. The
+/// fields come from the shop's table, written by anyone who could register: a name holding
+/// `\r\nBcc: …` must stay one line of text, not start a header or a line of its own.
+pub fn one_line(field: &str) -> String {
+    field
+        .chars()
+        .map(|c| {
+            if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') {
+                ' '
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+/// The mail to the admins for one winner (outbox entry `outbox_id`). The customer's fields and
+/// the prize's name are passed through [`one_line`].
 pub fn winner_mail(
     settings: &MailSettings,
     outbox_id: i64,
     notice: &WinnerNotice,
 ) -> Result<OutgoingMail, MailError> {
     let c = &notice.customer;
+    let (first, last, email) = (
+        one_line(&c.firstname),
+        one_line(&c.lastname),
+        one_line(&c.email),
+    );
+    // W names the prize: a file name without control characters, but it may still hold a
+    // Unicode line separator.
+    let (prize, file) = (
+        one_line(&notice.prize.display_name()),
+        one_line(notice.prize.file()),
+    );
     let key = format!("winner-{}-{}", c.id, outbox_id);
     let message_id = format!("<{key}@{}>", settings.message_id_domain);
     let played = notice
@@ -135,20 +164,17 @@ pub fn winner_mail(
          \n\
          This message is sent once per winner; its Message-ID is {message_id}.\n",
         id = c.id,
-        first = c.firstname,
-        last = c.lastname,
-        email = c.email,
-        prize = notice.prize.display_name(),
-        file = notice.prize.file(),
+        first = first,
+        last = last,
+        email = email,
+        prize = prize,
+        file = file,
     );
     let mut builder = Message::builder()
         .from(settings.from.clone())
         .subject(format!(
-            "Winner: {} {} (customer {}) won {}",
-            c.firstname,
-            c.lastname,
+            "Winner: {first} {last} (customer {}) won {prize}",
             c.id,
-            notice.prize.display_name()
         ))
         .message_id(Some(message_id.clone()))
         .date(notice.played_at.into());
@@ -280,6 +306,42 @@ mod tests {
             MailSettings::parse("a@b.c", &[]),
             Err(MailError::NoRecipients)
         ));
+    }
+
+    #[test]
+    fn control_characters_in_customer_fields_cannot_forge_lines() {
+        let mut notice = notice();
+        notice.customer.firstname = "Eve\u{2028}To: a@evil.example\tX".into();
+        notice.customer.lastname = "Doe\r\nBcc: x@evil.example".into();
+        notice.customer.email = "eve@example.com\nCc: y@evil.example\u{85}\u{2029}Z".into();
+        notice.prize = Prize::parse("usb\u{2028}Bcc: z@evil.example.jpg").unwrap();
+        let mail = winner_mail(&settings(), 7, &notice).unwrap();
+        let text = String::from_utf8(mail.formatted()).unwrap();
+        for line in text.split(['\r', '\n']) {
+            for forged in ["Bcc:", "Cc:", "To: a@evil"] {
+                assert!(
+                    !line.starts_with(forged),
+                    "forged line {line:?} in:\n{text}"
+                );
+            }
+        }
+        assert!(
+            text.contains("Name:        Eve To: a@evil.example X Doe  Bcc: x@evil.example\r\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("E-mail:      eve@example.com Cc: y@evil.example  Z\r\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("Prize:       Usb Bcc: z@evil.example (usb Bcc: z@evil.example.jpg)\r\n"),
+            "{text}"
+        );
+        // The subject is one header, whatever its encoding.
+        let subject: Vec<&str> = text.lines().filter(|l| l.starts_with("Subject:")).collect();
+        assert_eq!(subject.len(), 1, "{text}");
+        assert_eq!(one_line("a\u{0}b\u{7f}c\u{9b}d"), "a b c d");
+        assert_eq!(one_line("Zoé O'Brien"), "Zoé O'Brien");
     }
 
     #[tokio::test]

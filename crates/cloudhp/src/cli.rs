@@ -17,7 +17,8 @@ use clap::{Parser, Subcommand};
 use cloudhp_core::{CustomerId, Role, RoleSet};
 
 use crate::config::{Config, LinkMode, Overrides};
-use crate::web::{Links, load_or_create_key};
+use crate::link_keys::{self, KEY_FILE};
+use crate::web::Links;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -77,6 +78,12 @@ enum Command {
         #[arg(required = true, value_name = "ID")]
         ids: Vec<String>,
     },
+    /// The keys signing personal links: a fresh key, or a rotation of the data dir's keys
+    /// (link.key). Web processes read their keys when they start: restart them after a change.
+    LinkKey {
+        #[command(subcommand)]
+        command: LinkKeyCommand,
+    },
     /// Manage the embedded customer table.
     Customers {
         #[command(subcommand)]
@@ -102,6 +109,24 @@ enum Command {
         /// Check for these roles [default: all].
         #[arg(long = "role", value_name = "ROLE")]
         roles: Vec<String>,
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum LinkKeyCommand {
+    /// Print a fresh random key (43 URL-safe characters), for web.link_keys.
+    Generate,
+    /// Put a fresh key first in the data dir's link.key: it signs the new links, and the older
+    /// keys still open the links mailed before.
+    Rotate {
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+    },
+    /// Keep only the first (signing) key of the data dir's link.key: links signed with the
+    /// older keys no longer open.
+    Retire {
         #[arg(long, value_name = "DIR")]
         data_dir: Option<PathBuf>,
     },
@@ -206,6 +231,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::LinkKey { command } => link_key(config_file, command),
         Command::Customers {
             command:
                 CustomersCommand::Import {
@@ -263,6 +289,54 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// `cloudhp link-key …`.
+fn link_key(config_file: Option<&std::path::Path>, command: LinkKeyCommand) -> anyhow::Result<()> {
+    match command {
+        LinkKeyCommand::Generate => out!("{}", link_keys::generate()),
+        LinkKeyCommand::Rotate { data_dir } => {
+            let path = key_file(config_file, data_dir)?;
+            let count = link_keys::rotate(&path)?;
+            out!(
+                "{}: a new key signs; {} older key(s) still open links. Restart the web \
+                 processes to use it.",
+                path.display(),
+                count - 1
+            );
+        }
+        LinkKeyCommand::Retire { data_dir } => {
+            let path = key_file(config_file, data_dir)?;
+            let removed = link_keys::retire(&path)?;
+            out!(
+                "{}: {removed} older key(s) retired; only the signing key is left. Restart the \
+                 web processes to refuse the links of the retired keys.",
+                path.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The data dir's key file; a note when the configuration sets keys (the file is then unused).
+fn key_file(
+    config_file: Option<&std::path::Path>,
+    data_dir: Option<PathBuf>,
+) -> anyhow::Result<PathBuf> {
+    let config = Config::load(
+        config_file,
+        &Overrides {
+            data_dir,
+            ..Overrides::default()
+        },
+    )?;
+    if !config.web.configured_link_keys().is_empty() {
+        eprintln!(
+            "note: web.link_key or web.link_keys is configured: the web role uses those keys, \
+             not the data dir's {KEY_FILE}"
+        );
+    }
+    Ok(config.server.data_dir.join(KEY_FILE))
 }
 
 /// `cloudhp customers import`: checks, imports, and prints a summary.
@@ -399,14 +473,9 @@ fn links_of(config: &Config) -> anyhow::Result<Links> {
     };
     Ok(match config.web.links {
         LinkMode::Open => Links::open(&base),
-        LinkMode::Signed if !config.web.link_key.is_empty() => {
-            Links::signed(config.web.link_key.expose().as_bytes(), &base)
-        }
         LinkMode::Signed => {
-            let path = config.server.data_dir.join("link.key");
-            let key = load_or_create_key(&path)
-                .with_context(|| format!("cannot read or create {}", path.display()))?;
-            Links::signed(&key, &base)
+            let (keys, _) = link_keys::resolve(&config.web, &config.server.data_dir)?;
+            Links::signed(&keys, &base)?
         }
     })
 }

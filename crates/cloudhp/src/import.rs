@@ -359,4 +359,84 @@ mod tests {
         assert_eq!(checked.customers.len(), 1);
         assert!(checked.rejected.is_empty());
     }
+
+    /// Fuzzing (see docs/fuzzing.md): a fixed number of cases, PROPTEST_CASES raises it.
+    mod fuzz {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// A field: any text, or values close to the valid ones.
+        fn field() -> impl Strategy<Value = String> {
+            prop_oneof![
+                any::<String>(),
+                "[0-9]{1,11}",
+                "[a-z]{1,8}@[a-z]{1,8}\\.example",
+                "[0-9]{4}-[0-9]{2}-[0-9]{2}",
+                "[ \"';,\r\n\t]{0,3}",
+                Just(String::new()),
+            ]
+        }
+
+        /// Any bytes; PrestaShop's header then any bytes; or the header then rows of fields
+        /// joined by `;`.
+        fn files() -> impl Strategy<Value = Vec<u8>> {
+            let rows = proptest::collection::vec(proptest::collection::vec(field(), 0..14), 0..6)
+                .prop_map(|rows| {
+                    let body: Vec<String> = rows.iter().map(|r| r.join(";")).collect();
+                    format!("{HEAD}{}", body.join("\n")).into_bytes()
+                });
+            let junk = proptest::collection::vec(any::<u8>(), 0..512);
+            let after_header = junk.clone().prop_map(|bytes| {
+                let mut file = HEAD.as_bytes().to_vec();
+                file.extend(bytes);
+                file
+            });
+            // Valid rows, each with one field replaced: every check is reached, and rows pass.
+            let valid = "1;1;1;a@example.com;x;1990-01-31;Doe;Jane;0;1;1,2;3";
+            let near = proptest::collection::vec((0..12usize, field(), 1u32..2000), 1..8).prop_map(
+                move |rows| {
+                    let body: Vec<String> = rows
+                        .iter()
+                        .map(|(i, value, id)| {
+                            let mut fields: Vec<String> =
+                                valid.split(';').map(str::to_owned).collect();
+                            fields[0] = id.to_string();
+                            fields[*i] = value.clone();
+                            fields.join(";")
+                        })
+                        .collect();
+                    format!("{HEAD}{}\n", body.join("\n")).into_bytes()
+                },
+            );
+            prop_oneof![junk, after_header, rows, near]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 20_000, ..ProptestConfig::default() })]
+
+            /// Any file: a report (rows accepted, rows rejected with a line and a reason) or a
+            /// typed error; never a panic. What is accepted is importable.
+            #[test]
+            fn fuzz_any_file_gives_a_report_or_an_error(file in files()) {
+                let lines = file.iter().filter(|b| **b == b'\n').count() as u64 + 1;
+                let Ok(checked) = check(file.as_slice(), |_| {}) else {
+                    return Ok(());
+                };
+                let mut ids = HashSet::new();
+                for (line, c) in &checked.customers {
+                    prop_assert!(*line >= 2 && *line <= lines, "line {line} of {lines}");
+                    prop_assert!(ids.insert(c.id), "customer {} twice", c.id);
+                    for name in [&c.firstname, &c.lastname] {
+                        prop_assert!(!name.is_empty() && name.chars().count() <= MAX_NAME);
+                        prop_assert!(!name.chars().any(char::is_control), "{name:?}");
+                    }
+                    prop_assert!(c.email.parse::<cloudhp_mail::Address>().is_ok());
+                }
+                for r in &checked.rejected {
+                    prop_assert!(r.line >= 2 && r.line <= lines, "line {} of {lines}", r.line);
+                    prop_assert!(!r.reason.is_empty());
+                }
+            }
+        }
+    }
 }

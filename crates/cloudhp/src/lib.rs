@@ -9,6 +9,7 @@ pub mod events;
 pub mod files;
 pub mod http;
 pub mod import;
+pub mod link_keys;
 pub mod roles;
 pub mod rpc;
 pub mod server;

@@ -173,6 +173,27 @@ fn string_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error>
     })
 }
 
+/// Accepts a list of secrets, or one string of secrets separated by commas or line ends (an
+/// environment variable, or a `_FILE` secret holding one key a line).
+fn secret_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Secret>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(Secret),
+        Many(Vec<Secret>),
+    }
+    Ok(match OneOrMany::deserialize(d)? {
+        OneOrMany::One(s) => s
+            .expose()
+            .split([',', '\n', '\r'])
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(Secret::new)
+            .collect(),
+        OneOrMany::Many(v) => v,
+    })
+}
+
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
@@ -646,6 +667,70 @@ mod tests {
             );
             Ok(())
         });
+    }
+
+    #[test]
+    fn link_keys_are_a_list_or_one_string_and_one_way_only() {
+        let (a, b) = ("a".repeat(32), "b".repeat(43));
+        figment::Jail::expect_with(|jail| {
+            // A TOML list.
+            jail.create_file(
+                "c.toml",
+                &format!("[web]\nlink_keys = [\"{b}\", \"{a}\"]\n"),
+            )?;
+            let config = Config::load(Some(Path::new("c.toml")), &Overrides::default())
+                .map_err(|e| e.to_string())?;
+            config.validate(&all()).map_err(|e| e.to_string())?;
+            assert_eq!(
+                config.web.configured_link_keys(),
+                vec![b.as_str(), a.as_str()]
+            );
+
+            // One comma-separated string from the environment.
+            jail.set_env("CLOUDHP_WEB__LINK_KEYS", format!("{a} , {b}"));
+            let config = Config::load(None, &Overrides::default()).map_err(|e| e.to_string())?;
+            assert_eq!(
+                config.web.configured_link_keys(),
+                vec![a.as_str(), b.as_str()]
+            );
+
+            // A secret file, one key a line.
+            jail.set_env("CLOUDHP_WEB__LINK_KEYS", "");
+            jail.create_file("keys", &format!("{b}\r\n{a}\n\n"))?;
+            jail.set_env("CLOUDHP_WEB__LINK_KEYS_FILE", "keys");
+            let config = Config::load(None, &Overrides::default()).map_err(|e| e.to_string())?;
+            assert_eq!(
+                config.web.configured_link_keys(),
+                vec![b.as_str(), a.as_str()]
+            );
+            config.validate(&all()).map_err(|e| e.to_string())?;
+            let shown = toml::to_string(&config).unwrap();
+            assert!(!shown.contains(&a) && !shown.contains(&b), "{shown}");
+
+            // web.link_key alone is one key; both set is an error naming both.
+            jail.set_env("CLOUDHP_WEB__LINK_KEY", &a);
+            let config = Config::load(None, &Overrides::default()).map_err(|e| e.to_string())?;
+            let err = config.validate(&all()).unwrap_err().to_string();
+            assert!(
+                err.contains("web.link_key ") && err.contains("web.link_keys"),
+                "{err}"
+            );
+            jail.clear_env();
+            jail.set_env("CLOUDHP_WEB__LINK_KEY", &a);
+            let config = Config::load(None, &Overrides::default()).map_err(|e| e.to_string())?;
+            config.validate(&all()).map_err(|e| e.to_string())?;
+            assert_eq!(config.web.configured_link_keys(), vec![a.as_str()]);
+            Ok(())
+        });
+
+        let mut c = Config::default();
+        assert!(c.web.configured_link_keys().is_empty());
+        c.web.link_keys = vec![Secret::new("k".repeat(32)), Secret::new("short")];
+        let err = c.validate(&all()).unwrap_err().to_string();
+        assert!(
+            err.contains("web.link_keys") && err.contains("key 2 of 2"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -4,7 +4,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::{ConfigError, Secret, positive};
+use crate::link_keys::MIN_KEY_LEN;
+
+use super::{ConfigError, Secret, positive, secret_list};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -19,9 +21,14 @@ pub enum LinkMode {
 #[serde(default, deny_unknown_fields)]
 pub struct WebConfig {
     pub links: LinkMode,
-    /// Key signing the personal links (32 characters at least). Empty: a key generated in the
-    /// data dir (`link.key`); several web replicas must share one key.
+    /// Key signing the personal links (32 characters at least). Empty, and `link_keys` empty
+    /// too: the keys of the data dir (`link.key`); several web replicas must share one key.
     pub link_key: Secret,
+    /// Several keys, for a rotation: the first signs, every one verifies (links mailed under
+    /// an older key still open). A list, or one string of comma- or line-separated keys. Set
+    /// this or `link_key`, not both.
+    #[serde(deserialize_with = "secret_list")]
+    pub link_keys: Vec<Secret>,
     #[serde(with = "humantime_serde")]
     pub identity_timeout: Duration,
     #[serde(with = "humantime_serde")]
@@ -44,6 +51,7 @@ impl Default for WebConfig {
         Self {
             links: LinkMode::Signed,
             link_key: Secret::default(),
+            link_keys: Vec::new(),
             identity_timeout: Duration::from_millis(500),
             status_timeout: Duration::from_millis(500),
             picture_timeout: Duration::from_millis(500),
@@ -65,12 +73,45 @@ impl WebConfig {
             return Err(ConfigError::key("web.refresh", "must be at least 1s"));
         }
         let key = self.link_key.expose();
-        if !key.is_empty() && key.len() < 32 {
+        if !key.is_empty() && key.len() < MIN_KEY_LEN {
             return Err(ConfigError::key(
                 "web.link_key",
                 "must be at least 32 characters long (use a random string)",
             ));
         }
+        if !key.is_empty() && !self.link_keys.is_empty() {
+            return Err(ConfigError::key(
+                "web.link_keys",
+                "web.link_key and web.link_keys are both set: set only web.link_keys, the \
+                 signing key first",
+            ));
+        }
+        for (i, key) in self.link_keys.iter().enumerate() {
+            if key.expose().len() < MIN_KEY_LEN {
+                return Err(ConfigError::key(
+                    "web.link_keys",
+                    format!(
+                        "key {} of {} must be at least 32 characters long (use \
+                         `cloudhp link-key generate`)",
+                        i + 1,
+                        self.link_keys.len()
+                    ),
+                ));
+            }
+        }
         Ok(())
+    }
+
+    /// The configured keys of personal links, the signing key first (`link_keys`, or
+    /// `link_key` alone); empty when the data dir's key file is to be used.
+    pub fn configured_link_keys(&self) -> Vec<&str> {
+        if self.link_keys.is_empty() {
+            Some(self.link_key.expose())
+                .filter(|k| !k.is_empty())
+                .into_iter()
+                .collect()
+        } else {
+            self.link_keys.iter().map(Secret::expose).collect()
+        }
     }
 }

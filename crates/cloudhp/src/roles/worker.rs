@@ -460,32 +460,14 @@ impl HttpWorker {
             let body = read_limited(response, 512).await.unwrap_or_default();
             return Err(CallError::Failed(format!(
                 "GET {url} answered {status}: {}",
-                String::from_utf8_lossy(&body).trim()
+                excerpt(&body)
             )));
         }
         let failed = |why: String| CallError::Failed(format!("GET {url}: {why}"));
         let body = read_limited(response, MAX_ANSWER_BYTES)
             .await
             .map_err(failed)?;
-        let answer: PlayAnswer =
-            serde_json::from_slice(&body).map_err(|e| failed(format!("not a W answer ({e})")))?;
-        let prize = Prize::parse(&answer.price)
-            .ok_or_else(|| failed(format!("invalid prize name {:?}", answer.price)))?;
-        let cleaned: String = answer
-            .img
-            .chars()
-            .filter(|c| !c.is_ascii_whitespace())
-            .collect();
-        let jpeg = BASE64
-            .decode(cleaned.as_bytes())
-            .map_err(|e| failed(format!("img is not base64 ({e})")))?;
-        if !looks_like_jpeg(&jpeg) {
-            return Err(failed("img is not a JPEG".into()));
-        }
-        Ok(Draw {
-            prize,
-            jpeg: Bytes::from(jpeg),
-        })
+        parse_play_answer(&body).map_err(|e| failed(e.to_string()))
     }
 
     async fn probe(&self, endpoint: &Endpoint) -> bool {
@@ -510,6 +492,52 @@ impl HttpWorker {
         *probe = Some((Instant::now(), ok));
         ok
     }
+}
+
+/// Why the body of a W's `200` answer to `GET /play/<id>` is not a draw.
+#[derive(Debug, thiserror::Error)]
+pub enum AnswerError {
+    #[error("not a W answer ({0})")]
+    NotJson(#[source] serde_json::Error),
+    #[error("invalid prize name {0:?}")]
+    Prize(String),
+    #[error("img is not base64 ({0})")]
+    NotBase64(#[source] base64::DecodeError),
+    #[error("img is not a JPEG")]
+    NotJpeg,
+}
+
+/// The text of an error answer of W, for a log line: invalid UTF-8 replaced, control
+/// characters (line breaks included) turned into spaces, so it stays one line.
+pub fn excerpt(body: &[u8]) -> String {
+    String::from_utf8_lossy(body)
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect::<String>()
+        .trim()
+        .to_owned()
+}
+
+/// Reads the body of a W's `200` answer: `{"price": "<file name>", "img": "<base64 JPEG>"}`.
+/// Any bytes give a draw or an error, never a panic (fuzzed: docs/fuzzing.md).
+pub fn parse_play_answer(body: &[u8]) -> Result<Draw, AnswerError> {
+    let answer: PlayAnswer = serde_json::from_slice(body).map_err(AnswerError::NotJson)?;
+    let prize = Prize::parse(&answer.price).ok_or(AnswerError::Prize(answer.price))?;
+    let cleaned: String = answer
+        .img
+        .chars()
+        .filter(|c| !c.is_ascii_whitespace())
+        .collect();
+    let jpeg = BASE64
+        .decode(cleaned.as_bytes())
+        .map_err(AnswerError::NotBase64)?;
+    if !looks_like_jpeg(&jpeg) {
+        return Err(AnswerError::NotJpeg);
+    }
+    Ok(Draw {
+        prize,
+        jpeg: Bytes::from(jpeg),
+    })
 }
 
 /// Reads a body up to `limit` bytes; more is an error.
@@ -760,5 +788,93 @@ mod tests {
             Target::parse("http://worker").expand,
             Some(("worker".to_owned(), 80, String::new()))
         );
+    }
+
+    /// A JPEG's first bytes, then anything.
+    fn jpeg_base64(rest: &[u8]) -> String {
+        let mut jpeg = vec![0xFF, 0xD8, 0xFF, 0xE0];
+        jpeg.extend_from_slice(rest);
+        BASE64.encode(jpeg)
+    }
+
+    #[test]
+    fn play_answers_give_a_draw_or_say_what_is_wrong() {
+        let img = jpeg_base64(b"JFIF");
+        let body = format!(r#"{{"price": "usb-key.jpg", "img": "{img}"}}"#);
+        let draw = parse_play_answer(body.as_bytes()).unwrap();
+        assert_eq!(draw.prize.file(), "usb-key.jpg");
+        assert!(looks_like_jpeg(&draw.jpeg));
+        // Line breaks inside the base64 are tolerated.
+        let wrapped = format!(
+            r#"{{"price": "a.jpg", "img": "{}\n{}"}}"#,
+            &img[..4],
+            &img[4..]
+        );
+        assert!(parse_play_answer(wrapped.as_bytes()).is_ok());
+
+        let cases: [(&[u8], &str); 6] = [
+            (b"", "not a W answer"),
+            (b"<html>busy</html>", "not a W answer"),
+            (br#"{"price": "a.jpg"}"#, "not a W answer"),
+            (
+                br#"{"price": "../etc/passwd", "img": ""}"#,
+                "invalid prize name",
+            ),
+            (br#"{"price": "a.jpg", "img": "%%%"}"#, "not base64"),
+            (br#"{"price": "a.jpg", "img": "aGVsbG8="}"#, "not a JPEG"),
+        ];
+        for (body, expected) in cases {
+            let err = parse_play_answer(body).unwrap_err().to_string();
+            assert!(err.contains(expected), "{body:?}: {err}");
+        }
+        assert_eq!(
+            excerpt(b" busy\r\nX-Forged: 1\xff "),
+            "busy  X-Forged: 1\u{fffd}"
+        );
+    }
+
+    /// Fuzzing (see docs/fuzzing.md): a fixed number of cases, PROPTEST_CASES raises it.
+    mod fuzz {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn answer(price: String, img: String) -> Vec<u8> {
+            serde_json::json!({ "price": price, "img": img })
+                .to_string()
+                .into_bytes()
+        }
+
+        fn bodies() -> impl Strategy<Value = Vec<u8>> {
+            prop_oneof![
+                proptest::collection::vec(any::<u8>(), 0..512),
+                // Shaped like an answer, with any fields.
+                (any::<String>(), any::<String>()).prop_map(|(price, img)| answer(price, img)),
+                // A JPEG under any prize name, with any bytes after its first ones.
+                (
+                    any::<String>(),
+                    proptest::collection::vec(any::<u8>(), 0..64)
+                )
+                    .prop_map(|(price, rest)| answer(price, jpeg_base64(&rest))),
+            ]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 50_000, ..ProptestConfig::default() })]
+
+            /// Any bytes from W: a typed error, or a draw whose prize is a plain file name and
+            /// whose picture is a JPEG; never a panic. Its error text stays one line.
+            #[test]
+            fn fuzz_any_bytes_from_w_give_a_draw_or_an_error(body in bodies()) {
+                match parse_play_answer(&body) {
+                    Ok(draw) => {
+                        prop_assert!(Prize::parse(draw.prize.file()).is_some());
+                        prop_assert!(!draw.prize.file().chars().any(char::is_control));
+                        prop_assert!(looks_like_jpeg(&draw.jpeg));
+                    }
+                    Err(e) => prop_assert!(!e.to_string().is_empty()),
+                }
+                prop_assert!(!excerpt(&body).chars().any(char::is_control));
+            }
+        }
     }
 }

@@ -2,9 +2,6 @@
 //! under the campaign's key), so changing the id in the URL does not open someone else's page:
 //! the seed's links let anyone read every customer's name and e-mail and play for them.
 
-use std::io::Write;
-use std::path::Path;
-
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use cloudhp_core::CustomerId;
@@ -22,34 +19,42 @@ pub enum LinkError {
     Missing,
     #[error("this link is not valid: it was altered or belongs to another campaign")]
     Invalid,
+    #[error("signed links need at least one key")]
+    NoKey,
 }
 
 /// Signs and checks personal links, and builds the URLs of the site.
 #[derive(Clone)]
 pub struct Links {
-    key: Option<Vec<u8>>,
+    /// The keys, the signing one first; none for open links.
+    keys: Vec<Vec<u8>>,
     base: String,
 }
 
 impl Links {
-    /// Signed links under `key`; `base` is the public URL of the web role.
-    pub fn signed(key: &[u8], base: &str) -> Self {
-        Self {
-            key: Some(key.to_vec()),
-            base: base.trim_end_matches('/').to_owned(),
+    /// Signed links: the first of `keys` signs, every one verifies (so a new key can sign while
+    /// the links mailed under the old ones still open). `base` is the public URL of the web
+    /// role. No key is [`LinkError::NoKey`].
+    pub fn signed<K: AsRef<[u8]>>(keys: &[K], base: &str) -> Result<Self, LinkError> {
+        if keys.is_empty() {
+            return Err(LinkError::NoKey);
         }
+        Ok(Self {
+            keys: keys.iter().map(|k| k.as_ref().to_vec()).collect(),
+            base: base.trim_end_matches('/').to_owned(),
+        })
     }
 
     /// The seed's open links: the id alone opens the page.
     pub fn open(base: &str) -> Self {
         Self {
-            key: None,
+            keys: Vec::new(),
             base: base.trim_end_matches('/').to_owned(),
         }
     }
 
     pub fn is_signed(&self) -> bool {
-        self.key.is_some()
+        !self.keys.is_empty()
     }
 
     fn mac(&self, key: &[u8], id: CustomerId) -> Hmac<Sha256> {
@@ -62,16 +67,17 @@ impl Links {
 
     /// The signature of `id`, `None` with open links.
     pub fn token(&self, id: CustomerId) -> Option<String> {
-        let key = self.key.as_deref()?;
+        let key = self.keys.first()?;
         let tag = self.mac(key, id).finalize().into_bytes();
         Some(URL_SAFE_NO_PAD.encode(&tag[..TAG_BYTES]))
     }
 
-    /// Checks the signature given with `id` (in constant time).
+    /// Checks the signature given with `id` against every key (each comparison in constant
+    /// time, and every key tried: the time does not tell which key matched).
     pub fn check(&self, id: CustomerId, given: Option<&str>) -> Result<(), LinkError> {
-        let Some(key) = self.key.as_deref() else {
+        if self.keys.is_empty() {
             return Ok(());
-        };
+        }
         let given = given.filter(|t| !t.is_empty()).ok_or(LinkError::Missing)?;
         let tag = URL_SAFE_NO_PAD
             .decode(given.as_bytes())
@@ -79,9 +85,14 @@ impl Links {
         if tag.len() != TAG_BYTES {
             return Err(LinkError::Invalid);
         }
-        self.mac(key, id)
-            .verify_truncated_left(&tag)
-            .map_err(|_| LinkError::Invalid)
+        let matched = self.keys.iter().fold(false, |matched, key| {
+            self.mac(key, id).verify_truncated_left(&tag).is_ok() | matched
+        });
+        if matched {
+            Ok(())
+        } else {
+            Err(LinkError::Invalid)
+        }
     }
 
     /// `id=…` and, with signed links, `&t=…`.
@@ -121,45 +132,8 @@ impl Links {
     }
 }
 
-/// Reads the link key of `path`, or creates it (32 random bytes, hex, readable by the owner
-/// only). Several processes starting together agree on the first one written.
-pub fn load_or_create_key(path: &Path) -> std::io::Result<Vec<u8>> {
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent)?;
-    }
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    match options.open(path) {
-        Ok(mut file) => {
-            let key: [u8; 32] = rand::random();
-            let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
-            file.write_all(hex.as_bytes())?;
-            file.sync_all()?;
-            Ok(hex.into_bytes())
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            // A concurrent starter may still be writing it.
-            for _ in 0..50 {
-                let text = std::fs::read_to_string(path)?;
-                let text = text.trim();
-                if text.len() >= 32 {
-                    return Ok(text.as_bytes().to_vec());
-                }
-                std::thread::sleep(std::time::Duration::from_millis(20));
-            }
-            Err(std::io::Error::new(
-                std::io::ErrorKind::InvalidData,
-                format!("{} holds no key (32 characters at least)", path.display()),
-            ))
-        }
-        Err(e) => Err(e),
-    }
-}
+/// The keys of the data dir's key file, created when missing (see [`crate::link_keys`]).
+pub use crate::link_keys::load_or_create as load_or_create_key;
 
 #[cfg(test)]
 mod tests {
@@ -172,7 +146,11 @@ mod tests {
 
     #[test]
     fn a_link_opens_only_its_own_page() {
-        let links = Links::signed(b"0123456789abcdef0123456789abcdef", "http://shop.example/");
+        let links = Links::signed(
+            &[b"0123456789abcdef0123456789abcdef"],
+            "http://shop.example/",
+        )
+        .unwrap();
         let t1 = links.token(id(1)).unwrap();
         assert_eq!(t1.len(), 22);
         assert_eq!(links.check(id(1), Some(&t1)), Ok(()));
@@ -185,7 +163,7 @@ mod tests {
             links.page_url(id(1)),
             format!("http://shop.example/index.html?id=1&t={t1}")
         );
-        let other = Links::signed(b"another key, another campaign!!!", "http://x");
+        let other = Links::signed(&[b"another key, another campaign!!!"], "http://x").unwrap();
         assert_eq!(other.check(id(1), Some(&t1)), Err(LinkError::Invalid));
     }
 
@@ -200,30 +178,95 @@ mod tests {
         );
     }
 
+    const OLD: &[u8] = b"the old key, 32 characters long!";
+    const NEW: &[u8] = b"the new key, 32 characters long!";
+
     #[test]
-    fn the_key_file_is_created_once_and_reused() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("sub").join("link.key");
-        let a = load_or_create_key(&path).unwrap();
-        let b = load_or_create_key(&path).unwrap();
-        assert_eq!(a, b);
-        assert_eq!(a.len(), 64);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
-            assert_eq!(mode & 0o077, 0, "the key must not be readable by others");
-        }
+    fn a_new_key_signs_while_the_old_one_still_verifies_until_removed() {
+        let before = Links::signed(&[OLD], "http://x").unwrap();
+        let old_token = before.token(id(7)).unwrap();
+
+        let rotating = Links::signed(&[NEW, OLD], "http://x").unwrap();
+        assert_eq!(rotating.check(id(7), Some(&old_token)), Ok(()));
+        let new_token = rotating.token(id(7)).unwrap();
+        assert_ne!(new_token, old_token, "the first key signs");
+        let only_new = Links::signed(&[NEW], "http://x").unwrap();
+        assert_eq!(only_new.token(id(7)).unwrap(), new_token);
+        assert_eq!(rotating.check(id(7), Some(&new_token)), Ok(()));
+        assert_eq!(
+            rotating.check(id(8), Some(&old_token)),
+            Err(LinkError::Invalid)
+        );
+
+        // The old key retired: its links no longer open, the new ones do.
+        assert_eq!(
+            only_new.check(id(7), Some(&old_token)),
+            Err(LinkError::Invalid)
+        );
+        assert_eq!(only_new.check(id(7), Some(&new_token)), Ok(()));
+        // The old key alone does not open the new links either.
+        assert_eq!(
+            before.check(id(7), Some(&new_token)),
+            Err(LinkError::Invalid)
+        );
+    }
+
+    #[test]
+    fn signed_links_need_a_key() {
+        let none: [&[u8]; 0] = [];
+        assert_eq!(
+            Links::signed(&none, "http://x").err(),
+            Some(LinkError::NoKey)
+        );
     }
 
     proptest! {
         #[test]
         fn tokens_never_verify_for_another_id(a in 1u32.., b in 1u32..) {
             prop_assume!(a != b);
-            let links = Links::signed(b"0123456789abcdef0123456789abcdef", "http://x");
+            let links = Links::signed(&[b"0123456789abcdef0123456789abcdef"], "http://x").unwrap();
             let t = links.token(id(a)).unwrap();
             prop_assert_eq!(links.check(id(b), Some(&t)), Err(LinkError::Invalid));
             prop_assert_eq!(links.check(id(a), Some(&t)), Ok(()));
+        }
+    }
+
+    // Fuzzing (see docs/fuzzing.md): a fixed number of cases, PROPTEST_CASES raises it.
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 100_000, ..ProptestConfig::default() })]
+
+        /// Any id with any token string: a typed refusal, never a panic; and a token accepted
+        /// is exactly the one the signing key gives that id.
+        #[test]
+        fn fuzz_any_token_for_any_id_is_refused_or_its_own(
+            n in 1u32..,
+            given in prop_oneof![
+                any::<String>(),
+                "[A-Za-z0-9_-]{0,40}",
+                "[A-Za-z0-9_=+/-]{22}",
+            ],
+        ) {
+            let links = Links::signed(&[NEW, OLD], "http://x").unwrap();
+            let result = links.check(id(n), Some(&given));
+            if given.is_empty() {
+                prop_assert_eq!(result, Err(LinkError::Missing));
+            } else if result.is_ok() {
+                let own = [links.token(id(n)).unwrap(), Links::signed(&[OLD], "x").unwrap().token(id(n)).unwrap()];
+                prop_assert!(own.contains(&given), "{given:?} opened the page of {n}");
+            } else {
+                prop_assert_eq!(result, Err(LinkError::Invalid));
+            }
+        }
+
+        /// Under several keys, a token of one id opens no other id, whichever key signed it.
+        #[test]
+        fn fuzz_tokens_of_every_key_stay_with_their_id(a in 1u32.., b in 1u32.., old in any::<bool>()) {
+            prop_assume!(a != b);
+            let signer = Links::signed(&[if old { OLD } else { NEW }], "http://x").unwrap();
+            let links = Links::signed(&[NEW, OLD], "http://x").unwrap();
+            let t = signer.token(id(a)).unwrap();
+            prop_assert_eq!(links.check(id(a), Some(&t)), Ok(()));
+            prop_assert_eq!(links.check(id(b), Some(&t)), Err(LinkError::Invalid));
         }
     }
 }

@@ -8,7 +8,7 @@ use cloudhp_core::{Role, RoleSet};
 use super::remote::Remote;
 use super::{LocalRoles, Wiring};
 use crate::config::{Config, LinkMode};
-use crate::web::{Guard, Links, Web, WebTimeouts, load_or_create_key};
+use crate::web::{Guard, Links, Web, WebTimeouts};
 
 /// The web role of this process.
 pub struct WebRole {
@@ -42,21 +42,15 @@ pub fn router(
             );
             Links::open(public_url)
         }
-        LinkMode::Signed if !config.web.link_key.is_empty() => {
-            Links::signed(config.web.link_key.expose().as_bytes(), public_url)
-        }
         LinkMode::Signed => {
-            let path = config.server.data_dir.join("link.key");
-            let key = load_or_create_key(&path).with_context(|| {
-                format!(
-                    "cannot read or create the link key {} (web.link_key)",
-                    path.display()
-                )
-            })?;
-            if !roles.is_all() {
-                tracing::warn!(path = %path.display(), "no web.link_key configured: using the key of the data dir; every web replica must share one key");
+            let (keys, source) = crate::link_keys::resolve(&config.web, &config.server.data_dir)
+                .context("cannot use the link keys (web.link_keys)")?;
+            if let crate::link_keys::KeySource::File(path) = &source
+                && !roles.is_all()
+            {
+                tracing::warn!(path = %path.display(), "no web.link_keys configured: using the keys of the data dir; every web replica must share them");
             }
-            Links::signed(&key, public_url)
+            Links::signed(&keys, public_url)?
         }
     };
     let sample_links = sample_ids

@@ -185,3 +185,37 @@ async fn customer_fields_with_markup_are_escaped() {
     let json = player(&app, &links, 500).await;
     assert_eq!(json["customer"]["firstname"], "<script>alert('x')</script>");
 }
+
+#[tokio::test]
+async fn line_breaks_in_customer_fields_cannot_forge_mail_lines() {
+    let sandbox = Sandbox::new("");
+    let app = sandbox.up();
+    let links = sandbox.links(&app.base());
+    // The shop's table is written by the shop, not by our import: anything can be in it.
+    let mut evil = cloudhp_store::demo_customer(id(501));
+    evil.firstname = "Eve\u{2028}To: a@evil.example".into();
+    evil.lastname = "Doe\r\nBcc: x@evil.example".into();
+    sandbox
+        .customers()
+        .insert_all(&[evil], time::OffsetDateTime::now_utc())
+        .await
+        .unwrap();
+
+    start_play(&app, &links, 501).await;
+    let mail = wait_for("the winner mail in the spool", || async {
+        sandbox.mails().pop()
+    })
+    .await;
+    let text = std::fs::read_to_string(&mail).unwrap();
+    for line in text.split(['\r', '\n']) {
+        assert!(
+            !line.starts_with("Bcc:") && !line.starts_with("To: a@evil"),
+            "forged line {line:?} in:\n{text}"
+        );
+    }
+    assert!(
+        text.contains("Name:        Eve To: a@evil.example Doe  Bcc: x@evil.example"),
+        "the name is kept, on one line:\n{text}"
+    );
+    assert!(text.contains("Customer id: 501"), "{text}");
+}

@@ -12,6 +12,7 @@ mod import;
 mod multiprocess;
 mod recovery;
 mod role_api;
+mod rotation;
 mod shop;
 mod storage;
 mod worker_contract;

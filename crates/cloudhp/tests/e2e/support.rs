@@ -95,10 +95,11 @@ impl Sandbox {
         CustomerDb::new(pool, TablePrefix::default())
     }
 
-    /// The links of the campaign (its key is created by the first process started).
+    /// The links of the campaign (its keys are created by the first process started).
     pub fn links(&self, base: &str) -> Links {
-        let key = std::fs::read(self.data_dir().join("link.key")).expect("link.key exists");
-        Links::signed(&key, base)
+        let keys = cloudhp::link_keys::load_or_create(&self.data_dir().join("link.key"))
+            .expect("link.key holds keys");
+        Links::signed(&keys, base).expect("a key")
     }
 
     /// Starts `cloudhp up` on a free port.
