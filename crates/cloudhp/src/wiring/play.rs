@@ -66,6 +66,8 @@ pub fn service(
         .cloned()
         .context("the play role needs the lottery database")?;
     let p = &config.play;
+    let instance = config.play_instance();
+    tracing::info!(%instance, "play instance (play.instance): its interrupted draws are re-driven when it starts again");
     let service = PlayService::new(
         lottery.clone(),
         worker,
@@ -79,6 +81,7 @@ pub fn service(
             sweep_interval: p.sweep_interval,
             max_attempts: p.max_attempts,
             max_draws: p.max_draws,
+            instance,
         },
         {
             // A winner is delivered at once: through the bus when there is one, else by the
