@@ -21,7 +21,8 @@ pub use customers::{
 };
 pub use demo::demo_customer;
 pub use lottery::{
-    Claim, ClaimToken, Completion, LotteryDb, Notification, OutboxCounts, PlayRecord, RecordState,
+    Claim, ClaimToken, Completion, HeldClaim, LotteryDb, Notification, OutboxCounts, PlayRecord,
+    RecordState,
 };
 
 /// Runs `op` until it succeeds, fails for another reason than an unreachable database, or has

@@ -11,6 +11,11 @@
 //!
 //! Every transition out of `drawing` names the claim token it was given, so a holder whose
 //! lease was taken over can no longer record anything (fencing).
+//!
+//! A claim also records its holder, the play process instance that drives it (`holder`): a
+//! process that restarts takes over the claims its previous incarnation held at once, whatever
+//! their lease ([`LotteryDb::held_claims`], [`LotteryDb::take_over_held`]); the claims of
+//! other instances are taken over only once their lease expired.
 
 use std::time::Duration;
 
@@ -72,6 +77,9 @@ pub struct PlayRecord {
     pub picture_key: Option<String>,
     pub last_error: Option<String>,
     pub updated_at: OffsetDateTime,
+    /// The play process instance that claimed or last took over the draw; `None` for rows
+    /// from before holders were recorded.
+    pub holder: Option<String>,
 }
 
 impl PlayRecord {
@@ -112,6 +120,14 @@ pub enum Claim {
     Running(PlayRecord),
     /// The customer already won.
     Played(PlayRecord),
+}
+
+/// A drawing claim held by a given instance, as listed for its take-over after a restart.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HeldClaim {
+    pub customer_id: CustomerId,
+    /// The token the claim had when listed: the take-over succeeds only if it is unchanged.
+    pub token: ClaimToken,
 }
 
 /// What recording a result led to.
@@ -167,6 +183,7 @@ struct PlayRow {
     email: String,
     last_error: Option<String>,
     updated_at: i64,
+    holder: Option<String>,
 }
 
 impl PlayRow {
@@ -195,6 +212,7 @@ impl PlayRow {
             picture_key: self.picture_key,
             last_error: self.last_error,
             updated_at: from_millis(self.updated_at)?,
+            holder: self.holder,
         })
     }
 }
@@ -230,8 +248,8 @@ fn customer_id(raw: i64) -> Result<CustomerId, StoreError> {
 }
 
 const SELECT_PLAY: &str = "SELECT customer_id, state, attempts, lease_until, requested_at, \
-     played_at, prize, picture_key, firstname, lastname, email, last_error, updated_at \
-     FROM plays WHERE customer_id = ?";
+     played_at, prize, picture_key, firstname, lastname, email, last_error, updated_at, \
+     holder FROM plays WHERE customer_id = ?";
 
 /// The lottery database.
 #[derive(Clone, Debug)]
@@ -288,13 +306,15 @@ impl LotteryDb {
         row.map(PlayRow::into_record).transpose()
     }
 
-    /// Claims the draw of `customer`: inserts the row, or takes over a failed attempt or an
-    /// expired claim. Exactly one of any number of concurrent callers gets `Acquired`.
+    /// Claims the draw of `customer` for `holder` (the play process instance): inserts the
+    /// row, or takes over a failed attempt or an expired claim. Exactly one of any number of
+    /// concurrent callers gets `Acquired`.
     pub async fn claim(
         &self,
         customer: &Customer,
         now: OffsetDateTime,
         lease: Duration,
+        holder: &str,
     ) -> Result<Claim, StoreError> {
         let id = i64::from(customer.id.get());
         let now_ms = millis(now);
@@ -306,8 +326,8 @@ impl LotteryDb {
             let inserted = on_pool!(&self.pool, |p| {
                 sqlx::query(
                     "INSERT INTO plays (customer_id, state, claim_token, lease_until, attempts, \
-                     requested_at, firstname, lastname, email, updated_at) \
-                     VALUES (?, 'drawing', ?, ?, 1, ?, ?, ?, ?, ?)",
+                     requested_at, firstname, lastname, email, updated_at, holder) \
+                     VALUES (?, 'drawing', ?, ?, 1, ?, ?, ?, ?, ?, ?)",
                 )
                 .bind(id)
                 .bind(token.as_str())
@@ -317,6 +337,7 @@ impl LotteryDb {
                 .bind(&customer.lastname)
                 .bind(&customer.email)
                 .bind(now_ms)
+                .bind(holder)
                 .execute(p)
                 .await
                 .map(|_| ())
@@ -333,7 +354,7 @@ impl LotteryDb {
                     "UPDATE plays SET \
                        requested_at = CASE WHEN state = 'failed' THEN ? ELSE requested_at END, \
                        attempts = CASE WHEN state = 'failed' THEN 1 ELSE attempts + 1 END, \
-                       state = 'drawing', claim_token = ?, lease_until = ?, \
+                       state = 'drawing', claim_token = ?, lease_until = ?, holder = ?, \
                        firstname = ?, lastname = ?, email = ?, \
                        last_error = NULL, updated_at = ? \
                      WHERE customer_id = ? \
@@ -342,6 +363,7 @@ impl LotteryDb {
                 .bind(now_ms)
                 .bind(token.as_str())
                 .bind(until)
+                .bind(holder)
                 .bind(&customer.firstname)
                 .bind(&customer.lastname)
                 .bind(&customer.email)
@@ -504,27 +526,101 @@ impl LotteryDb {
         ids.into_iter().map(customer_id).collect()
     }
 
-    /// Takes over an expired claim to re-drive it. `None` when it is not expired any more (its
-    /// holder renewed it, or another recoverer took it first).
+    /// Takes over an expired claim for `holder` to re-drive it. `None` when it is not expired
+    /// any more (its holder renewed it, or another recoverer took it first).
     pub async fn take_over_expired(
         &self,
         id: CustomerId,
         now: OffsetDateTime,
         lease: Duration,
+        holder: &str,
     ) -> Result<Option<(ClaimToken, PlayRecord)>, StoreError> {
         let token = ClaimToken::new();
         let now_ms = millis(now);
         let affected = on_pool!(&self.pool, |p| {
             sqlx::query(
                 "UPDATE plays SET claim_token = ?, lease_until = ?, attempts = attempts + 1, \
-                   updated_at = ? \
+                   holder = ?, updated_at = ? \
                  WHERE customer_id = ? AND state = 'drawing' AND lease_until < ?",
+            )
+            .bind(token.as_str())
+            .bind(now_ms.saturating_add(duration_millis(lease)))
+            .bind(holder)
+            .bind(now_ms)
+            .bind(i64::from(id.get()))
+            .bind(now_ms)
+            .execute(p)
+            .await?
+            .rows_affected()
+        });
+        if affected != 1 {
+            return Ok(None);
+        }
+        Ok(self.record(id).await?.map(|record| (token, record)))
+    }
+
+    /// The drawing claims held by `holder` whose lease ends before `leased_before`, by
+    /// customer id, after `after` (a cursor: pass the last id of the previous page). A process
+    /// lists the claims of its previous incarnation with this when it starts, passing its start
+    /// time plus the lease: every claim or renewal it made itself leases past that, so it never
+    /// takes over its own live draws.
+    pub async fn held_claims(
+        &self,
+        holder: &str,
+        leased_before: OffsetDateTime,
+        after: Option<CustomerId>,
+        limit: u32,
+    ) -> Result<Vec<HeldClaim>, StoreError> {
+        let rows: Vec<(i64, String)> = on_pool!(&self.pool, |p| {
+            sqlx::query_as(
+                "SELECT customer_id, claim_token FROM plays \
+                 WHERE state = 'drawing' AND holder = ? AND lease_until < ? AND customer_id > ? \
+                 ORDER BY customer_id LIMIT ?",
+            )
+            .bind(holder)
+            .bind(millis(leased_before))
+            .bind(after.map_or(0, |id| i64::from(id.get())))
+            .bind(i64::from(limit))
+            .fetch_all(p)
+            .await?
+        });
+        rows.into_iter()
+            .map(|(id, token)| {
+                Ok(HeldClaim {
+                    customer_id: customer_id(id)?,
+                    token: ClaimToken(token),
+                })
+            })
+            .collect()
+    }
+
+    /// Takes over a claim listed by [`held_claims`](Self::held_claims) for `holder`, whatever
+    /// its lease: a new token (the previous incarnation, should it still run, is fenced off),
+    /// one more attempt. `None` when the claim changed since it was listed (completed, failed,
+    /// or taken over by someone else).
+    pub async fn take_over_held(
+        &self,
+        held: &HeldClaim,
+        holder: &str,
+        now: OffsetDateTime,
+        lease: Duration,
+    ) -> Result<Option<(ClaimToken, PlayRecord)>, StoreError> {
+        let token = ClaimToken::new();
+        let now_ms = millis(now);
+        let id = held.customer_id;
+        let affected = on_pool!(&self.pool, |p| {
+            sqlx::query(
+                "UPDATE plays SET claim_token = ?, lease_until = ?, attempts = attempts + 1, \
+                   updated_at = ? \
+                 WHERE customer_id = ? AND state = 'drawing' AND holder = ? \
+                   AND claim_token = ?",
             )
             .bind(token.as_str())
             .bind(now_ms.saturating_add(duration_millis(lease)))
             .bind(now_ms)
             .bind(i64::from(id.get()))
-            .bind(now_ms)
+            .bind(holder)
+            .bind(held.token.as_str())
             .execute(p)
             .await?
             .rows_affected()

@@ -43,9 +43,9 @@ fn acquired(claim: Claim) -> cloudhp_store::ClaimToken {
 async fn first_claim_draws_and_later_ones_see_it(db: LotteryDb) {
     let c = customer(1);
     assert_eq!(db.record(c.id).await.unwrap(), None);
-    let token = acquired(db.claim(&c, t0(), LEASE).await.unwrap());
+    let token = acquired(db.claim(&c, t0(), LEASE, "p1").await.unwrap());
 
-    let Claim::Running(record) = db.claim(&c, t0() + secs(1), LEASE).await.unwrap() else {
+    let Claim::Running(record) = db.claim(&c, t0() + secs(1), LEASE, "p1").await.unwrap() else {
         panic!("a second claim during the draw must see it running");
     };
     assert_eq!(record.state, RecordState::Drawing);
@@ -58,7 +58,7 @@ async fn first_claim_draws_and_later_ones_see_it(db: LotteryDb) {
         .unwrap();
     assert_eq!(done, Completion::Recorded);
 
-    let Claim::Played(record) = db.claim(&c, t0() + secs(9), LEASE).await.unwrap() else {
+    let Claim::Played(record) = db.claim(&c, t0() + secs(9), LEASE, "p1").await.unwrap() else {
         panic!("a claim after the result must see it played");
     };
     let status = record.to_status();
@@ -88,7 +88,7 @@ async fn concurrent_claims_acquire_once(db: LotteryDb) {
         .map(|_| {
             let db = db.clone();
             let c = c.clone();
-            tokio::spawn(async move { db.claim(&c, t0(), LEASE).await.unwrap() })
+            tokio::spawn(async move { db.claim(&c, t0(), LEASE, "p1").await.unwrap() })
         })
         .collect();
     let mut acquired = 0;
@@ -104,7 +104,7 @@ async fn concurrent_claims_acquire_once(db: LotteryDb) {
 
 async fn a_failed_draw_can_be_tried_again(db: LotteryDb) {
     let c = customer(3);
-    let token = acquired(db.claim(&c, t0(), LEASE).await.unwrap());
+    let token = acquired(db.claim(&c, t0(), LEASE, "p1").await.unwrap());
     assert!(
         db.fail(c.id, &token, "w answered 500", t0() + secs(2))
             .await
@@ -126,7 +126,7 @@ async fn a_failed_draw_can_be_tried_again(db: LotteryDb) {
         Completion::LostClaim
     );
 
-    let again = acquired(db.claim(&c, t0() + secs(10), LEASE).await.unwrap());
+    let again = acquired(db.claim(&c, t0() + secs(10), LEASE, "p1").await.unwrap());
     let record = db.record(c.id).await.unwrap().unwrap();
     assert_eq!(
         record.attempts, 1,
@@ -144,7 +144,7 @@ async fn a_failed_draw_can_be_tried_again(db: LotteryDb) {
 
 async fn an_expired_claim_is_taken_over_and_fences_its_old_holder(db: LotteryDb) {
     let c = customer(4);
-    let old = acquired(db.claim(&c, t0(), LEASE).await.unwrap());
+    let old = acquired(db.claim(&c, t0(), LEASE, "p1").await.unwrap());
     // Within the lease nothing is expired.
     assert!(
         db.expired_claims(t0() + secs(30), 10)
@@ -153,7 +153,7 @@ async fn an_expired_claim_is_taken_over_and_fences_its_old_holder(db: LotteryDb)
             .is_empty()
     );
     assert!(
-        db.take_over_expired(c.id, t0() + secs(30), LEASE)
+        db.take_over_expired(c.id, t0() + secs(30), LEASE, "p2")
             .await
             .unwrap()
             .is_none()
@@ -162,7 +162,7 @@ async fn an_expired_claim_is_taken_over_and_fences_its_old_holder(db: LotteryDb)
     let later = t0() + secs(61);
     assert_eq!(db.expired_claims(later, 10).await.unwrap(), vec![c.id]);
     let (new, record) = db
-        .take_over_expired(c.id, later, LEASE)
+        .take_over_expired(c.id, later, LEASE, "p2")
         .await
         .unwrap()
         .unwrap();
@@ -170,7 +170,7 @@ async fn an_expired_claim_is_taken_over_and_fences_its_old_holder(db: LotteryDb)
     assert_eq!(record.attempts, 2);
     // A second recoverer loses.
     assert!(
-        db.take_over_expired(c.id, later, LEASE)
+        db.take_over_expired(c.id, later, LEASE, "p2")
             .await
             .unwrap()
             .is_none()
@@ -198,8 +198,8 @@ async fn an_expired_claim_is_taken_over_and_fences_its_old_holder(db: LotteryDb)
 
 async fn a_customer_click_also_recovers_an_expired_claim(db: LotteryDb) {
     let c = customer(5);
-    let _dead = acquired(db.claim(&c, t0(), LEASE).await.unwrap());
-    let token = acquired(db.claim(&c, t0() + secs(120), LEASE).await.unwrap());
+    let _dead = acquired(db.claim(&c, t0(), LEASE, "p1").await.unwrap());
+    let token = acquired(db.claim(&c, t0() + secs(120), LEASE, "p1").await.unwrap());
     assert!(
         db.renew(c.id, &token, t0() + secs(121), LEASE)
             .await
@@ -207,10 +207,136 @@ async fn a_customer_click_also_recovers_an_expired_claim(db: LotteryDb) {
     );
 }
 
+async fn a_claim_records_its_holder_and_a_take_over_changes_it(db: LotteryDb) {
+    let c = customer(50);
+    let first = acquired(db.claim(&c, t0(), LEASE, "play-1:abc").await.unwrap());
+    let record = db.record(c.id).await.unwrap().unwrap();
+    assert_eq!(record.holder.as_deref(), Some("play-1:abc"));
+
+    // The lease ran out: another instance takes the claim over and becomes its holder.
+    let later = t0() + secs(61);
+    let (taken, record) = db
+        .take_over_expired(c.id, later, LEASE, "play-2:def")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.holder.as_deref(), Some("play-2:def"));
+    assert!(!db.renew(c.id, &first, later, LEASE).await.unwrap());
+
+    // A failed draw claimed again by a customer click belongs to the instance that claimed.
+    assert!(db.fail(c.id, &taken, "w down", later).await.unwrap());
+    acquired(
+        db.claim(&c, later + secs(1), LEASE, "play-3:ghi")
+            .await
+            .unwrap(),
+    );
+    let record = db.record(c.id).await.unwrap().unwrap();
+    assert_eq!(record.holder.as_deref(), Some("play-3:ghi"));
+    assert_eq!(record.attempts, 1);
+}
+
+async fn a_restarted_holder_takes_over_its_claims_whatever_the_lease(db: LotteryDb) {
+    // Three draws of "me" interrupted by a crash, one of another instance, one of "me" done.
+    let mut old = Vec::new();
+    for id in [62u32, 60, 61] {
+        old.push(acquired(
+            db.claim(&customer(id), t0(), LEASE, "me").await.unwrap(),
+        ));
+    }
+    acquired(db.claim(&customer(63), t0(), LEASE, "other").await.unwrap());
+    let done = acquired(db.claim(&customer(64), t0(), LEASE, "me").await.unwrap());
+    db.complete(customer(64).id, &done, &prize(), "64.jpg", t0())
+        .await
+        .unwrap();
+
+    // Right after the restart, well within the lease: nothing is expired...
+    let now = t0() + secs(2);
+    assert!(db.expired_claims(now, 10).await.unwrap().is_empty());
+    // ...but the claims of "me" are listed, page by page, by customer id.
+    let ids = |held: &[cloudhp_store::HeldClaim]| -> Vec<u32> {
+        held.iter().map(|h| h.customer_id.get()).collect()
+    };
+    let restart = now + LEASE;
+    let page1 = db.held_claims("me", restart, None, 2).await.unwrap();
+    assert_eq!(ids(&page1), vec![60, 61]);
+    let page2 = db
+        .held_claims("me", restart, Some(page1[1].customer_id), 2)
+        .await
+        .unwrap();
+    assert_eq!(ids(&page2), vec![62]);
+    assert_eq!(
+        ids(&db.held_claims("other", restart, None, 10).await.unwrap()),
+        vec![63]
+    );
+    assert!(
+        db.held_claims("nobody", restart, None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // A draw the restarted process claimed itself is never listed: it is live.
+    acquired(db.claim(&customer(65), now, LEASE, "me").await.unwrap());
+    assert_eq!(
+        ids(&db.held_claims("me", restart, None, 10).await.unwrap()),
+        vec![60, 61, 62]
+    );
+
+    let held = &page1[0];
+    let c = customer(60);
+    // Another instance cannot use "me"'s listing.
+    assert!(
+        db.take_over_held(held, "other", now, LEASE)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let (token, record) = db
+        .take_over_held(held, "me", now, LEASE)
+        .await
+        .unwrap()
+        .expect("a held claim is taken over whatever its lease");
+    assert_eq!(record.attempts, 2, "the take-over counts as an attempt");
+    assert_eq!(record.holder.as_deref(), Some("me"));
+    assert_eq!(record.requested_at, t0());
+    // Taken over once: the same listing cannot take it again (the token changed).
+    assert!(
+        db.take_over_held(held, "me", now, LEASE)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // The previous incarnation, were it still alive, is fenced off.
+    assert!(!db.renew(c.id, &old[1], now, LEASE).await.unwrap());
+    assert_eq!(
+        db.complete(c.id, &old[1], &prize(), "60.jpg", now)
+            .await
+            .unwrap(),
+        Completion::LostClaim
+    );
+    assert_eq!(
+        db.complete(c.id, &token, &prize(), "60.jpg", now)
+            .await
+            .unwrap(),
+        Completion::Recorded
+    );
+    // A claim completed meanwhile is not taken over.
+    let stale = cloudhp_store::HeldClaim {
+        customer_id: customer(64).id,
+        token: done,
+    };
+    assert!(
+        db.take_over_held(&stale, "me", now, LEASE)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(db.outbox_counts().await.unwrap().pending, 2);
+}
+
 async fn notifications_are_leased_once_and_retried(db: LotteryDb) {
     for id in 10..13 {
         let c = customer(id);
-        let token = acquired(db.claim(&c, t0(), LEASE).await.unwrap());
+        let token = acquired(db.claim(&c, t0(), LEASE, "p1").await.unwrap());
         db.complete(c.id, &token, &prize(), "x.jpg", t0())
             .await
             .unwrap();
@@ -259,7 +385,7 @@ async fn notifications_are_leased_once_and_retried(db: LotteryDb) {
 
 async fn a_notifier_sends_only_what_it_still_holds(db: LotteryDb) {
     let c = customer(40);
-    let token = acquired(db.claim(&c, t0(), LEASE).await.unwrap());
+    let token = acquired(db.claim(&c, t0(), LEASE, "p1").await.unwrap());
     db.complete(c.id, &token, &prize(), "40.jpg", t0())
         .await
         .unwrap();
@@ -299,7 +425,7 @@ async fn a_notifier_sends_only_what_it_still_holds(db: LotteryDb) {
 
 async fn expired_claims_are_listed_oldest_first(db: LotteryDb) {
     for (i, id) in [21u32, 20, 22].into_iter().enumerate() {
-        db.claim(&customer(id), t0() + secs(i as i64), LEASE)
+        db.claim(&customer(id), t0() + secs(i as i64), LEASE, "p1")
             .await
             .unwrap();
     }
@@ -328,6 +454,8 @@ macro_rules! lottery_suite {
                 a_failed_draw_can_be_tried_again,
                 an_expired_claim_is_taken_over_and_fences_its_old_holder,
                 a_customer_click_also_recovers_an_expired_claim,
+                a_claim_records_its_holder_and_a_take_over_changes_it,
+                a_restarted_holder_takes_over_its_claims_whatever_the_lease,
                 notifications_are_leased_once_and_retried,
                 expired_claims_are_listed_oldest_first,
                 outbox_entries_are_published_once_and_delivered_once,
@@ -348,7 +476,7 @@ macro_rules! lottery_suite {
 
 async fn outbox_entries_are_published_once_and_delivered_once(db: LotteryDb) {
     let c = customer(30);
-    let token = acquired(db.claim(&c, t0(), LEASE).await.unwrap());
+    let token = acquired(db.claim(&c, t0(), LEASE, "p1").await.unwrap());
     db.complete(c.id, &token, &prize(), "30.jpg", t0())
         .await
         .unwrap();

@@ -307,6 +307,14 @@ impl Config {
         }
     }
 
+    /// The holder named in the play role's claims (`play.instance`), the default resolved:
+    /// `<host name>:<short hash of the canonical data dir>`.
+    pub fn play_instance(&self) -> String {
+        non_empty_or(&self.play.instance, || {
+            play::default_instance(&play::host_name(), &self.server.data_dir)
+        })
+    }
+
     fn embedded_db_url(&self) -> String {
         format!(
             "sqlite://{}",

@@ -1,9 +1,11 @@
 //! `[play]`: the draws, and the W instances they call.
 
+use std::path::Path;
 use std::time::Duration;
 
 use cloudhp_core::{Role, RoleSet};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use super::{ConfigError, WorkerConfig, at_least_one, check_url, positive, string_list};
 
@@ -32,6 +34,11 @@ pub struct PlayConfig {
     pub sweep_interval: Duration,
     /// Attempts of one draw (crash recoveries included) before it is given up as failed.
     pub max_attempts: u32,
+    /// The holder named in this process's claims. A play process that starts re-drives at
+    /// once the draws still held under its instance (its previous incarnation died), whatever
+    /// their lease. Stable across restarts of one deployment slot, distinct between play
+    /// processes running at the same time. Empty: `<host name>:<hash of the data dir>`.
+    pub instance: String,
 }
 
 impl Default for PlayConfig {
@@ -45,6 +52,7 @@ impl Default for PlayConfig {
             store_timeout: Duration::from_secs(10),
             sweep_interval: Duration::from_secs(5),
             max_attempts: 5,
+            instance: String::new(),
         }
     }
 }
@@ -72,6 +80,7 @@ impl PlayConfig {
         at_least_one("play.worker_concurrency", self.worker_concurrency)?;
         at_least_one("play.max_draws", self.max_draws)?;
         at_least_one("play.max_attempts", self.max_attempts)?;
+        check_instance(&self.instance)?;
         if self.lease <= self.worker_timeout + self.store_timeout {
             return Err(ConfigError::key(
                 "play.lease",
@@ -92,5 +101,83 @@ impl PlayConfig {
             ));
         }
         Ok(())
+    }
+}
+
+/// The longest instance id (the `plays.holder` column holds 255 characters).
+const MAX_INSTANCE_LEN: usize = 200;
+
+/// An explicit `play.instance`: printable, without spaces, not too long.
+fn check_instance(instance: &str) -> Result<(), ConfigError> {
+    if instance.is_empty() {
+        return Ok(());
+    }
+    if instance.chars().count() > MAX_INSTANCE_LEN {
+        return Err(ConfigError::key(
+            "play.instance",
+            format!("must be at most {MAX_INSTANCE_LEN} characters"),
+        ));
+    }
+    if instance
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control())
+    {
+        return Err(ConfigError::key(
+            "play.instance",
+            format!("`{instance}` must not contain spaces or control characters"),
+        ));
+    }
+    Ok(())
+}
+
+/// The default instance id: the host name and a short hash of the canonical data dir, so that
+/// a process restarted on the same host (or in the same Swarm slot, whose host name is set per
+/// slot) with the same data dir is the same instance.
+pub(super) fn default_instance(host: &str, data_dir: &Path) -> String {
+    let dir = std::fs::canonicalize(data_dir).unwrap_or_else(|_| data_dir.to_path_buf());
+    let digest = Sha256::digest(dir.as_os_str().as_encoded_bytes());
+    let hash: String = digest[..4].iter().map(|b| format!("{b:02x}")).collect();
+    let host: String = host
+        .chars()
+        .filter(|c| !c.is_whitespace() && !c.is_control())
+        .take(MAX_INSTANCE_LEN - hash.len() - 1)
+        .collect();
+    let host = if host.is_empty() { "localhost" } else { &host };
+    format!("{host}:{hash}")
+}
+
+/// This machine's host name, if the system tells it.
+pub(super) fn host_name() -> String {
+    hostname::get()
+        .ok()
+        .and_then(|h| h.into_string().ok())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_instance_is_stable_per_host_and_data_dir() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = default_instance("play-1", dir.path());
+        assert!(a.starts_with("play-1:"), "{a}");
+        assert_eq!(a.len(), "play-1:".len() + 8);
+        // The same dir by another path is the same instance; another dir or host is not.
+        assert_eq!(a, default_instance("play-1", &dir.path().join(".")));
+        let other = tempfile::tempdir().unwrap();
+        assert_ne!(a, default_instance("play-1", other.path()));
+        assert_ne!(a, default_instance("play-2", dir.path()));
+        assert!(default_instance("", dir.path()).starts_with("localhost:"));
+    }
+
+    #[test]
+    fn an_explicit_instance_is_checked() {
+        check_instance("play-3").unwrap();
+        check_instance("").unwrap();
+        let err = check_instance("play 3").unwrap_err().to_string();
+        assert!(err.contains("play.instance"), "{err}");
+        assert!(check_instance(&"x".repeat(MAX_INSTANCE_LEN + 1)).is_err());
     }
 }

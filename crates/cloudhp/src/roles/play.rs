@@ -8,8 +8,10 @@
 //! 4. Record the prize and the winner notification in one transaction, naming the claim token.
 //!
 //! A W failure marks the claim failed (no prize; the customer may try again). A process that
-//! dies mid-draw leaves a claim whose lease expires; the sweeper of any play process takes it
-//! over and drives it again.
+//! dies mid-draw leaves claims that name it as their holder (`play.instance`). When it starts
+//! again it takes those over at once, whatever their lease, and drives them again (start-up
+//! recovery). Claims whose holder does not come back expire; the sweeper of any play process
+//! takes them over, batch after batch until none is left, and drives them again.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -20,7 +22,7 @@ use cloudhp_core::{
     PlayStatus, ServiceError, WorkerHandle, system_clock,
 };
 use cloudhp_objects::{ImageStore, picture_key};
-use cloudhp_store::{Claim, ClaimToken, Completion, LotteryDb, StoreError};
+use cloudhp_store::{Claim, ClaimToken, Completion, LotteryDb, PlayRecord, StoreError};
 use time::OffsetDateTime;
 use tokio::sync::{Notify, Semaphore};
 use tokio_util::sync::CancellationToken;
@@ -30,8 +32,27 @@ use super::picture::IMAGE_STORE;
 use super::status::LOTTERY_DB;
 use crate::telemetry::{GaugeGuard, chain};
 
-/// Claims recovered per sweep at most.
+/// Claims listed and taken over per database round trip by a recovery; a recovery takes
+/// batches until none is left.
 const SWEEP_BATCH: u32 = 32;
+
+/// Why a draw is re-driven: the label `reason` of `cloudhp_draws_recovered_total`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Recovery {
+    /// This process restarted and took over the claims its previous incarnation held.
+    Restart,
+    /// The claim's lease expired (its holder died and did not come back).
+    Expired,
+}
+
+impl Recovery {
+    fn label(self) -> &'static str {
+        match self {
+            Self::Restart => "restart",
+            Self::Expired => "expired",
+        }
+    }
+}
 
 #[derive(Clone, Debug)]
 pub struct PlaySettings {
@@ -43,6 +64,9 @@ pub struct PlaySettings {
     pub max_draws: u32,
     /// Presses outside it are refused ([`ServiceError::Closed`]).
     pub campaign: CampaignWindow,
+    /// The holder named in this process's claims (`play.instance`): stable across restarts of
+    /// one deployment slot, distinct between processes running at the same time.
+    pub instance: String,
 }
 
 struct Inner {
@@ -58,6 +82,8 @@ struct Inner {
     wake: Vec<Arc<Notify>>,
     /// What the campaign's window is read against.
     clock: Clock,
+    /// When this incarnation started: the claims it made itself lease past this plus the lease.
+    started_at: OffsetDateTime,
 }
 
 /// The local play role.
@@ -91,6 +117,7 @@ impl PlayService {
                 draws: TaskTracker::new(),
                 wake,
                 clock: system_clock(),
+                started_at: OffsetDateTime::now_utc(),
             }),
         }
     }
@@ -115,34 +142,120 @@ impl PlayService {
             .spawn(async move { inner.drive(id, token).await });
     }
 
-    /// Takes over the claims whose holder died and drives them again. Returns how many.
+    /// Takes over the claims whose holder died and whose lease expired, batch after batch
+    /// until none is left, and drives them again (concurrently, within `max_draws`). Returns
+    /// how many were re-driven.
     pub async fn sweep_once(&self) -> Result<usize, StoreError> {
         let s = &self.inner.settings;
-        let now = OffsetDateTime::now_utc();
         let mut recovered = 0;
-        for id in self.inner.db.expired_claims(now, SWEEP_BATCH).await? {
-            let Some((token, record)) = self.inner.db.take_over_expired(id, now, s.lease).await?
-            else {
-                continue;
-            };
-            if record.attempts > s.max_attempts {
-                let reason = format!("gave up after {} attempts", s.max_attempts);
-                tracing::error!(customer = %id, attempts = record.attempts, "draw keeps being interrupted; {reason}");
-                self.inner.db.fail(id, &token, &reason, now).await?;
-                count("abandoned");
-                continue;
+        loop {
+            // Each batch takes over what it lists (the lease moves into the future) or finds
+            // it taken by someone else: the next batch lists only claims not seen yet.
+            let now = OffsetDateTime::now_utc();
+            let expired = self.inner.db.expired_claims(now, SWEEP_BATCH).await?;
+            for &id in &expired {
+                if let Some((token, record)) = self
+                    .inner
+                    .db
+                    .take_over_expired(id, now, s.lease, &s.instance)
+                    .await?
+                    && self.redrive(token, &record, Recovery::Expired, now).await?
+                {
+                    recovered += 1;
+                }
             }
-            tracing::info!(customer = %id, attempt = record.attempts, "re-driving an interrupted draw");
-            metrics::counter!("cloudhp_draws_recovered_total").increment(1);
-            self.spawn_draw(id, token);
-            recovered += 1;
+            if expired.len() < SWEEP_BATCH as usize {
+                return Ok(recovered);
+            }
         }
-        Ok(recovered)
     }
 
-    /// Sweeps at start and then every `sweep_interval` until cancelled.
-    pub async fn sweep_until(&self, cancel: CancellationToken) -> anyhow::Result<()> {
+    /// Start-up recovery: takes over every claim still drawing whose holder is this instance
+    /// (a previous incarnation of this process that died mid-draw), whatever its lease, and
+    /// drives them again. Returns how many were re-driven.
+    pub async fn recover_own(&self) -> Result<usize, StoreError> {
+        let s = &self.inner.settings;
+        let mut recovered = 0;
+        let mut after = None;
         loop {
+            // By customer id after the last one seen: the claims taken over stay `drawing`
+            // with this holder, and must not be listed (and taken over) again.
+            let held = self
+                .inner
+                .db
+                .held_claims(
+                    &s.instance,
+                    self.inner.started_at + s.lease,
+                    after,
+                    SWEEP_BATCH,
+                )
+                .await?;
+            let now = OffsetDateTime::now_utc();
+            for claim in &held {
+                if let Some((token, record)) = self
+                    .inner
+                    .db
+                    .take_over_held(claim, &s.instance, now, s.lease)
+                    .await?
+                    && self.redrive(token, &record, Recovery::Restart, now).await?
+                {
+                    recovered += 1;
+                }
+            }
+            match held.last() {
+                Some(last) if held.len() == SWEEP_BATCH as usize => after = Some(last.customer_id),
+                _ => return Ok(recovered),
+            }
+        }
+    }
+
+    /// Drives a claim just taken over again, unless it was interrupted too often: then it is
+    /// given up as failed. Returns whether it is driven again.
+    async fn redrive(
+        &self,
+        token: ClaimToken,
+        record: &PlayRecord,
+        why: Recovery,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let s = &self.inner.settings;
+        let id = record.customer.id;
+        if record.attempts > s.max_attempts {
+            let reason = format!("gave up after {} attempts", s.max_attempts);
+            tracing::error!(customer = %id, attempts = record.attempts, "draw keeps being interrupted; {reason}");
+            self.inner.db.fail(id, &token, &reason, now).await?;
+            count("abandoned");
+            return Ok(false);
+        }
+        tracing::info!(customer = %id, attempt = record.attempts, reason = why.label(), "re-driving an interrupted draw");
+        metrics::counter!("cloudhp_draws_recovered_total", "reason" => why.label()).increment(1);
+        self.spawn_draw(id, token);
+        Ok(true)
+    }
+
+    /// Recovers this instance's own interrupted draws at once (retried every
+    /// `sweep_interval` until the database answers), then sweeps for expired claims at start
+    /// and every `sweep_interval` until cancelled.
+    pub async fn sweep_until(&self, cancel: CancellationToken) -> anyhow::Result<()> {
+        let mut own_recovered = false;
+        loop {
+            if !own_recovered {
+                match self.recover_own().await {
+                    Ok(n) => {
+                        own_recovered = true;
+                        if n > 0 {
+                            tracing::info!(
+                                draws = n,
+                                instance = %self.inner.settings.instance,
+                                "re-driving the draws this instance held when it stopped"
+                            );
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %chain(&e), "start-up recovery failed; retrying later");
+                    }
+                }
+            }
             if let Err(e) = self.sweep_once().await {
                 tracing::warn!(error = %chain(&e), "recovery sweep failed; retrying later");
             }
@@ -300,7 +413,12 @@ impl Play for PlayService {
         let claim = self
             .inner
             .db
-            .claim(customer, now, self.inner.settings.lease)
+            .claim(
+                customer,
+                now,
+                self.inner.settings.lease,
+                &self.inner.settings.instance,
+            )
             .await
             .map_err(|e| {
                 tracing::warn!(customer = %customer.id, error = %chain(&e), "cannot claim the draw");
@@ -462,6 +580,7 @@ mod tests {
                 max_attempts: 3,
                 max_draws: 8,
                 campaign: CampaignWindow::default(),
+                instance: "test-1".into(),
             },
             Vec::new(),
         );
@@ -536,7 +655,7 @@ mod tests {
         // While W works, the lease is (made to look) expired and a recovery takes the claim.
         let later = OffsetDateTime::now_utc() + time::Duration::minutes(5);
         let (new_token, _) =
-            s.db.take_over_expired(customer().id, later, Duration::from_secs(600))
+            s.db.take_over_expired(customer().id, later, Duration::from_secs(600), "other")
                 .await
                 .unwrap()
                 .expect("the claim can be taken over");
@@ -551,6 +670,122 @@ mod tests {
                 .await
                 .unwrap()
         );
+    }
+
+    fn customer_n(n: u32) -> Customer {
+        Customer {
+            id: CustomerId::new(n).unwrap(),
+            ..customer()
+        }
+    }
+
+    /// Claims `ids` for `holder` as a process that then died would have, `age` ago.
+    async fn dead_claims(db: &LotteryDb, ids: std::ops::Range<u32>, holder: &str, age: Duration) {
+        let then = OffsetDateTime::now_utc() - age;
+        for n in ids {
+            let claim = db
+                .claim(&customer_n(n), then, Duration::from_secs(60), holder)
+                .await
+                .unwrap();
+            assert!(matches!(claim, Claim::Acquired(_)));
+        }
+    }
+
+    async fn states(db: &LotteryDb, ids: std::ops::Range<u32>) -> Vec<RecordState> {
+        let mut states = Vec::new();
+        for n in ids {
+            states.push(db.record(customer_n(n).id).await.unwrap().unwrap().state);
+        }
+        states
+    }
+
+    #[tokio::test]
+    async fn one_sweep_recovers_every_expired_claim_not_just_a_batch() {
+        let s = setup(FakeW::new(false, None), 0).await;
+        let n = SWEEP_BATCH * 2 + 5;
+        dead_claims(&s.db, 100..100 + n, "gone", Duration::from_secs(120)).await;
+        assert_eq!(s.service.sweep_once().await.unwrap(), n as usize);
+        finish(&s).await;
+        let states = states(&s.db, 100..100 + n).await;
+        assert!(
+            states.iter().all(|&st| st == RecordState::Won),
+            "{states:?}"
+        );
+        assert_eq!(s.db.pending_notifications().await.unwrap(), u64::from(n));
+        // Nothing is left for a second sweep.
+        assert_eq!(s.service.sweep_once().await.unwrap(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_restart_recovers_its_own_claims_at_once_and_only_those() {
+        let s = setup(FakeW::new(false, None), 0).await;
+        let n = SWEEP_BATCH + 3;
+        // Claimed a second ago: the leases (60 s) are far from expired.
+        dead_claims(&s.db, 200..200 + n, "test-1", Duration::from_secs(1)).await;
+        dead_claims(&s.db, 300..302, "another", Duration::from_secs(1)).await;
+        assert_eq!(s.service.sweep_once().await.unwrap(), 0, "nothing expired");
+        assert_eq!(s.service.recover_own().await.unwrap(), n as usize);
+        finish(&s).await;
+        let own = states(&s.db, 200..200 + n).await;
+        assert!(own.iter().all(|&st| st == RecordState::Won), "{own:?}");
+        let record = s.db.record(customer_n(200).id).await.unwrap().unwrap();
+        assert_eq!(record.attempts, 2);
+        // Another instance's live claims are left to it.
+        let others = states(&s.db, 300..302).await;
+        assert_eq!(others, vec![RecordState::Drawing; 2]);
+        assert_eq!(s.service.recover_own().await.unwrap(), 0);
+    }
+
+    #[tokio::test]
+    async fn start_up_recovery_never_takes_over_the_draws_of_this_incarnation() {
+        let gate = Arc::new(Semaphore::new(0));
+        let worker = FakeW::new(false, Some(gate.clone()));
+        let entered = worker.entered.clone();
+        let s = setup(worker, 0).await;
+        // A press of this process, its draw in W: live, held by this very instance.
+        s.service.play(customer().id).await.unwrap();
+        entered.acquire().await.unwrap().forget();
+        // A recovery that runs late (the database answered only now) leaves it alone.
+        assert_eq!(s.service.recover_own().await.unwrap(), 0);
+        gate.add_permits(1);
+        finish(&s).await;
+        let record = s.db.record(customer().id).await.unwrap().unwrap();
+        assert_eq!((record.state, record.attempts), (RecordState::Won, 1));
+        assert_eq!(s.store.puts.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn a_restart_gives_up_a_draw_interrupted_too_often() {
+        let s = setup(FakeW::new(false, None), 0).await;
+        dead_claims(&s.db, 400..401, "test-1", Duration::from_secs(1)).await;
+        // Two more interrupted recoveries: attempts reach max_attempts (3).
+        for _ in 0..2 {
+            let held =
+                s.db.held_claims(
+                    "test-1",
+                    OffsetDateTime::now_utc() + Duration::from_secs(3600),
+                    None,
+                    10,
+                )
+                .await
+                .unwrap();
+            // (Before this incarnation started: earlier incarnations did these.)
+            s.db.take_over_held(
+                &held[0],
+                "test-1",
+                OffsetDateTime::now_utc() - Duration::from_secs(2),
+                Duration::from_secs(60),
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        }
+        assert_eq!(s.service.recover_own().await.unwrap(), 0);
+        finish(&s).await;
+        let record = s.db.record(customer_n(400).id).await.unwrap().unwrap();
+        assert_eq!(record.state, RecordState::Failed);
+        assert_eq!(record.attempts, 4);
+        assert_eq!(s.store.puts.load(Ordering::SeqCst), 0);
     }
 
     #[tokio::test]

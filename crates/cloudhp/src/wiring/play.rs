@@ -68,6 +68,8 @@ pub fn service(
         .cloned()
         .context("the play role needs the lottery database")?;
     let p = &config.play;
+    let instance = config.play_instance();
+    tracing::info!(%instance, "play instance (play.instance): its interrupted draws are re-driven when it starts again");
     let service = PlayService::new(
         lottery.clone(),
         deps.identity,
@@ -83,6 +85,7 @@ pub fn service(
             max_attempts: p.max_attempts,
             max_draws: p.max_draws,
             campaign: config.campaign.window()?,
+            instance,
         },
         {
             // A winner is delivered at once: through the bus when there is one, else by the
