@@ -39,6 +39,7 @@ done
 WORK=$(mktemp -d)
 DATA=$WORK/data
 BASE=http://127.0.0.1:$PORT
+OPS=http://127.0.0.1:$((PORT + 1)) # the operations listener: /metrics
 PID=
 cleanup() {
     if [ -n "$PID" ]; then kill "$PID" 2>/dev/null || true; gone "$PID"; fi
@@ -50,8 +51,10 @@ now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
 
 start() {
-    # The configuration comes from the flags only: no file, no CLOUDHP_* variables.
-    env -u CLOUDHP_CONFIG "$BIN" up --data-dir "$DATA" --listen "127.0.0.1:$PORT" \
+    # The configuration comes from the flags, no file; the rate limits are off (one client
+    # presses for 200 customers) and /metrics is on a known port.
+    env -u CLOUDHP_CONFIG CLOUDHP_LIMITS__ENABLED=false \
+        CLOUDHP_SERVER__OPS_LISTEN="127.0.0.1:$((PORT + 1))" "$BIN" up --data-dir "$DATA" --listen "127.0.0.1:$PORT" \
         --tempo "$TEMPO" --demo-customers "$((CUSTOMERS + 10))" \
         >"$WORK/up-$1.out" 2>"$WORK/up-$1.log" &
     PID=$!
@@ -77,7 +80,7 @@ wait_up() {
 }
 
 metric() {
-    curl -fsS "$BASE/metrics" | awk -v m="$1" '$1 == m { print $2; found = 1 } END { if (!found) print 0 }'
+    curl -fsS "$OPS/metrics" | awk -v m="$1" '$1 == m { print $2; found = 1 } END { if (!found) print 0 }'
 }
 
 start 1

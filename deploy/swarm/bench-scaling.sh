@@ -11,8 +11,8 @@
 #   ours       W serves many calls at once (worker.max_concurrent 4096)
 #   original   single-threaded like the original W: worker.max_concurrent = 1 and
 #              play.worker_concurrency = 1, so each W task serves one draw at a time
-# It changes the services' replicas and settings (pictures to a local volume during the run),
-# and puts them back at the end.
+# It changes the services' replicas and settings (pictures to a local volume and the web
+# tasks' rate limits off during the run), and puts them back at the end.
 set -euo pipefail
 here=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
 repo=$(cd -- "$here/../.." && pwd -P)
@@ -79,11 +79,16 @@ for service in play picture; do
         --env-add CLOUDHP_IMAGES__URL=file:///data/images \
         --mount-add type=volume,source=${STACK}-bench-pictures,target=/data "${STACK}_$service" >/dev/null
 done
+# One client presses for hundreds of customers: the web tasks' rate limits are off for the run.
+docker service update --detach=false --quiet --no-resolve-image \
+    --env-add CLOUDHP_LIMITS__ENABLED=false "${STACK}_web" >/dev/null
 restore() {
     for service in play picture; do
         docker service update --detach=false --quiet --no-resolve-image \
             --env-rm CLOUDHP_IMAGES__URL --mount-rm /data "${STACK}_$service" >/dev/null || true
     done
+    docker service update --detach=false --quiet --no-resolve-image \
+        --env-rm CLOUDHP_LIMITS__ENABLED "${STACK}_web" >/dev/null || true
     rm -rf "$work"
 }
 trap restore EXIT

@@ -218,6 +218,9 @@ impl PlayerView {
                     Ok(s) if s.state == PlayState::Drawing => {
                         "Your prize picture will appear here as soon as the draw ends."
                     }
+                    _ if parts.campaign != Phase::Open => {
+                        "Your prize picture appears here once you have played."
+                    }
                     _ => "Press Play to discover your prize.",
                 }),
             },
