@@ -120,7 +120,7 @@ fn made_up_methods_and_paths_never_add_metric_series() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 2_000, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 2_000, ..ProptestConfig::default() })]
 
     /// Any method, path, query and headers: an answer below 500 (no panic, no server error),
     /// the embedded backends being up.
