@@ -10,7 +10,10 @@
 #   scripts/test-servers.sh env      print the export lines only
 #   scripts/test-servers.sh status   say what runs
 #
-# Servers (ports are fixed; the tests rely on them):
+# Servers (default ports; the tests read them from the export lines, so they can move:
+# CLOUDHP_TEST_PORT_OFFSET=100 moves every one by 100 and keeps the state in its own
+# directory, for a second checkout testing side by side; CLOUDHP_TEST_MARIADB_PORT,
+# CLOUDHP_TEST_SWIFT_PORT, ... set one port alone):
 #   MariaDB          127.0.0.1:13306  admin cloudhp_admin / cloudhp-test
 #   memcached        127.0.0.1:11311  cache of the Swift proxy (TempAuth, tokens)
 #   Keystone v3      127.0.0.1:15000  user cloudhp / cloudhp-test, project cloudhp
@@ -37,7 +40,12 @@ TEMPLATES=$SCRIPT_DIR/test-servers
 ENV_FILE=$REPO_ROOT/target/test-servers.env
 SMTP_SERVER=$REPO_ROOT/scripts/smtp-test-server.py
 
-STATE_DIR=${CLOUDHP_TEST_SERVERS_DIR:-/tmp/cloudhp-test-servers}
+# A second set of servers (a port offset) keeps its state apart from the first.
+if [ "${CLOUDHP_TEST_PORT_OFFSET:-0}" = 0 ]; then
+    STATE_DIR=${CLOUDHP_TEST_SERVERS_DIR:-/tmp/cloudhp-test-servers}
+else
+    STATE_DIR=${CLOUDHP_TEST_SERVERS_DIR:-/tmp/cloudhp-test-servers-$CLOUDHP_TEST_PORT_OFFSET}
+fi
 RUN_DIR=$STATE_DIR/run    # pid files
 LOG_DIR=$STATE_DIR/logs
 MYSQL_DIR=$STATE_DIR/mysql
@@ -45,14 +53,18 @@ SWIFT_DIR=$STATE_DIR/swift
 KEYSTONE_DIR=$STATE_DIR/keystone
 TLS_DIR=$STATE_DIR/tls
 
-MYSQL_PORT=13306
-MEMCACHED_PORT=11311      # not 11211: a system memcached may already hold that one
-KEYSTONE_PORT=15000
-SWIFT_PROXY_PORT=18085
-SWIFT_OBJECT_PORT=18086
-SWIFT_CONTAINER_PORT=18087
-SWIFT_ACCOUNT_PORT=18088
-SWIFT_KS_PROXY_PORT=18089
+# Every port moves by CLOUDHP_TEST_PORT_OFFSET (default 0), so that two checkouts can run
+# their own servers side by side; each port can also be set alone.
+OFFSET=${CLOUDHP_TEST_PORT_OFFSET:-0}
+case $OFFSET in ''|*[!0-9]*) echo "CLOUDHP_TEST_PORT_OFFSET must be a number, not '$OFFSET'" >&2; exit 2 ;; esac
+MYSQL_PORT=${CLOUDHP_TEST_MARIADB_PORT:-$((13306 + OFFSET))}
+MEMCACHED_PORT=${CLOUDHP_TEST_MEMCACHED_PORT:-$((11311 + OFFSET))}   # not 11211: a system memcached may hold it
+KEYSTONE_PORT=${CLOUDHP_TEST_KEYSTONE_PORT:-$((15000 + OFFSET))}
+SWIFT_PROXY_PORT=${CLOUDHP_TEST_SWIFT_PORT:-$((18085 + OFFSET))}
+SWIFT_OBJECT_PORT=${CLOUDHP_TEST_SWIFT_OBJECT_PORT:-$((18086 + OFFSET))}
+SWIFT_CONTAINER_PORT=${CLOUDHP_TEST_SWIFT_CONTAINER_PORT:-$((18087 + OFFSET))}
+SWIFT_ACCOUNT_PORT=${CLOUDHP_TEST_SWIFT_ACCOUNT_PORT:-$((18088 + OFFSET))}
+SWIFT_KS_PROXY_PORT=${CLOUDHP_TEST_SWIFT_KEYSTONE_PORT:-$((18089 + OFFSET))}
 
 # Test-only credentials (loopback-only servers; see above).
 MYSQL_ADMIN_USER=cloudhp_admin

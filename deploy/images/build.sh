@@ -46,7 +46,7 @@ if [[ $only == *" cloudhp "* ]]; then
     if [[ $mode == host ]]; then
         if [[ ! -x $binary && $binary == target/release/cloudhp ]]; then
             log "building the release binary (cargo build --release -p cloudhp)"
-            cargo build --release -p cloudhp
+            cargo build --release --locked -p cloudhp
         fi
         [[ -x $binary ]] || die "no binary at $binary"
         mkdir -p target/image

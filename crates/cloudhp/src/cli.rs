@@ -217,13 +217,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Link { data_dir, ids } => {
-            let config = Config::load(
-                config_file,
-                &Overrides {
-                    data_dir,
-                    ..Overrides::default()
-                },
-            )?;
+            let config = load_for_data_dir(config_file, data_dir)?;
             let links = links_of(&config)?;
             for raw in ids {
                 let id = CustomerId::parse(&raw).with_context(|| format!("`{raw}`"))?;
@@ -239,13 +233,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     data_dir,
                     dry_run,
                 },
-        } => {
-            let overrides = Overrides {
-                data_dir,
-                ..Overrides::default()
-            };
-            import_customers(&Config::load(config_file, &overrides)?, &file, dry_run).await
-        }
+        } => import_customers(&load_for_data_dir(config_file, data_dir)?, &file, dry_run).await,
         Command::Customers {
             command: CustomersCommand::Seed { count, data_dir },
         } => {
@@ -276,13 +264,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Config { roles, data_dir } => {
             let roles = RoleSet::parse(&roles)?;
-            let config = Config::load(
-                config_file,
-                &Overrides {
-                    data_dir,
-                    ..Overrides::default()
-                },
-            )?;
+            let config = load_for_data_dir(config_file, data_dir)?;
             config.validate(&roles)?;
             let _ = write!(std::io::stdout().lock(), "{}", toml::to_string(&config)?);
             eprintln!("configuration valid for roles: {roles}");
@@ -318,18 +300,24 @@ fn link_key(config_file: Option<&std::path::Path>, command: LinkKeyCommand) -> a
     Ok(())
 }
 
+/// The configuration, with `--data-dir` (when given) over the file's and the environment's.
+fn load_for_data_dir(
+    config_file: Option<&std::path::Path>,
+    data_dir: Option<PathBuf>,
+) -> anyhow::Result<Config> {
+    let overrides = Overrides {
+        data_dir,
+        ..Overrides::default()
+    };
+    Ok(Config::load(config_file, &overrides)?)
+}
+
 /// The data dir's key file; a note when the configuration sets keys (the file is then unused).
 fn key_file(
     config_file: Option<&std::path::Path>,
     data_dir: Option<PathBuf>,
 ) -> anyhow::Result<PathBuf> {
-    let config = Config::load(
-        config_file,
-        &Overrides {
-            data_dir,
-            ..Overrides::default()
-        },
-    )?;
+    let config = load_for_data_dir(config_file, data_dir)?;
     if !config.web.configured_link_keys().is_empty() {
         eprintln!(
             "note: web.link_key or web.link_keys is configured: the web role uses those keys, \
