@@ -1,4 +1,7 @@
-//! The internal HTTP/JSON APIs of the roles, and their remote clients.
+//! The transport every role API and remote client shares: the one mapping between service
+//! errors and HTTP statuses, the role token, and [`RemoteRole`], the HTTP client of one remote
+//! role. Each role's own API and client live in its module (`roles/<role>/api.rs`,
+//! `roles/<role>/client.rs`).
 //!
 //! Each role's API is a thin layer over its trait: the handlers call the same trait object the
 //! in-process callers use, so the distributed deployment runs the same role code, only the
@@ -7,27 +10,17 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
-use axum::body::Body;
-use axum::extract::{Path, Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use anyhow::Context;
+use axum::extract::{Request, State};
+use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use axum::{Json, Router};
-use cloudhp_core::{
-    Customer, CustomerId, Identity, IdentityHandle, PictureInfo, PictureStream, Pictures,
-    PicturesHandle, Play, PlayHandle, PlayReply, PlayStatus, ServiceError, Status, StatusHandle,
-};
-use futures::TryStreamExt;
+use cloudhp_core::{CustomerId, ServiceError};
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 
-/// How each role is named to users when it fails.
-pub const IDENTITY_SERVICE: &str = "the identity service";
-pub const STATUS_SERVICE: &str = "the status service";
-pub const PLAY_SERVICE: &str = "the play service";
-pub const PICTURE_SERVICE: &str = "the picture service";
+use crate::config::Config;
 
 /// The one mapping from service errors to HTTP statuses.
 pub fn status_of(err: &ServiceError) -> StatusCode {
@@ -41,7 +34,7 @@ pub fn status_of(err: &ServiceError) -> StatusCode {
 }
 
 /// A service error as an internal API response.
-struct ApiError(ServiceError);
+pub struct ApiError(pub ServiceError);
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
@@ -55,94 +48,9 @@ impl From<ServiceError> for ApiError {
     }
 }
 
-fn parse_id(raw: &str) -> Result<CustomerId, ApiError> {
+/// The customer id of a role API path; a malformed one is [`ServiceError::Invalid`].
+pub fn parse_id(raw: &str) -> Result<CustomerId, ApiError> {
     CustomerId::parse(raw).map_err(|e| ApiError(ServiceError::invalid(e.to_string())))
-}
-
-pub fn identity_api(service: IdentityHandle) -> Router {
-    async fn customer(
-        State(s): State<IdentityHandle>,
-        Path(id): Path<String>,
-    ) -> Result<Json<Customer>, ApiError> {
-        Ok(Json(s.customer(parse_id(&id)?).await?))
-    }
-    Router::new()
-        .route("/v1/identity/customers/{id}", get(customer))
-        .with_state(service)
-}
-
-pub fn status_api(service: StatusHandle) -> Router {
-    async fn status(
-        State(s): State<StatusHandle>,
-        Path(id): Path<String>,
-    ) -> Result<Json<PlayStatus>, ApiError> {
-        Ok(Json(s.status(parse_id(&id)?).await?))
-    }
-    Router::new()
-        .route("/v1/status/players/{id}", get(status))
-        .with_state(service)
-}
-
-pub fn play_api(service: PlayHandle) -> Router {
-    // Any body is ignored: the play role looks the customer up itself.
-    async fn play(
-        State(s): State<PlayHandle>,
-        Path(id): Path<String>,
-    ) -> Result<Json<PlayReply>, ApiError> {
-        Ok(Json(s.play(parse_id(&id)?).await?))
-    }
-    async fn availability(State(s): State<PlayHandle>) -> Result<StatusCode, ApiError> {
-        s.availability().await?;
-        Ok(StatusCode::NO_CONTENT)
-    }
-    Router::new()
-        .route("/v1/play/players/{id}", post(play))
-        .route("/v1/play/availability", get(availability))
-        .with_state(service)
-}
-
-/// Response headers describing a picture.
-pub fn picture_headers(info: &PictureInfo) -> HeaderMap {
-    let mut headers = HeaderMap::new();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(cloudhp_objects::JPEG),
-    );
-    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(info.size));
-    if let Ok(etag) = HeaderValue::from_str(&info.etag) {
-        headers.insert(header::ETAG, etag);
-    }
-    headers
-}
-
-pub fn picture_api(service: PicturesHandle) -> Router {
-    async fn info(
-        State(s): State<PicturesHandle>,
-        Path(id): Path<String>,
-    ) -> Result<Json<PictureInfo>, ApiError> {
-        s.info(parse_id(&id)?)
-            .await?
-            .map(Json)
-            .ok_or(ApiError(ServiceError::NotFound))
-    }
-    async fn open(
-        State(s): State<PicturesHandle>,
-        Path(id): Path<String>,
-    ) -> Result<Response, ApiError> {
-        let picture = s
-            .open(parse_id(&id)?)
-            .await?
-            .ok_or(ApiError(ServiceError::NotFound))?;
-        Ok((
-            picture_headers(&picture.info),
-            Body::from_stream(picture.body),
-        )
-            .into_response())
-    }
-    Router::new()
-        .route("/v1/pictures/{id}/info", get(info))
-        .route("/v1/pictures/{id}", get(open))
-        .with_state(service)
 }
 
 /// Compares bearer tokens by digest, so the time taken says nothing about the token.
@@ -206,7 +114,7 @@ impl RemoteRole {
         }
     }
 
-    async fn send(
+    pub async fn send(
         &self,
         build: impl Fn(&reqwest::Client, String) -> reqwest::RequestBuilder,
         path: &str,
@@ -237,7 +145,7 @@ impl RemoteRole {
     }
 
     /// Turns a non-success answer into the error the role sent, if it sent one.
-    async fn error_of(&self, response: reqwest::Response) -> ServiceError {
+    pub async fn error_of(&self, response: reqwest::Response) -> ServiceError {
         let status = response.status();
         match response.json::<ServiceError>().await {
             Ok(err) => err,
@@ -249,7 +157,7 @@ impl RemoteRole {
         }
     }
 
-    async fn json<T: DeserializeOwned>(
+    pub async fn json<T: DeserializeOwned>(
         &self,
         response: reqwest::Response,
     ) -> Result<T, ServiceError> {
@@ -262,95 +170,75 @@ impl RemoteRole {
         })
     }
 
-    async fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T, ServiceError> {
+    pub async fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T, ServiceError> {
         let response = self.send(|c, u| c.get(u), path).await?;
         self.json(response).await
     }
 }
 
-pub struct RemoteIdentity(pub RemoteRole);
-
-#[async_trait]
-impl Identity for RemoteIdentity {
-    async fn customer(&self, id: CustomerId) -> Result<Customer, ServiceError> {
-        self.0
-            .get_json(&format!("/v1/identity/customers/{id}"))
-            .await
-    }
+/// How this process reaches the roles that run elsewhere: one pooled HTTP client and the role
+/// token, shared by every role of the process that calls another (the web role calls them all,
+/// the play role calls identity).
+pub struct Remote {
+    http: reqwest::Client,
+    token: Option<String>,
+    timeout: Duration,
+    retries: u32,
 }
 
-pub struct RemoteStatus(pub RemoteRole);
-
-#[async_trait]
-impl Status for RemoteStatus {
-    async fn status(&self, id: CustomerId) -> Result<PlayStatus, ServiceError> {
-        self.0.get_json(&format!("/v1/status/players/{id}")).await
+impl Remote {
+    pub fn new(config: &Config) -> anyhow::Result<Self> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(2))
+            .pool_idle_timeout(Duration::from_secs(60))
+            .tcp_nodelay(true)
+            .build()
+            .context("cannot build the HTTP client")?;
+        let token =
+            (!config.roles.token.is_empty()).then(|| config.roles.token.expose().to_owned());
+        Ok(Self {
+            http,
+            token,
+            timeout: config.roles.timeout,
+            retries: config.roles.connect_retries,
+        })
     }
-}
 
-pub struct RemotePlay(pub RemoteRole);
-
-#[async_trait]
-impl Play for RemotePlay {
-    async fn play(&self, id: CustomerId) -> Result<PlayReply, ServiceError> {
-        let path = format!("/v1/play/players/{id}");
-        let response = self.0.send(|c, u| c.post(u), &path).await?;
-        self.0.json(response).await
+    /// The remote role `name` at `url`.
+    pub fn role(&self, name: &'static str, url: &str) -> RemoteRole {
+        RemoteRole::new(
+            name,
+            url,
+            self.http.clone(),
+            self.token.clone(),
+            self.timeout,
+            self.retries,
+        )
     }
 
-    async fn availability(&self) -> Result<(), ServiceError> {
-        let response = self
-            .0
-            .send(|c, u| c.get(u), "/v1/play/availability")
-            .await?;
-        if response.status().is_success() {
-            Ok(())
-        } else {
-            Err(self.0.error_of(response).await)
+    /// The handle of a role: the local service when it runs here, else `client` of the role
+    /// `name` at `url`.
+    pub fn handle<T: ?Sized>(
+        &self,
+        local: Option<&Arc<T>>,
+        name: &'static str,
+        url: &str,
+        client: impl FnOnce(RemoteRole) -> Arc<T>,
+    ) -> Arc<T> {
+        match local {
+            Some(local) => local.clone(),
+            None => client(self.role(name, url)),
         }
     }
 }
 
-pub struct RemotePictures(pub RemoteRole);
-
-#[async_trait]
-impl Pictures for RemotePictures {
-    async fn info(&self, id: CustomerId) -> Result<Option<PictureInfo>, ServiceError> {
-        match self.0.get_json(&format!("/v1/pictures/{id}/info")).await {
-            Ok(info) => Ok(Some(info)),
-            Err(ServiceError::NotFound) => Ok(None),
-            Err(e) => Err(e),
-        }
+/// The role APIs served by this process, behind `roles.token` when one is set.
+pub fn protect(apis: Router, config: &Config) -> Router {
+    if config.roles.token.is_empty() {
+        return apis;
     }
-
-    async fn open(&self, id: CustomerId) -> Result<Option<PictureStream>, ServiceError> {
-        let response = self
-            .0
-            .send(|c, u| c.get(u), &format!("/v1/pictures/{id}"))
-            .await?;
-        if !response.status().is_success() {
-            return match self.0.error_of(response).await {
-                ServiceError::NotFound => Ok(None),
-                e => Err(e),
-            };
-        }
-        let headers = response.headers();
-        let text = |name| {
-            headers
-                .get(name)
-                .and_then(|v: &HeaderValue| v.to_str().ok())
-        };
-        let info = PictureInfo {
-            size: response.content_length().unwrap_or(0),
-            etag: text(header::ETAG).unwrap_or("\"\"").to_owned(),
-            content_type: text(header::CONTENT_TYPE)
-                .unwrap_or(cloudhp_objects::JPEG)
-                .to_owned(),
-        };
-        let body = response.bytes_stream().map_err(std::io::Error::other);
-        Ok(Some(PictureStream {
-            info,
-            body: Box::pin(body),
-        }))
-    }
+    apis.layer(axum::middleware::from_fn_with_state(
+        token_digest(config.roles.token.expose()),
+        require_token,
+    ))
 }

@@ -1,4 +1,11 @@
 //! P: a customer's prize picture, from the image store.
+//!
+//! The role in one place: its local service (here), its internal HTTP API (`api`), its client
+//! for the processes where it does not run (`client`), and its start-up (`wiring`).
+
+pub mod api;
+pub mod client;
+pub mod wiring;
 
 use std::sync::Arc;
 
@@ -7,6 +14,9 @@ use cloudhp_core::{CustomerId, PictureInfo, PictureStream, Pictures, ServiceErro
 use cloudhp_objects::{ImageStore, JPEG, ObjectInfo, picture_key};
 
 use crate::telemetry::chain;
+
+/// How the picture role is named to users when it fails.
+pub const PICTURE_SERVICE: &str = "the picture service";
 
 /// How the picture and play roles name the image store to users.
 pub const IMAGE_STORE: &str = "the picture store";

@@ -4,26 +4,19 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use cloudhp_core::{IdentityHandle, PlayHandle, Role, RoleSet, WorkerHandle};
-use cloudhp_objects::ImageStore;
 use cloudhp_store::LotteryDb;
+use tokio::sync::Notify;
 use tokio_util::task::TaskTracker;
 
-use super::{Wakes, Wiring};
+use super::w_client::HttpWorker;
+use super::{PlayService, PlaySettings, api};
+use crate::backends::{events, images, lottery_db};
 use crate::config::Config;
 use crate::events::LazyBus;
-use crate::roles::play::{PlayService, PlaySettings};
-use crate::roles::worker::{HttpWorker, LocalWorker};
-
-/// What the play role uses, wired before it.
-pub struct PlayDeps<'a> {
-    pub lottery: Option<&'a LotteryDb>,
-    /// Who the customers are: the identity role, here or remote.
-    pub identity: IdentityHandle,
-    /// The W of this process, used when `play.worker_urls` is empty.
-    pub worker: Option<&'a Arc<LocalWorker>>,
-    pub images: Option<&'a Arc<dyn ImageStore>>,
-    pub bus: Option<&'a LazyBus>,
-}
+use crate::roles::identity;
+use crate::roles::worker::LocalWorker;
+use crate::rpc::Remote;
+use crate::wiring::{Wakes, Wiring};
 
 /// The play role of this process.
 pub struct Play {
@@ -34,18 +27,23 @@ pub struct Play {
 
 /// Builds the play role when it runs here, with its draw recovery and, given a bus, the
 /// relay of its winners.
-pub fn service(
+///
+/// `identity`: the identity role when it runs here (else it is called at `roles.identity_url`);
+/// `worker`: the W of this process, called when `play.worker_urls` is empty.
+pub async fn service(
     w: &mut Wiring,
     config: &Config,
     roles: &RoleSet,
-    deps: PlayDeps<'_>,
+    identity: Option<&IdentityHandle>,
+    remote: &Remote,
+    worker: Option<&Arc<LocalWorker>>,
     wakes: &Wakes,
 ) -> anyhow::Result<Option<Play>> {
     if !roles.contains(Role::Play) {
         return Ok(None);
     }
     let worker: WorkerHandle = if config.play.worker_urls.is_empty() {
-        deps.worker
+        worker
             .cloned()
             .context("the play role needs a W (play.worker_urls)")?
     } else {
@@ -63,20 +61,17 @@ pub fn service(
         let w = probe.clone();
         async move { w.ping().await.map_err(|e| e.to_string()) }
     });
-    let lottery = deps
-        .lottery
-        .cloned()
-        .context("the play role needs the lottery database")?;
+    let lottery = lottery_db::shared(w, config).await?;
+    let images = images::shared(w, config)?;
+    let bus = events::shared(w, config);
     let p = &config.play;
     let instance = config.play_instance();
     tracing::info!(%instance, "play instance (play.instance): its interrupted draws are re-driven when it starts again");
     let service = PlayService::new(
         lottery.clone(),
-        deps.identity,
+        identity::client::handle(identity, remote, config),
         worker,
-        deps.images
-            .cloned()
-            .context("the play role needs the image store")?,
+        images,
         PlaySettings {
             lease: p.lease,
             worker_timeout: p.worker_timeout,
@@ -91,17 +86,17 @@ pub fn service(
             // A winner is delivered at once: through the bus when there is one, else by the
             // notifier of this process.
             let mut listeners = Vec::new();
-            if roles.contains(Role::Notifier) && deps.bus.is_none() {
+            if roles.contains(Role::Notifier) && bus.is_none() {
                 listeners.push(wakes.notifier.clone());
             }
-            if deps.bus.is_some() {
+            if bus.is_some() {
                 listeners.push(wakes.relay.clone());
             }
             listeners
         },
     );
-    if let Some(bus) = deps.bus {
-        super::events::relay(w, config, lottery, bus.clone(), wakes.relay.clone());
+    if let Some(bus) = bus {
+        relay(w, config, lottery, bus, wakes.relay.clone());
     }
     let draws = service.draws();
     let sweeper = service.clone();
@@ -110,8 +105,17 @@ pub fn service(
         "draw recovery",
         async move { sweeper.sweep_until(stop).await },
     );
-    Ok(Some(Play {
-        service: Arc::new(service),
-        draws,
-    }))
+    let service: PlayHandle = Arc::new(service);
+    w.api(api::router(service.clone()));
+    Ok(Some(Play { service, draws }))
+}
+
+/// Starts the relay that publishes committed outbox entries to the bus, woken by the play role
+/// of this process and otherwise every `events.relay_interval`.
+fn relay(w: &mut Wiring, config: &Config, db: LotteryDb, bus: LazyBus, wake: Arc<Notify>) {
+    let stop = w.cancel.clone();
+    let interval = config.events.relay_interval;
+    w.task("event relay", async move {
+        crate::events::relay_until(db, bus, wake, interval, stop).await
+    });
 }

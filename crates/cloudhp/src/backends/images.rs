@@ -1,26 +1,25 @@
-//! The image store of the prize pictures, and the picture role that serves it.
+//! The image store of the prize pictures: the play role writes, the picture role reads.
 
 use std::sync::Arc;
 
 use anyhow::Context;
-use cloudhp_core::{PicturesHandle, Role, RoleSet};
 use cloudhp_objects::ImageStore;
 
-use super::Wiring;
 use crate::config::Config;
-use crate::roles::picture::PictureService;
 use crate::telemetry::chain;
+use crate::wiring::Wiring;
 
-/// Opens the image store when the play role (which writes) or the picture role (which
-/// reads) runs here.
-pub fn store(
-    w: &mut Wiring,
-    config: &Config,
-    roles: &RoleSet,
-) -> anyhow::Result<Option<Arc<dyn ImageStore>>> {
-    if !(roles.contains(Role::Play) || roles.contains(Role::Picture)) {
-        return Ok(None);
+/// The image store of this process: opened by the first role that asks, shared by the others.
+pub fn shared(w: &mut Wiring, config: &Config) -> anyhow::Result<Arc<dyn ImageStore>> {
+    if let Some(store) = &w.shared.images {
+        return Ok(store.clone());
     }
+    let store = open(w, config)?;
+    w.shared.images = Some(store.clone());
+    Ok(store)
+}
+
+fn open(w: &mut Wiring, config: &Config) -> anyhow::Result<Arc<dyn ImageStore>> {
     let i = &config.images;
     let options = cloudhp_objects::StoreOptions {
         s3: cloudhp_objects::S3Options {
@@ -49,13 +48,5 @@ pub fn store(
         let store = probe.clone();
         async move { store.ready().await.map_err(|e| chain(&e)) }
     });
-    Ok(Some(store))
-}
-
-/// The picture role, when it runs here.
-pub fn pictures(roles: &RoleSet, images: Option<&Arc<dyn ImageStore>>) -> Option<PicturesHandle> {
-    match (images, roles.contains(Role::Picture)) {
-        (Some(store), true) => Some(Arc::new(PictureService::new(store.clone()))),
-        _ => None,
-    }
+    Ok(store)
 }

@@ -1,4 +1,11 @@
 //! I: looks customers up in the shop's customer table, read-only.
+//!
+//! The role in one place: its local service (here), its internal HTTP API (`api`), its client
+//! for the processes where it does not run (`client`), and its start-up (`wiring`).
+
+pub mod api;
+pub mod client;
+pub mod wiring;
 
 use std::time::Duration;
 
@@ -22,6 +29,9 @@ pub struct IdentityService {
     policy: Policy,
     query_timeout: Duration,
 }
+
+/// How the identity role is named to users when it fails.
+pub const IDENTITY_SERVICE: &str = "the identity service";
 
 /// How the identity role names its dependency to users.
 pub const CUSTOMER_DB: &str = "the customer database";

@@ -8,6 +8,10 @@
 //! With NATS JetStream, the play role's relay publishes committed entries to the stream and
 //! the notifiers consume them through one durable consumer, acknowledging a message only after
 //! its mail went out. Either way an entry already marked delivered is never sent again.
+//!
+//! The role has no API (nothing calls it): its service (here) and its start-up (`wiring`).
+
+pub mod wiring;
 
 use std::sync::Arc;
 use std::time::Duration;

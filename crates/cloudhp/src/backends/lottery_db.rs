@@ -1,25 +1,25 @@
 //! The lottery database (plays and outbox), shared by the status, play and notifier roles.
 
 use anyhow::Context;
-use cloudhp_core::{Role, RoleSet};
 use cloudhp_store::{LotteryDb, PoolSettings};
 
-use super::Wiring;
 use crate::config::Config;
 use crate::telemetry::chain;
+use crate::wiring::Wiring;
 
-/// Opens and migrates the lottery database when a role of `roles` uses it.
-pub async fn database(
-    w: &mut Wiring,
-    config: &Config,
-    roles: &RoleSet,
-) -> anyhow::Result<Option<LotteryDb>> {
-    let needed = [Role::Status, Role::Play, Role::Notifier]
-        .iter()
-        .any(|r| roles.contains(*r));
-    if !needed {
-        return Ok(None);
+/// The lottery database of this process: opened and migrated by the first role that asks,
+/// shared by the others.
+pub async fn shared(w: &mut Wiring, config: &Config) -> anyhow::Result<LotteryDb> {
+    if let Some(db) = &w.shared.lottery {
+        return Ok(db.clone());
     }
+    let db = open(w, config).await?;
+    w.shared.lottery = Some(db.clone());
+    Ok(db)
+}
+
+/// Opens and migrates the lottery database.
+async fn open(w: &mut Wiring, config: &Config) -> anyhow::Result<LotteryDb> {
     let settings = PoolSettings {
         max_connections: config.lottery.max_connections,
         acquire_timeout: config.lottery.acquire_timeout,
@@ -35,7 +35,7 @@ pub async fn database(
         let db = probe.clone();
         async move { db.ping().await.map_err(|e| chain(&e)) }
     });
-    Ok(Some(db))
+    Ok(db)
 }
 
 /// Runs the lottery migrations, waiting a while for a database that is still starting.

@@ -12,6 +12,15 @@
 //! again it takes those over at once, whatever their lease, and drives them again (start-up
 //! recovery). Claims whose holder does not come back expire; the sweeper of any play process
 //! takes them over, batch after batch until none is left, and drives them again.
+//!
+//! The role in one place: its local service (here), its internal HTTP API (`api`), its client
+//! for the processes where it does not run (`client`), its client of any W (`w_client`), and
+//! its start-up (`wiring`).
+
+pub mod api;
+pub mod client;
+pub mod w_client;
+pub mod wiring;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -30,7 +39,11 @@ use tokio_util::task::TaskTracker;
 
 use super::picture::IMAGE_STORE;
 use super::status::LOTTERY_DB;
+use super::worker::PRIZE_WORKER;
 use crate::telemetry::{GaugeGuard, chain};
+
+/// How the play role is named to users when it fails.
+pub const PLAY_SERVICE: &str = "the play service";
 
 /// Claims listed and taken over per database round trip by a recovery; a recovery takes
 /// batches until none is left.
@@ -291,7 +304,7 @@ impl Inner {
             Ok(Ok(draw)) => draw,
             Ok(Err(e)) => return self.give_up(id, &token, &e.to_string()).await,
             Err(_) => {
-                let e = ServiceError::timeout(super::worker::PRIZE_WORKER, s.worker_timeout);
+                let e = ServiceError::timeout(PRIZE_WORKER, s.worker_timeout);
                 return self.give_up(id, &token, &e.to_string()).await;
             }
         };

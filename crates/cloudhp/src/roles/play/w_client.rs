@@ -1,179 +1,26 @@
-//! W, ours and theirs.
-//!
-//! [`LocalWorker`] is our W: it draws a prize from its catalog and renders the ticket on a
-//! blocking thread, then waits `tempo` without holding any thread, so it serves many calls at
-//! once. [`contract_router`] serves it over the W contract. [`HttpWorker`] calls any W that
-//! honours the contract (ours, or the original single-threaded one) as a black box, spread over
-//! several instances: every address a W URL's host name resolves to is one instance (a Swarm
-//! service with `endpoint_mode: dnsrr`, a Kubernetes headless service), found again every few
-//! seconds, so scaling W out raises the draw throughput even for a W that serves one call at a
-//! time.
+//! The play role's client of W: any W honouring the W contract (ours, or the original
+//! single-threaded one), called as a black box over HTTP and spread over several instances:
+//! every address a W URL's host name resolves to is one instance (a Swarm service with
+//! `endpoint_mode: dnsrr`, a Kubernetes headless service), found again every few seconds, so
+//! scaling W out raises the draw throughput even for a W that serves one call at a time.
 
 use std::net::IpAddr;
-use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use axum::extract::{Path as UrlPath, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use bytes::Bytes;
 use cloudhp_core::{CustomerId, Draw, Prize, ServiceError, Worker, looks_like_jpeg};
-use cloudhp_worker::{Catalog, CatalogError, render_ticket};
 use futures::StreamExt;
-use serde::{Deserialize, Serialize};
 use tokio::sync::{Mutex, Semaphore};
-use tower_http::set_header::SetResponseHeaderLayer;
 
-/// How W is named to users.
-pub const PRIZE_WORKER: &str = "the prize worker";
+use crate::roles::worker::{PRIZE_WORKER, PlayAnswer};
 
 /// Largest W answer accepted (a base64 JPEG of a few hundred KB in practice).
 const MAX_ANSWER_BYTES: usize = 32 * 1024 * 1024;
-
-#[derive(Debug, thiserror::Error)]
-pub enum DrawError {
-    #[error("the prize catalog is empty")]
-    EmptyCatalog,
-    #[error("cannot render the ticket")]
-    Render(#[source] cloudhp_worker::ImageError),
-    #[error("the worker is shutting down")]
-    Closed,
-    #[error("the renderer stopped")]
-    Join(#[source] tokio::task::JoinError),
-}
-
-/// Our W.
-pub struct LocalWorker {
-    catalog: Arc<Catalog>,
-    tempo: Duration,
-    slots: Semaphore,
-}
-
-impl LocalWorker {
-    /// Loads the catalog of `dir`, painting the demo catalog into it when it is empty. Blocking
-    /// file work: call it from a blocking context at start-up.
-    pub fn open(dir: &Path, tempo: Duration, max_concurrent: u32) -> Result<Self, CatalogError> {
-        let catalog = Catalog::open_or_create(dir)?;
-        tracing::info!(prizes = catalog.len(), dir = %dir.display(), "prize catalog loaded");
-        Ok(Self::new(catalog, tempo, max_concurrent))
-    }
-
-    pub fn new(catalog: Catalog, tempo: Duration, max_concurrent: u32) -> Self {
-        Self {
-            catalog: Arc::new(catalog),
-            tempo,
-            slots: Semaphore::new(max_concurrent.max(1) as usize),
-        }
-    }
-
-    pub fn catalog(&self) -> &Catalog {
-        &self.catalog
-    }
-
-    /// One call of the contract: draws a prize, renders its ticket for `id` (any text, as the
-    /// original), then waits `tempo`.
-    pub async fn draw_for(&self, id: &str) -> Result<(String, Vec<u8>), DrawError> {
-        let _slot = self.slots.acquire().await.map_err(|_| DrawError::Closed)?;
-        let _gauge = crate::telemetry::GaugeGuard::enter("cloudhp_worker_inflight");
-        let started = Instant::now();
-        let catalog = self.catalog.clone();
-        let id = id.to_owned();
-        let (file, jpeg) = tokio::task::spawn_blocking(move || {
-            let prize = catalog.pick().ok_or(DrawError::EmptyCatalog)?;
-            let jpeg = render_ticket(&prize.image, &id).map_err(DrawError::Render)?;
-            Ok::<_, DrawError>((prize.file.clone(), jpeg))
-        })
-        .await
-        .map_err(DrawError::Join)??;
-        metrics::histogram!("cloudhp_worker_render_seconds").record(started.elapsed());
-        tokio::time::sleep(self.tempo).await;
-        metrics::counter!("cloudhp_worker_draws_total").increment(1);
-        Ok((file, jpeg))
-    }
-}
-
-#[async_trait]
-impl Worker for LocalWorker {
-    async fn draw(&self, id: CustomerId) -> Result<Draw, ServiceError> {
-        let (file, jpeg) = self.draw_for(&id.to_string()).await.map_err(|e| {
-            tracing::error!(customer = %id, error = %crate::telemetry::chain(&e), "draw failed");
-            ServiceError::unavailable(PRIZE_WORKER)
-        })?;
-        let prize = Prize::parse(&file).ok_or_else(|| {
-            tracing::error!(file, "catalog file name is not a valid prize name");
-            ServiceError::unavailable(PRIZE_WORKER)
-        })?;
-        Ok(Draw {
-            prize,
-            jpeg: Bytes::from(jpeg),
-        })
-    }
-
-    async fn ping(&self) -> Result<(), ServiceError> {
-        Ok(())
-    }
-}
-
-/// The answer of `GET /` of the contract.
-#[derive(Serialize)]
-struct About {
-    #[serde(rename = "Service")]
-    service: &'static str,
-    #[serde(rename = "Version")]
-    version: &'static str,
-}
-
-/// The answer of `GET /play/<id>` of the contract.
-#[derive(Serialize, Deserialize)]
-struct PlayAnswer {
-    price: String,
-    img: String,
-}
-
-/// The W contract over HTTP: `GET /` and `GET /play/<id>`, CORS open, nothing else (in
-/// particular no shutdown endpoint).
-pub fn contract_router(worker: Arc<LocalWorker>) -> Router {
-    Router::new()
-        .route("/", get(about))
-        .route("/play/{id}", get(play))
-        .with_state(worker)
-        .layer(SetResponseHeaderLayer::overriding(
-            header::ACCESS_CONTROL_ALLOW_ORIGIN,
-            HeaderValue::from_static("*"),
-        ))
-}
-
-async fn about() -> Json<About> {
-    Json(About {
-        service: "CloudHP w",
-        version: env!("CARGO_PKG_VERSION"),
-    })
-}
-
-async fn play(State(worker): State<Arc<LocalWorker>>, UrlPath(id): UrlPath<String>) -> Response {
-    match worker.draw_for(&id).await {
-        Ok((price, jpeg)) => Json(PlayAnswer {
-            price,
-            img: BASE64.encode(jpeg),
-        })
-        .into_response(),
-        Err(e) => {
-            tracing::error!(id, error = %crate::telemetry::chain(&e), "draw failed");
-            (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                Json(serde_json::json!({ "error": "the draw failed" })),
-            )
-                .into_response()
-        }
-    }
-}
 
 /// One W instance behind a URL.
 struct Endpoint {
@@ -638,6 +485,8 @@ mod tests {
     use std::sync::Mutex as StdMutex;
 
     use super::*;
+    use crate::roles::worker::LocalWorker;
+    use crate::roles::worker::api::contract_router;
 
     /// A resolver whose answers the test sets.
     fn fake_resolver(answers: Arc<StdMutex<std::io::Result<Vec<IpAddr>>>>) -> Resolve {

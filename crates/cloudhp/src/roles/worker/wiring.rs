@@ -5,11 +5,17 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use cloudhp_core::{Role, RoleSet};
 
+use super::{LocalWorker, api};
 use crate::config::Config;
-use crate::roles::worker::LocalWorker;
+use crate::wiring::Wiring;
 
-/// Opens the prize catalog when this process draws prizes itself.
-pub async fn local(config: &Config, roles: &RoleSet) -> anyhow::Result<Option<Arc<LocalWorker>>> {
+/// Opens the prize catalog when this process draws prizes itself, and serves the W contract
+/// when the worker role runs here beside roles of other processes.
+pub async fn local(
+    w: &mut Wiring,
+    config: &Config,
+    roles: &RoleSet,
+) -> anyhow::Result<Option<Arc<LocalWorker>>> {
     if !(roles.contains(Role::Worker)
         || (roles.contains(Role::Play) && config.play.worker_urls.is_empty()))
     {
@@ -25,5 +31,16 @@ pub async fn local(config: &Config, roles: &RoleSet) -> anyhow::Result<Option<Ar
     if worker.catalog().is_empty() {
         bail!("the prize catalog is empty (worker.catalog_dir)");
     }
-    Ok(Some(Arc::new(worker)))
+    let worker = Arc::new(worker);
+    // Every role in one process: nothing else calls this W.
+    if roles.contains(Role::Worker) && !roles.is_all() {
+        let contract = api::contract_router(worker.clone());
+        // The W contract's paths would clash with the pages of a web role.
+        if roles.contains(Role::Web) {
+            w.nest("/w", contract);
+        } else {
+            w.route(contract);
+        }
+    }
+    Ok(Some(worker))
 }

@@ -5,22 +5,19 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use cloudhp_core::{Role, RoleSet};
-use cloudhp_store::LotteryDb;
 
-use super::{Wakes, Wiring};
+use super::{Notifier, NotifierSettings};
+use crate::backends::{events, lottery_db};
 use crate::config::Config;
-use crate::events::LazyBus;
-use crate::roles::notifier::{Notifier, NotifierSettings};
 use crate::telemetry::chain;
+use crate::wiring::{Wakes, Wiring};
 
 /// Starts the notifier when it runs here. Returns the mail spool folder, when mail goes to
 /// a spool.
-pub fn start(
+pub async fn start(
     w: &mut Wiring,
     config: &Config,
     roles: &RoleSet,
-    lottery: Option<&LotteryDb>,
-    bus: Option<&LazyBus>,
     wakes: &Wakes,
 ) -> anyhow::Result<Option<PathBuf>> {
     if !roles.contains(Role::Notifier) {
@@ -39,11 +36,10 @@ pub fn start(
         mail_spool = Some(PathBuf::from(path));
     }
     let settings = cloudhp_mail::MailSettings::parse(&config.mail.from, &config.mail.admins)?;
+    let lottery = lottery_db::shared(w, config).await?;
     let n = &config.notifier;
     let notifier = Arc::new(Notifier::new(
-        lottery
-            .cloned()
-            .context("the notifier needs the lottery database")?,
+        lottery,
         transport,
         settings,
         NotifierSettings {
@@ -62,7 +58,7 @@ pub fn start(
         async move { n.transport().ready().await.map_err(|e| chain(&e)) }
     });
     let stop = w.cancel.clone();
-    let source = bus.cloned();
+    let source = events::shared(w, config);
     w.task(
         "notifier",
         async move { notifier.run_until(source, stop).await },

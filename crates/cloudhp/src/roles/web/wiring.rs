@@ -2,22 +2,16 @@
 //! over HTTP otherwise.
 
 use anyhow::Context;
-use axum::Router;
 use cloudhp_core::{Role, RoleSet};
 
-use super::remote::Remote;
-use super::{LocalRoles, Wiring};
+use super::{Guard, Links, Web, WebTimeouts};
 use crate::config::{Config, LinkMode};
-use crate::web::{Guard, Links, Web, WebTimeouts};
+use crate::roles::{identity, picture, play, status};
+use crate::rpc::Remote;
+use crate::wiring::{LocalRoles, Wiring};
 
-/// The web role of this process.
-pub struct WebRole {
-    pub router: Router,
-    /// Personal links of the given sample customers.
-    pub sample_links: Vec<String>,
-}
-
-/// Builds the web role when it runs here.
+/// Builds the web role when it runs here, and serves its pages. Returns the personal links
+/// of the given sample customers.
 pub fn router(
     w: &mut Wiring,
     config: &Config,
@@ -26,15 +20,14 @@ pub fn router(
     remote: &Remote,
     public_url: &str,
     sample_ids: &[u32],
-) -> anyhow::Result<Option<WebRole>> {
+) -> anyhow::Result<Vec<String>> {
     if !roles.contains(Role::Web) {
-        return Ok(None);
+        return Ok(Vec::new());
     }
-    let r = &config.roles;
-    let identity = remote.identity(local.identity.as_ref(), &r.identity_url);
-    let status = remote.status(local.status.as_ref(), &r.status_url);
-    let play = remote.play(local.play.as_ref(), &r.play_url);
-    let pictures = remote.pictures(local.pictures.as_ref(), &r.picture_url);
+    let identity = identity::client::handle(local.identity.as_ref(), remote, config);
+    let status = status::client::handle(local.status.as_ref(), remote, config);
+    let play = play::client::handle(local.play.as_ref(), remote, config);
+    let pictures = picture::client::handle(local.pictures.as_ref(), remote, config);
     let links = match config.web.links {
         LinkMode::Open => {
             tracing::warn!(
@@ -69,7 +62,7 @@ pub fn router(
             }
         }
     });
-    let w = &config.web;
+    let c = &config.web;
     let web = Web {
         identity,
         status,
@@ -77,19 +70,17 @@ pub fn router(
         pictures,
         links,
         timeouts: WebTimeouts {
-            identity: w.identity_timeout,
-            status: w.status_timeout,
-            picture: w.picture_timeout,
-            play: w.play_timeout,
-            start: w.start_timeout,
+            identity: c.identity_timeout,
+            status: c.status_timeout,
+            picture: c.picture_timeout,
+            play: c.play_timeout,
+            start: c.start_timeout,
         },
-        refresh: w.refresh,
+        refresh: c.refresh,
         guard,
         campaign: config.campaign.window()?,
         clock: cloudhp_core::system_clock(),
     };
-    Ok(Some(WebRole {
-        router: crate::web::router(web),
-        sample_links,
-    }))
+    w.route(super::router(web));
+    Ok(sample_links)
 }

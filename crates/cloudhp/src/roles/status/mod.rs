@@ -1,10 +1,20 @@
 //! S: the play record of each customer (state, prize, dates).
+//!
+//! The role in one place: its local service (here), its internal HTTP API (`api`), its client
+//! for the processes where it does not run (`client`), and its start-up (`wiring`).
+
+pub mod api;
+pub mod client;
+pub mod wiring;
 
 use async_trait::async_trait;
 use cloudhp_core::{CustomerId, PlayStatus, ServiceError, Status};
 use cloudhp_store::LotteryDb;
 
 use crate::telemetry::chain;
+
+/// How the status role is named to users when it fails.
+pub const STATUS_SERVICE: &str = "the status service";
 
 /// How the status and play roles name the lottery database to users.
 pub const LOTTERY_DB: &str = "the lottery database";

@@ -1,11 +1,15 @@
 //! The web role: the customer page, the public JSON API and the picture URLs.
 //!
+//! It has no internal API (it is the public one): its service (here, with `guard`, `links`
+//! and `page`) and its start-up (`wiring`).
+//!
 //! Every view asks identity, status, picture and play concurrently, each under its own timeout;
 //! a part that fails turns into "N/A" with a reason in plain words, never into an error page.
 
 mod guard;
 mod links;
 mod page;
+pub mod wiring;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -30,7 +34,11 @@ pub use guard::Guard;
 pub use links::{LinkError, Links, load_or_create_key};
 use page::{ApiError, Notice, PlayerJson, PlayerView};
 
-use crate::rpc::{IDENTITY_SERVICE, PICTURE_SERVICE, PLAY_SERVICE, STATUS_SERVICE};
+use crate::roles::identity::IDENTITY_SERVICE;
+use crate::roles::picture::PICTURE_SERVICE;
+use crate::roles::picture::api::picture_headers;
+use crate::roles::play::PLAY_SERVICE;
+use crate::roles::status::STATUS_SERVICE;
 
 /// Per-part timeouts of the web role.
 #[derive(Clone, Debug)]
@@ -381,7 +389,7 @@ async fn picture(
         Ok(None) => return no_picture(),
         Err(e) => return ApiError::unavailable(&e).text(),
     };
-    let mut response_headers = crate::rpc::picture_headers(&picture.info);
+    let mut response_headers = picture_headers(&picture.info);
     response_headers.insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static(PICTURE_CACHE),

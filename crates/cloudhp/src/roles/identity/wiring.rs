@@ -6,10 +6,10 @@ use anyhow::Context;
 use cloudhp_core::{IdentityHandle, Role, RoleSet};
 use cloudhp_store::{CustomerDb, PoolSettings, TablePrefix};
 
-use super::Wiring;
+use super::{IdentityService, Policy, api};
 use crate::config::Config;
-use crate::roles::identity::{IdentityService, Policy};
 use crate::telemetry::chain;
+use crate::wiring::Wiring;
 
 /// The identity role of this process.
 pub struct Identity {
@@ -19,7 +19,7 @@ pub struct Identity {
 }
 
 /// Opens the customer database (creating and seeding the embedded table) when the identity
-/// role runs here.
+/// role runs here, and serves its API.
 pub async fn service(
     w: &mut Wiring,
     config: &Config,
@@ -67,12 +67,14 @@ pub async fn service(
         inactive: config.identity.inactive,
         guests: config.identity.guests,
     };
+    let service: IdentityHandle = Arc::new(IdentityService::new(
+        db,
+        policy,
+        config.identity.query_timeout,
+    ));
+    w.api(api::router(service.clone()));
     Ok(Some(Identity {
-        service: Arc::new(IdentityService::new(
-            db,
-            policy,
-            config.identity.query_timeout,
-        )),
+        service,
         sample_ids,
     }))
 }

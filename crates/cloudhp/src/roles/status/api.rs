@@ -1,0 +1,20 @@
+//! The status role's internal HTTP API, over its trait.
+
+use axum::extract::{Path, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use cloudhp_core::{PlayStatus, StatusHandle};
+
+use crate::rpc::{ApiError, parse_id};
+
+pub fn router(service: StatusHandle) -> Router {
+    async fn status(
+        State(s): State<StatusHandle>,
+        Path(id): Path<String>,
+    ) -> Result<Json<PlayStatus>, ApiError> {
+        Ok(Json(s.status(parse_id(&id)?).await?))
+    }
+    Router::new()
+        .route("/v1/status/players/{id}", get(status))
+        .with_state(service)
+}
