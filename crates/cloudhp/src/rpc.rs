@@ -22,6 +22,10 @@ use sha2::{Digest, Sha256};
 
 use crate::config::Config;
 
+/// The customer id parameter of the role API routes: `routes::…(ID)` is the pattern a role's API
+/// serves, `routes::…(id)` the path its client calls.
+pub const ID: &str = "{id}";
+
 /// The one mapping from service errors to HTTP statuses.
 pub fn status_of(err: &ServiceError) -> StatusCode {
     match err {

@@ -5,7 +5,8 @@ use axum::routing::get;
 use axum::{Json, Router};
 use cloudhp_core::{Customer, IdentityHandle};
 
-use crate::rpc::{ApiError, parse_id};
+use super::routes;
+use crate::rpc::{ApiError, ID, parse_id};
 
 pub fn router(service: IdentityHandle) -> Router {
     async fn customer(
@@ -15,6 +16,6 @@ pub fn router(service: IdentityHandle) -> Router {
         Ok(Json(s.customer(parse_id(&id)?).await?))
     }
     Router::new()
-        .route("/v1/identity/customers/{id}", get(customer))
+        .route(&routes::customer(ID), get(customer))
         .with_state(service)
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use cloudhp_core::{Customer, CustomerId, Identity, IdentityHandle, ServiceError};
 
-use super::IDENTITY_SERVICE;
+use super::{IDENTITY_SERVICE, routes};
 use crate::config::Config;
 use crate::rpc::{Remote, RemoteRole};
 
@@ -22,8 +22,6 @@ pub fn handle(local: Option<&IdentityHandle>, remote: &Remote, config: &Config) 
 #[async_trait]
 impl Identity for RemoteIdentity {
     async fn customer(&self, id: CustomerId) -> Result<Customer, ServiceError> {
-        self.0
-            .get_json(&format!("/v1/identity/customers/{id}"))
-            .await
+        self.0.get_json(&routes::customer(id)).await
     }
 }

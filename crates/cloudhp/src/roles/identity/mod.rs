@@ -7,6 +7,17 @@ pub mod api;
 pub mod client;
 pub mod wiring;
 
+/// The routes of the identity API, each written once for the API and its client: a path for one
+/// customer, or with [`crate::rpc::ID`] the pattern the API serves.
+pub mod routes {
+    use std::fmt::Display;
+
+    /// `GET`: the customer.
+    pub fn customer(id: impl Display) -> String {
+        format!("/v1/identity/customers/{id}")
+    }
+}
+
 use std::time::Duration;
 
 use async_trait::async_trait;

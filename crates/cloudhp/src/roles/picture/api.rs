@@ -8,7 +8,8 @@ use axum::routing::get;
 use axum::{Json, Router};
 use cloudhp_core::{PictureInfo, PicturesHandle, ServiceError};
 
-use crate::rpc::{ApiError, parse_id};
+use super::routes;
+use crate::rpc::{ApiError, ID, parse_id};
 
 /// Response headers describing a picture (the role API's, and the web role's).
 pub fn picture_headers(info: &PictureInfo) -> HeaderMap {
@@ -49,7 +50,7 @@ pub fn router(service: PicturesHandle) -> Router {
             .into_response())
     }
     Router::new()
-        .route("/v1/pictures/{id}/info", get(info))
-        .route("/v1/pictures/{id}", get(open))
+        .route(&routes::info(ID), get(info))
+        .route(&routes::picture(ID), get(open))
         .with_state(service)
 }

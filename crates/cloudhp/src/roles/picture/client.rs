@@ -9,7 +9,7 @@ use cloudhp_core::{
 };
 use futures::TryStreamExt;
 
-use super::PICTURE_SERVICE;
+use super::{PICTURE_SERVICE, routes};
 use crate::config::Config;
 use crate::rpc::{Remote, RemoteRole};
 
@@ -26,7 +26,7 @@ pub fn handle(local: Option<&PicturesHandle>, remote: &Remote, config: &Config) 
 #[async_trait]
 impl Pictures for RemotePictures {
     async fn info(&self, id: CustomerId) -> Result<Option<PictureInfo>, ServiceError> {
-        match self.0.get_json(&format!("/v1/pictures/{id}/info")).await {
+        match self.0.get_json(&routes::info(id)).await {
             Ok(info) => Ok(Some(info)),
             Err(ServiceError::NotFound) => Ok(None),
             Err(e) => Err(e),
@@ -34,10 +34,7 @@ impl Pictures for RemotePictures {
     }
 
     async fn open(&self, id: CustomerId) -> Result<Option<PictureStream>, ServiceError> {
-        let response = self
-            .0
-            .send(|c, u| c.get(u), &format!("/v1/pictures/{id}"))
-            .await?;
+        let response = self.0.send(|c, u| c.get(u), &routes::picture(id)).await?;
         if !response.status().is_success() {
             return match self.0.error_of(response).await {
                 ServiceError::NotFound => Ok(None),

@@ -7,6 +7,22 @@ pub mod api;
 pub mod client;
 pub mod wiring;
 
+/// The routes of the picture API, each written once for the API and its client: a path for one
+/// customer, or with [`crate::rpc::ID`] the pattern the API serves.
+pub mod routes {
+    use std::fmt::Display;
+
+    /// `GET`: what is known of the customer's picture.
+    pub fn info(id: impl Display) -> String {
+        format!("/v1/pictures/{id}/info")
+    }
+
+    /// `GET`: the customer's picture.
+    pub fn picture(id: impl Display) -> String {
+        format!("/v1/pictures/{id}")
+    }
+}
+
 use std::sync::Arc;
 
 use async_trait::async_trait;

@@ -6,7 +6,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use cloudhp_core::{PlayHandle, PlayReply};
 
-use crate::rpc::{ApiError, parse_id};
+use super::routes;
+use crate::rpc::{ApiError, ID, parse_id};
 
 pub fn router(service: PlayHandle) -> Router {
     // Any body is ignored: the play role looks the customer up itself.
@@ -21,7 +22,7 @@ pub fn router(service: PlayHandle) -> Router {
         Ok(StatusCode::NO_CONTENT)
     }
     Router::new()
-        .route("/v1/play/players/{id}", post(play))
-        .route("/v1/play/availability", get(availability))
+        .route(&routes::player(ID), post(play))
+        .route(routes::AVAILABILITY, get(availability))
         .with_state(service)
 }

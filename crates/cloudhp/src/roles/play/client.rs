@@ -5,7 +5,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use cloudhp_core::{CustomerId, Play, PlayHandle, PlayReply, ServiceError};
 
-use super::PLAY_SERVICE;
+use super::{PLAY_SERVICE, routes};
 use crate::config::Config;
 use crate::rpc::{Remote, RemoteRole};
 
@@ -22,16 +22,12 @@ pub fn handle(local: Option<&PlayHandle>, remote: &Remote, config: &Config) -> P
 #[async_trait]
 impl Play for RemotePlay {
     async fn play(&self, id: CustomerId) -> Result<PlayReply, ServiceError> {
-        let path = format!("/v1/play/players/{id}");
-        let response = self.0.send(|c, u| c.post(u), &path).await?;
+        let response = self.0.send(|c, u| c.post(u), &routes::player(id)).await?;
         self.0.json(response).await
     }
 
     async fn availability(&self) -> Result<(), ServiceError> {
-        let response = self
-            .0
-            .send(|c, u| c.get(u), "/v1/play/availability")
-            .await?;
+        let response = self.0.send(|c, u| c.get(u), routes::AVAILABILITY).await?;
         if response.status().is_success() {
             Ok(())
         } else {

@@ -22,6 +22,20 @@ pub mod client;
 pub mod w_client;
 pub mod wiring;
 
+/// The routes of the play API, each written once for the API and its client: a path for one
+/// customer, or with [`crate::rpc::ID`] the pattern the API serves.
+pub mod routes {
+    use std::fmt::Display;
+
+    /// `GET`: whether a draw could start now.
+    pub const AVAILABILITY: &str = "/v1/play/availability";
+
+    /// `POST`: starts the customer's draw.
+    pub fn player(id: impl Display) -> String {
+        format!("/v1/play/players/{id}")
+    }
+}
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

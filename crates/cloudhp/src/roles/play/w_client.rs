@@ -17,7 +17,7 @@ use cloudhp_core::{CustomerId, Draw, Prize, ServiceError, Worker, looks_like_jpe
 use futures::StreamExt;
 use tokio::sync::{Mutex, Semaphore};
 
-use crate::roles::worker::{PRIZE_WORKER, PlayAnswer};
+use crate::roles::worker::{PRIZE_WORKER, PlayAnswer, routes};
 
 /// Largest W answer accepted (a base64 JPEG of a few hundred KB in practice).
 const MAX_ANSWER_BYTES: usize = 32 * 1024 * 1024;
@@ -293,7 +293,7 @@ impl HttpWorker {
     }
 
     async fn call(&self, endpoint: &Endpoint, id: CustomerId) -> Result<Draw, CallError> {
-        let url = format!("{}/play/{}", endpoint.base, id);
+        let url = format!("{}{}", endpoint.base, routes::play(id));
         let response = self.http.get(&url).send().await.map_err(|e| {
             let reason = format!("GET {url}: {}", crate::telemetry::chain(&e));
             if e.is_connect() {
@@ -329,7 +329,7 @@ impl HttpWorker {
         {
             return ok;
         }
-        let url = format!("{}/", endpoint.base);
+        let url = format!("{}{}", endpoint.base, routes::ABOUT);
         let ok = match self.http.get(&url).timeout(PROBE_TIMEOUT).send().await {
             Ok(r) => r.status().is_success(),
             // Connected but slow to answer: a single-threaded W busy with another replica's

@@ -5,7 +5,8 @@ use axum::routing::get;
 use axum::{Json, Router};
 use cloudhp_core::{PlayStatus, StatusHandle};
 
-use crate::rpc::{ApiError, parse_id};
+use super::routes;
+use crate::rpc::{ApiError, ID, parse_id};
 
 pub fn router(service: StatusHandle) -> Router {
     async fn status(
@@ -15,6 +16,6 @@ pub fn router(service: StatusHandle) -> Router {
         Ok(Json(s.status(parse_id(&id)?).await?))
     }
     Router::new()
-        .route("/v1/status/players/{id}", get(status))
+        .route(&routes::player(ID), get(status))
         .with_state(service)
 }

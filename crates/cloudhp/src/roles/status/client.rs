@@ -5,7 +5,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use cloudhp_core::{CustomerId, PlayStatus, ServiceError, Status, StatusHandle};
 
-use super::STATUS_SERVICE;
+use super::{STATUS_SERVICE, routes};
 use crate::config::Config;
 use crate::rpc::{Remote, RemoteRole};
 
@@ -22,6 +22,6 @@ pub fn handle(local: Option<&StatusHandle>, remote: &Remote, config: &Config) ->
 #[async_trait]
 impl Status for RemoteStatus {
     async fn status(&self, id: CustomerId) -> Result<PlayStatus, ServiceError> {
-        self.0.get_json(&format!("/v1/status/players/{id}")).await
+        self.0.get_json(&routes::player(id)).await
     }
 }

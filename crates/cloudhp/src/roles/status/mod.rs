@@ -7,6 +7,17 @@ pub mod api;
 pub mod client;
 pub mod wiring;
 
+/// The routes of the status API, each written once for the API and its client: a path for one
+/// customer, or with [`crate::rpc::ID`] the pattern the API serves.
+pub mod routes {
+    use std::fmt::Display;
+
+    /// `GET`: the customer's play status.
+    pub fn player(id: impl Display) -> String {
+        format!("/v1/status/players/{id}")
+    }
+}
+
 use async_trait::async_trait;
 use cloudhp_core::{CustomerId, PlayStatus, ServiceError, Status};
 use cloudhp_store::LotteryDb;

@@ -11,14 +11,15 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use tower_http::set_header::SetResponseHeaderLayer;
 
-use super::{About, LocalWorker, PlayAnswer};
+use super::{About, LocalWorker, PlayAnswer, routes};
+use crate::rpc::ID;
 
 /// The W contract over HTTP: `GET /` and `GET /play/<id>`, CORS open, nothing else (in
 /// particular no shutdown endpoint).
 pub fn contract_router(worker: Arc<LocalWorker>) -> Router {
     Router::new()
-        .route("/", get(about))
-        .route("/play/{id}", get(play))
+        .route(routes::ABOUT, get(about))
+        .route(&routes::play(ID), get(play))
         .with_state(worker)
         .layer(SetResponseHeaderLayer::overriding(
             header::ACCESS_CONTROL_ALLOW_ORIGIN,

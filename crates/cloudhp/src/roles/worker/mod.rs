@@ -9,6 +9,20 @@
 pub mod api;
 pub mod wiring;
 
+/// The routes of the W contract, each written once for our W's API and the play role's W client.
+pub mod routes {
+    use std::fmt::Display;
+
+    /// `GET`: which W answers ([`super::About`]).
+    pub const ABOUT: &str = "/";
+
+    /// `GET`: a draw for the customer `id` ([`super::PlayAnswer`]); with [`crate::rpc::ID`] the
+    /// pattern our W serves.
+    pub fn play(id: impl Display) -> String {
+        format!("/play/{id}")
+    }
+}
+
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
