@@ -246,3 +246,117 @@ pub fn protect(apis: Router, config: &Config) -> Router {
         require_token,
     ))
 }
+
+/// Test support: a role API served in this process, and the client calling it.
+#[cfg(test)]
+pub(crate) mod testing {
+    use std::time::Duration;
+
+    use axum::Router;
+
+    use super::RemoteRole;
+
+    /// Serves `api` on a port-0 listener of this process, behind the role token `served` when
+    /// given; returns the remote role `name` calling it with the token `sent`.
+    pub async fn serve_with_tokens(
+        name: &'static str,
+        api: Router,
+        served: Option<&str>,
+        sent: Option<&str>,
+    ) -> RemoteRole {
+        let api = match served {
+            Some(token) => api.layer(axum::middleware::from_fn_with_state(
+                super::token_digest(token),
+                super::require_token,
+            )),
+            None => api,
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, api).await });
+        RemoteRole::new(
+            name,
+            &format!("http://{addr}"),
+            reqwest::Client::new(),
+            sent.map(str::to_owned),
+            Duration::from_secs(10),
+            0,
+        )
+    }
+
+    /// Serves `api` (see [`serve_with_tokens`]), without a token.
+    pub async fn serve(name: &'static str, api: Router) -> RemoteRole {
+        serve_with_tokens(name, api, None, None).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::extract::Path;
+    use axum::routing::get;
+    use cloudhp_core::PlayStatus;
+
+    use super::*;
+
+    /// Every service error, as the handler of a role API returns it.
+    fn errors() -> Vec<ServiceError> {
+        vec![
+            ServiceError::NotFound,
+            ServiceError::invalid("a reason"),
+            ServiceError::unavailable("the customer database"),
+            ServiceError::timeout("the lottery database", Duration::from_millis(1500)),
+            ServiceError::Closed {
+                message: "The campaign is over.".into(),
+            },
+        ]
+    }
+
+    /// Each error crosses the transport as itself, under its own status: a handler's error is
+    /// the error its remote caller gets.
+    #[tokio::test]
+    async fn every_service_error_comes_back_as_itself() {
+        async fn fail(Path(n): Path<usize>) -> Result<Json<PlayStatus>, ApiError> {
+            Err(ApiError(errors()[n].clone()))
+        }
+        let api = Router::new().route("/fail/{n}", get(fail));
+        let remote = testing::serve("the test service", api).await;
+        for (n, expected) in errors().into_iter().enumerate() {
+            let response = remote
+                .send(|c, u| c.get(u), &format!("/fail/{n}"))
+                .await
+                .unwrap();
+            assert_eq!(response.status(), status_of(&expected), "{expected:?}");
+            let got = remote.json::<PlayStatus>(response).await.unwrap_err();
+            assert_eq!(got, expected);
+        }
+    }
+
+    /// A malformed id in a role API path is the caller's mistake, whatever the role.
+    #[tokio::test]
+    async fn a_malformed_id_is_invalid() {
+        async fn echo(Path(id): Path<String>) -> Result<Json<u32>, ApiError> {
+            Ok(Json(parse_id(&id)?.get()))
+        }
+        let api = Router::new().route(&format!("/v1/x/{ID}"), get(echo));
+        let remote = testing::serve("the test service", api).await;
+        assert_eq!(remote.get_json::<u32>("/v1/x/7").await, Ok(7));
+        for raw in ["0", "abc", "-1", "99999999999"] {
+            let got = remote.get_json::<u32>(&format!("/v1/x/{raw}")).await;
+            assert!(
+                matches!(got, Err(ServiceError::Invalid { .. })),
+                "{raw}: {got:?}"
+            );
+        }
+    }
+
+    /// Not an answer of a role (a proxy's page, a wrong URL): never read as "not found".
+    #[tokio::test]
+    async fn an_answer_not_of_a_role_is_unavailable() {
+        let api = Router::new().route("/v1/x", get(|| async { (StatusCode::NOT_FOUND, "nope") }));
+        let remote = testing::serve("the test service", api).await;
+        assert_eq!(
+            remote.get_json::<u32>("/v1/x").await,
+            Err(ServiceError::unavailable("the test service"))
+        );
+    }
+}

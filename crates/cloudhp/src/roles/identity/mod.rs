@@ -5,6 +5,8 @@
 
 pub mod api;
 pub mod client;
+#[cfg(test)]
+pub(crate) mod contract;
 pub mod wiring;
 
 /// The routes of the identity API, each written once for the API and its client: a path for one

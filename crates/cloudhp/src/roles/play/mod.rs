@@ -19,6 +19,8 @@
 
 pub mod api;
 pub mod client;
+#[cfg(test)]
+pub(crate) mod contract;
 pub mod w_client;
 pub mod wiring;
 
