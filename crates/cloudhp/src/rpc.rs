@@ -37,24 +37,25 @@ pub fn status_of(err: &ServiceError) -> StatusCode {
     }
 }
 
-/// A service error as an internal API response.
-pub struct ApiError(pub ServiceError);
+/// A service error as an answer of a role API (the public API's refusals are the web role's
+/// `PageError`).
+pub struct RpcError(pub ServiceError);
 
-impl IntoResponse for ApiError {
+impl IntoResponse for RpcError {
     fn into_response(self) -> Response {
         (status_of(&self.0), Json(self.0)).into_response()
     }
 }
 
-impl From<ServiceError> for ApiError {
+impl From<ServiceError> for RpcError {
     fn from(e: ServiceError) -> Self {
         Self(e)
     }
 }
 
 /// The customer id of a role API path; a malformed one is [`ServiceError::Invalid`].
-pub fn parse_id(raw: &str) -> Result<CustomerId, ApiError> {
-    CustomerId::parse(raw).map_err(|e| ApiError(ServiceError::invalid(e.to_string())))
+pub fn parse_id(raw: &str) -> Result<CustomerId, RpcError> {
+    CustomerId::parse(raw).map_err(|e| RpcError(ServiceError::invalid(e.to_string())))
 }
 
 /// Compares bearer tokens by digest, so the time taken says nothing about the token.
@@ -151,6 +152,17 @@ impl RemoteRole {
     /// Turns a non-success answer into the error the role sent, if it sent one.
     pub async fn error_of(&self, response: reqwest::Response) -> ServiceError {
         let status = response.status();
+        if status == StatusCode::UNAUTHORIZED {
+            // A deployment mistake, not the customer's: their page says the role is
+            // unavailable, the log says why.
+            tracing::error!(
+                role = self.name,
+                base = self.base,
+                "the roles token is wrong: the role refuses this process's calls (roles.token \
+                 must be the same in every process)"
+            );
+            return ServiceError::unavailable(self.name);
+        }
         match response.json::<ServiceError>().await {
             Ok(err) => err,
             Err(_) => {
@@ -298,16 +310,25 @@ mod tests {
 
     use super::*;
 
-    /// Every service error, as the handler of a role API returns it.
-    fn errors() -> Vec<ServiceError> {
+    /// Every service error, as the handler of a role API returns it, and its status.
+    fn errors() -> Vec<(ServiceError, StatusCode)> {
         vec![
-            ServiceError::NotFound,
-            ServiceError::invalid("a reason"),
-            ServiceError::unavailable("the customer database"),
-            ServiceError::timeout("the lottery database", Duration::from_millis(1500)),
-            ServiceError::Closed {
-                message: "The campaign is over.".into(),
-            },
+            (ServiceError::NotFound, StatusCode::NOT_FOUND),
+            (ServiceError::invalid("a reason"), StatusCode::BAD_REQUEST),
+            (
+                ServiceError::unavailable("the customer database"),
+                StatusCode::SERVICE_UNAVAILABLE,
+            ),
+            (
+                ServiceError::timeout("the lottery database", Duration::from_millis(1500)),
+                StatusCode::GATEWAY_TIMEOUT,
+            ),
+            (
+                ServiceError::Closed {
+                    message: "The campaign is over.".into(),
+                },
+                StatusCode::CONFLICT,
+            ),
         ]
     }
 
@@ -315,17 +336,17 @@ mod tests {
     /// the error its remote caller gets.
     #[tokio::test]
     async fn every_service_error_comes_back_as_itself() {
-        async fn fail(Path(n): Path<usize>) -> Result<Json<PlayStatus>, ApiError> {
-            Err(ApiError(errors()[n].clone()))
+        async fn fail(Path(n): Path<usize>) -> Result<Json<PlayStatus>, RpcError> {
+            Err(RpcError(errors()[n].0.clone()))
         }
         let api = Router::new().route("/fail/{n}", get(fail));
         let remote = testing::serve("the test service", api).await;
-        for (n, expected) in errors().into_iter().enumerate() {
+        for (n, (expected, status)) in errors().into_iter().enumerate() {
             let response = remote
                 .send(|c, u| c.get(u), &format!("/fail/{n}"))
                 .await
                 .unwrap();
-            assert_eq!(response.status(), status_of(&expected), "{expected:?}");
+            assert_eq!(response.status(), status, "{expected:?}");
             let got = remote.json::<PlayStatus>(response).await.unwrap_err();
             assert_eq!(got, expected);
         }
@@ -334,7 +355,7 @@ mod tests {
     /// A malformed id in a role API path is the caller's mistake, whatever the role.
     #[tokio::test]
     async fn a_malformed_id_is_invalid() {
-        async fn echo(Path(id): Path<String>) -> Result<Json<u32>, ApiError> {
+        async fn echo(Path(id): Path<String>) -> Result<Json<u32>, RpcError> {
             Ok(Json(parse_id(&id)?.get()))
         }
         let api = Router::new().route(&format!("/v1/x/{ID}"), get(echo));
@@ -347,6 +368,58 @@ mod tests {
                 "{raw}: {got:?}"
             );
         }
+    }
+
+    /// The log lines of this thread, while the guard lives.
+    fn capture_logs() -> (
+        std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+        tracing::subscriber::DefaultGuard,
+    ) {
+        #[derive(Clone)]
+        struct Buffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+        impl std::io::Write for Buffer {
+            fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(bytes);
+                Ok(bytes.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let buffer = Buffer(Default::default());
+        let lines = buffer.0.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_ansi(false)
+            .with_writer(move || buffer.clone())
+            .finish();
+        (lines, tracing::subscriber::set_default(subscriber))
+    }
+
+    /// A role that refuses this process's token (401) is a deployment mistake: the caller, and
+    /// the customer's page after it, sees the role unavailable (never "invalid request: missing
+    /// or wrong role token"), and the log says at error level that the roles token is wrong.
+    #[tokio::test]
+    async fn a_wrong_roles_token_is_the_role_unavailable_and_an_error_in_the_log() {
+        let (logs, _guard) = capture_logs();
+        let api = Router::new().route("/v1/x", get(|| async { Json(7u32) }));
+        let name = crate::roles::identity::IDENTITY_SERVICE;
+        for sent in [Some("a-wrong-token"), None] {
+            let remote =
+                testing::serve_with_tokens(name, api.clone(), Some("the-token"), sent).await;
+            let err = remote.get_json::<u32>("/v1/x").await.unwrap_err();
+            assert_eq!(err, ServiceError::unavailable(name), "{sent:?}");
+            assert_eq!(err.to_string(), "the identity service is unavailable");
+        }
+        let logs = String::from_utf8(logs.lock().unwrap().clone()).unwrap();
+        let line = logs
+            .lines()
+            .find(|l| l.contains("roles token is wrong"))
+            .unwrap_or_else(|| panic!("no log line about the token: {logs}"));
+        assert!(line.contains("ERROR") && line.contains(name), "{line}");
+
+        let remote =
+            testing::serve_with_tokens(name, api, Some("the-token"), Some("the-token")).await;
+        assert_eq!(remote.get_json::<u32>("/v1/x").await, Ok(7));
     }
 
     /// Not an answer of a role (a proxy's page, a wrong URL): never read as "not found".

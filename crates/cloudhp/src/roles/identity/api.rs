@@ -6,13 +6,13 @@ use axum::{Json, Router};
 use cloudhp_core::{Customer, IdentityHandle};
 
 use super::routes;
-use crate::rpc::{ApiError, ID, parse_id};
+use crate::rpc::{ID, RpcError, parse_id};
 
 pub fn router(service: IdentityHandle) -> Router {
     async fn customer(
         State(s): State<IdentityHandle>,
         Path(id): Path<String>,
-    ) -> Result<Json<Customer>, ApiError> {
+    ) -> Result<Json<Customer>, RpcError> {
         Ok(Json(s.customer(parse_id(&id)?).await?))
     }
     Router::new()

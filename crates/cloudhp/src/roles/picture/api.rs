@@ -9,7 +9,7 @@ use axum::{Json, Router};
 use cloudhp_core::{PictureInfo, PicturesHandle, ServiceError};
 
 use super::routes;
-use crate::rpc::{ApiError, ID, parse_id};
+use crate::rpc::{ID, RpcError, parse_id};
 
 /// Response headers describing a picture (the role API's, and the web role's).
 pub fn picture_headers(info: &PictureInfo) -> HeaderMap {
@@ -29,20 +29,20 @@ pub fn router(service: PicturesHandle) -> Router {
     async fn info(
         State(s): State<PicturesHandle>,
         Path(id): Path<String>,
-    ) -> Result<Json<PictureInfo>, ApiError> {
+    ) -> Result<Json<PictureInfo>, RpcError> {
         s.info(parse_id(&id)?)
             .await?
             .map(Json)
-            .ok_or(ApiError(ServiceError::NotFound))
+            .ok_or(RpcError(ServiceError::NotFound))
     }
     async fn open(
         State(s): State<PicturesHandle>,
         Path(id): Path<String>,
-    ) -> Result<Response, ApiError> {
+    ) -> Result<Response, RpcError> {
         let picture = s
             .open(parse_id(&id)?)
             .await?
-            .ok_or(ApiError(ServiceError::NotFound))?;
+            .ok_or(RpcError(ServiceError::NotFound))?;
         Ok((
             picture_headers(&picture.info),
             Body::from_stream(picture.body),

@@ -316,6 +316,8 @@ impl Inner {
             return;
         }
 
+        // The one deadline of a W call, whichever W (ours in process, or any W over HTTP):
+        // `play.worker_timeout`, within the claim's lease. The W client has none of its own.
         let draw = match tokio::time::timeout(s.worker_timeout, self.worker.draw(id)).await {
             Ok(Ok(draw)) => draw,
             Ok(Err(e)) => return self.give_up(id, &token, &e.to_string()).await,

@@ -52,6 +52,49 @@ impl Drop for Busy<'_> {
     }
 }
 
+/// Counts a draw's call to W and its duration however it ends, even when the caller's
+/// deadline drops it: then it is a failure, logged with the instance it was waiting for.
+struct CallRecord {
+    customer: CustomerId,
+    started: Instant,
+    /// Whether it succeeded, once it ended by itself.
+    ended: Option<bool>,
+    /// The instance whose free slot it waits for.
+    waiting_at: Option<String>,
+    /// The instance it is calling.
+    calling: Option<String>,
+}
+
+impl CallRecord {
+    fn start(customer: CustomerId) -> Self {
+        Self {
+            customer,
+            started: Instant::now(),
+            ended: None,
+            waiting_at: None,
+            calling: None,
+        }
+    }
+}
+
+impl Drop for CallRecord {
+    fn drop(&mut self) {
+        let ok = self.ended.unwrap_or_else(|| {
+            match (&self.waiting_at, &self.calling) {
+                (Some(w), _) => {
+                    tracing::warn!(customer = %self.customer, w, "every slot of W stayed busy until the draw's deadline");
+                }
+                (_, Some(w)) => tracing::warn!(customer = %self.customer, w, "W call timed out"),
+                _ => tracing::warn!(customer = %self.customer, "W call timed out"),
+            }
+            false
+        });
+        let label = if ok { "ok" } else { "failed" };
+        metrics::counter!("cloudhp_play_w_calls_total", "outcome" => label).increment(1);
+        metrics::histogram!("cloudhp_play_w_call_seconds").record(self.started.elapsed());
+    }
+}
+
 /// Why one call to one W instance failed.
 enum CallError {
     /// No connection: another instance may serve the call.
@@ -102,6 +145,9 @@ fn system_resolver() -> Resolve {
 }
 
 /// Any W honouring the contract, called as a black box over HTTP, spread over its instances.
+///
+/// It has no deadline of its own on a draw: the play role bounds every W call, whichever W,
+/// by `play.worker_timeout` (a dropped call still frees its slot and is counted).
 pub struct HttpWorker {
     targets: Vec<Target>,
     /// The instances found at the last look-up; an instance in use stays alive through its
@@ -112,7 +158,6 @@ pub struct HttpWorker {
     resolve: Resolve,
     concurrency: u32,
     http: reqwest::Client,
-    timeout: Duration,
     next: AtomicUsize,
     epoch: Instant,
 }
@@ -142,18 +187,13 @@ impl Endpoint {
 impl HttpWorker {
     /// `urls`: base URLs of W instances; `concurrency`: calls in flight per instance (per
     /// address of a host name).
-    pub fn new(
-        urls: &[String],
-        concurrency: u32,
-        timeout: Duration,
-    ) -> Result<Self, reqwest::Error> {
-        Self::with_resolver(urls, concurrency, timeout, system_resolver())
+    pub fn new(urls: &[String], concurrency: u32) -> Result<Self, reqwest::Error> {
+        Self::with_resolver(urls, concurrency, system_resolver())
     }
 
     pub fn with_resolver(
         urls: &[String],
         concurrency: u32,
-        timeout: Duration,
         resolve: Resolve,
     ) -> Result<Self, reqwest::Error> {
         let http = reqwest::Client::builder()
@@ -174,7 +214,6 @@ impl HttpWorker {
             resolve,
             concurrency,
             http,
-            timeout,
             next: AtomicUsize::new(0),
             epoch: Instant::now(),
         })
@@ -413,9 +452,9 @@ async fn read_limited(response: reqwest::Response, limit: usize) -> Result<Vec<u
 #[async_trait]
 impl Worker for HttpWorker {
     /// Calls one instance; an instance that refuses the connection is avoided for a while and
-    /// the next one is tried, within the overall timeout.
+    /// the next one is tried, until the caller's deadline (`play.worker_timeout`).
     async fn draw(&self, id: CustomerId) -> Result<Draw, ServiceError> {
-        let started = Instant::now();
+        let mut record = CallRecord::start(id);
         let endpoints = self.instances().await;
         let mut tried = Vec::new();
         let outcome = loop {
@@ -423,45 +462,39 @@ impl Worker for HttpWorker {
                 break Err(ServiceError::unavailable(PRIZE_WORKER));
             };
             tried.push(endpoint.base.clone());
-            let left = self.timeout.saturating_sub(started.elapsed());
-            let Ok(Ok(permit)) =
-                tokio::time::timeout(left, endpoint.slots.clone().acquire_owned()).await
-            else {
-                tracing::warn!(customer = %id, w = endpoint.base, "every slot of W stayed busy");
-                break Err(ServiceError::timeout(PRIZE_WORKER, self.timeout));
+            record.waiting_at = Some(endpoint.base.clone());
+            let Ok(permit) = endpoint.slots.clone().acquire_owned().await else {
+                break Err(ServiceError::unavailable(PRIZE_WORKER));
             };
-            let left = self.timeout.saturating_sub(started.elapsed());
+            record.waiting_at = None;
+            record.calling = Some(endpoint.base.clone());
             let result = {
                 // Counted while in flight, however the call ends (even if this future is
-                // dropped by a caller's timeout): a stale count would make a dead W look alive.
+                // dropped at the caller's deadline): a stale count would make a dead W look
+                // alive.
                 let _busy = Busy::enter(&endpoint.in_flight);
-                tokio::time::timeout(left, self.call(&endpoint, id)).await
+                self.call(&endpoint, id).await
             };
             drop(permit);
+            record.calling = None;
             match result {
-                Err(_) => {
-                    tracing::warn!(customer = %id, w = endpoint.base, timeout = ?self.timeout, "W call timed out");
-                    break Err(ServiceError::timeout(PRIZE_WORKER, self.timeout));
-                }
-                Ok(Err(CallError::Unreachable(reason))) => {
+                Err(CallError::Unreachable(reason)) => {
                     tracing::warn!(customer = %id, %reason, "W unreachable; trying another instance");
                     let until = self.now_ms() + PROBE_TTL.as_millis() as u64;
                     endpoint.avoid_until.store(until, Ordering::Relaxed);
                     *endpoint.probe.lock().await = Some((Instant::now(), false));
                 }
-                Ok(Err(CallError::Failed(reason))) => {
+                Err(CallError::Failed(reason)) => {
                     tracing::warn!(customer = %id, %reason, "W call failed");
                     break Err(ServiceError::unavailable(PRIZE_WORKER));
                 }
-                Ok(Ok(draw)) => {
+                Ok(draw) => {
                     *endpoint.probe.lock().await = Some((Instant::now(), true));
                     break Ok(draw);
                 }
             }
         };
-        let label = if outcome.is_ok() { "ok" } else { "failed" };
-        metrics::counter!("cloudhp_play_w_calls_total", "outcome" => label).increment(1);
-        metrics::histogram!("cloudhp_play_w_call_seconds").record(started.elapsed());
+        record.ended = Some(outcome.is_ok());
         outcome
     }
 
@@ -517,7 +550,6 @@ mod tests {
                 "http://10.9.9.9:8090".to_owned(),
             ],
             1,
-            Duration::from_secs(5),
             fake_resolver(answers.clone()),
         )
         .unwrap();
@@ -601,7 +633,6 @@ mod tests {
             HttpWorker::with_resolver(
                 &[format!("http://worker:{port}")],
                 1,
-                Duration::from_secs(10),
                 fake_resolver(answers),
             )
             .unwrap(),

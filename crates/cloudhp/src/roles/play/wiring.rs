@@ -48,12 +48,8 @@ pub async fn service(
             .context("the play role needs a W (play.worker_urls)")?
     } else {
         Arc::new(
-            HttpWorker::new(
-                &config.play.worker_urls,
-                config.play.worker_concurrency,
-                config.play.worker_timeout,
-            )
-            .context("cannot build the W client")?,
+            HttpWorker::new(&config.play.worker_urls, config.play.worker_concurrency)
+                .context("cannot build the W client")?,
         )
     };
     let probe = worker.clone();

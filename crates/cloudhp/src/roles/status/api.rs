@@ -6,13 +6,13 @@ use axum::{Json, Router};
 use cloudhp_core::{PlayStatus, StatusHandle};
 
 use super::routes;
-use crate::rpc::{ApiError, ID, parse_id};
+use crate::rpc::{ID, RpcError, parse_id};
 
 pub fn router(service: StatusHandle) -> Router {
     async fn status(
         State(s): State<StatusHandle>,
         Path(id): Path<String>,
-    ) -> Result<Json<PlayStatus>, ApiError> {
+    ) -> Result<Json<PlayStatus>, RpcError> {
         Ok(Json(s.status(parse_id(&id)?).await?))
     }
     Router::new()

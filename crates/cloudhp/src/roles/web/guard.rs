@@ -30,7 +30,7 @@ use governor::clock::{Clock as _, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
 use ipnet::IpNet;
 
-use super::page::ApiError;
+use super::page::PageError;
 use crate::config::LimitsConfig;
 
 /// A keyed limit, bounded in the clients it remembers: past `max_tracked`, newcomers share
@@ -240,7 +240,7 @@ fn is_safe(method: &Method) -> bool {
 }
 
 /// A refusal in the form the client reads: JSON for the API, a page otherwise.
-fn refuse(api: bool, error: ApiError) -> Response {
+fn refuse(api: bool, error: PageError) -> Response {
     if api { error.json() } else { error.page() }
 }
 
@@ -250,7 +250,7 @@ pub async fn guard(State(guard): State<Arc<Guard>>, request: Request, next: Next
     let safe = is_safe(request.method());
     if !safe && guard.cross_site(request.headers()) {
         metrics::counter!("cloudhp_cross_site_refused_total").increment(1);
-        return refuse(api, ApiError::cross_site());
+        return refuse(api, PageError::cross_site());
     }
     if let Some(limits) = &guard.limits {
         let peer = request
@@ -260,7 +260,7 @@ pub async fn guard(State(guard): State<Arc<Guard>>, request: Request, next: Next
         let client = client_key(guard.client(peer, request.headers()));
         let limit = if safe { &limits.pages } else { &limits.plays };
         if let Err(wait) = limit.check(&client) {
-            return refuse(api, ApiError::rate_limited(wait));
+            return refuse(api, PageError::rate_limited(wait));
         }
     }
     next.run(request).await

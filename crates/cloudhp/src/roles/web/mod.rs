@@ -32,7 +32,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 pub use guard::Guard;
 pub use links::{LinkError, Links, load_or_create_key};
-use page::{ApiError, Notice, PlayerJson, PlayerView};
+use page::{Notice, PageError, PlayerJson, PlayerView};
 
 use crate::roles::identity::IDENTITY_SERVICE;
 use crate::roles::picture::PICTURE_SERVICE;
@@ -211,13 +211,13 @@ fn admit(
     links: &Links,
     path_id: Option<&str>,
     query: LinkQueryResult,
-) -> Result<(CustomerId, LinkQuery), ApiError> {
-    let Query(q) = query.map_err(|_| ApiError::bad_query())?;
+) -> Result<(CustomerId, LinkQuery), PageError> {
+    let Query(q) = query.map_err(|_| PageError::bad_query())?;
     let raw = path_id.or(q.id.as_deref()).unwrap_or("");
-    let id = CustomerId::parse(raw).map_err(ApiError::bad_id)?;
+    let id = CustomerId::parse(raw).map_err(PageError::bad_id)?;
     links
         .check(id, q.t.as_deref())
-        .map_err(ApiError::bad_link)?;
+        .map_err(PageError::bad_link)?;
     Ok((id, q))
 }
 
@@ -241,7 +241,7 @@ async fn page_get(State(web): State<Web>, query: LinkQueryResult) -> Response {
     };
     let parts = web.gather(id).await;
     if matches!(parts.identity, Err(ServiceError::NotFound)) {
-        return ApiError::unknown_customer().page();
+        return PageError::unknown_customer().page();
     }
     let notice = q.notice.as_deref().and_then(Notice::parse);
     PlayerView::build(&web, id, &parts, notice).render()
@@ -253,7 +253,7 @@ async fn page_post(State(web): State<Web>, query: LinkQueryResult) -> Response {
         Err(e) => return e.page(),
     };
     if let Err(wait) = web.guard.customer_play(id) {
-        return ApiError::rate_limited(wait).page();
+        return PageError::rate_limited(wait).page();
     }
     let back = |notice: Option<Notice>| {
         let mut to = web.links.page_path(id);
@@ -269,7 +269,7 @@ async fn page_post(State(web): State<Web>, query: LinkQueryResult) -> Response {
     }
     match timed(PLAY_SERVICE, web.timeouts.start, web.play.play(id)).await {
         Ok(_) => back(None),
-        Err(ServiceError::NotFound) => ApiError::unknown_customer().page(),
+        Err(ServiceError::NotFound) => PageError::unknown_customer().page(),
         Err(ServiceError::Unavailable { what } | ServiceError::Timeout { what, .. })
             if what == IDENTITY_SERVICE =>
         {
@@ -282,9 +282,9 @@ async fn page_post(State(web): State<Web>, query: LinkQueryResult) -> Response {
 /// The id of an API path; a path that cannot even be decoded is an invalid id, in JSON.
 type PathId = Result<Path<String>, axum::extract::rejection::PathRejection>;
 
-fn path_id(path: PathId) -> Result<String, ApiError> {
+fn path_id(path: PathId) -> Result<String, PageError> {
     path.map(|Path(raw)| raw)
-        .map_err(|_| ApiError::bad_id(cloudhp_core::IdError::NotANumber))
+        .map_err(|_| PageError::bad_id(cloudhp_core::IdError::NotANumber))
 }
 
 async fn api_get(State(web): State<Web>, path: PathId, query: LinkQueryResult) -> Response {
@@ -298,7 +298,7 @@ async fn api_get(State(web): State<Web>, path: PathId, query: LinkQueryResult) -
     };
     let parts = web.gather(id).await;
     if matches!(parts.identity, Err(ServiceError::NotFound)) {
-        return ApiError::unknown_customer().json();
+        return PageError::unknown_customer().json();
     }
     PlayerJson::from_parts(&web.links, id, &parts).reply(StatusCode::OK)
 }
@@ -314,10 +314,10 @@ async fn api_play(State(web): State<Web>, path: PathId, query: LinkQueryResult) 
     };
     let phase = web.phase();
     if phase != Phase::Open {
-        return ApiError::closed(phase).json();
+        return PageError::closed(phase).json();
     }
     if let Err(wait) = web.guard.customer_play(id) {
-        return ApiError::rate_limited(wait).json();
+        return PageError::rate_limited(wait).json();
     }
     // The play role looks the customer up itself; the page shows the name it gets here.
     let (identity, played) = tokio::join!(
@@ -326,10 +326,10 @@ async fn api_play(State(web): State<Web>, path: PathId, query: LinkQueryResult) 
     );
     let reply = match played {
         Ok(reply) => reply,
-        Err(ServiceError::NotFound) => return ApiError::unknown_customer().json(),
+        Err(ServiceError::NotFound) => return PageError::unknown_customer().json(),
         // The play role's clock says the campaign is closed (the two clocks disagree by a hair).
-        Err(ServiceError::Closed { .. }) => return ApiError::closed(web.phase()).json(),
-        Err(e) => return ApiError::unavailable(&e).json(),
+        Err(ServiceError::Closed { .. }) => return PageError::closed(web.phase()).json(),
+        Err(e) => return PageError::unavailable(&e).json(),
     };
     let picture = if reply.status.state == PlayState::Won {
         web.picture(id).await
@@ -387,7 +387,7 @@ async fn picture(
     let picture = match opened {
         Ok(Some(p)) => p,
         Ok(None) => return no_picture(),
-        Err(e) => return ApiError::unavailable(&e).text(),
+        Err(e) => return PageError::unavailable(&e).text(),
     };
     let mut response_headers = picture_headers(&picture.info);
     response_headers.insert(

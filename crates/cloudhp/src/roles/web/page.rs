@@ -419,7 +419,7 @@ impl PlayerJson {
 
 /// A refusal of the web role, as a page, JSON or text. Client mistakes are 4xx with a reason;
 /// a failing part is 503 with the part named; nothing here is ever a 500.
-pub(super) struct ApiError {
+pub(super) struct PageError {
     status: StatusCode,
     code: &'static str,
     title: &'static str,
@@ -431,7 +431,7 @@ pub(super) struct ApiError {
 
 const USE_YOUR_LINK: &str = "Please open the link from your e-mail exactly as it was sent.";
 
-impl ApiError {
+impl PageError {
     pub fn bad_id(e: IdError) -> Self {
         Self {
             status: StatusCode::BAD_REQUEST,
