@@ -19,7 +19,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::config::Config;
-use crate::http::{Readiness, health_router, ops_router, record_metrics};
+use crate::http::{Check, Readiness, health_router, ops_router, record_metrics};
 
 /// A background part of the process, run by the supervisor until it fails or is cancelled.
 pub type Task = BoxFuture<'static, anyhow::Result<()>>;
@@ -59,13 +59,9 @@ impl Wiring {
         Ok(pool)
     }
 
-    /// Adds a dependency check to `/readyz`.
-    pub fn ready<F, Fut>(&mut self, name: &'static str, check: F)
-    where
-        F: Fn() -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<(), String>> + Send + 'static,
-    {
-        self.readiness.add(name, Arc::new(move || check().boxed()));
+    /// Adds a dependency check to `/readyz` (see [`crate::http::check`]).
+    pub fn ready(&mut self, name: &'static str, check: Check) {
+        self.readiness.add(name, check);
     }
 
     /// Adds a background task; it is started with the server.

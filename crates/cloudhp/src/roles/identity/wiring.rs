@@ -4,11 +4,10 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use cloudhp_core::{IdentityHandle, Role, RoleSet};
-use cloudhp_store::{CustomerDb, PoolSettings, TablePrefix};
 
 use super::{IdentityService, Policy, api};
+use crate::backends::customer_db;
 use crate::config::Config;
-use crate::telemetry::chain;
 use crate::wiring::Wiring;
 
 /// The identity role of this process.
@@ -29,19 +28,8 @@ pub async fn service(
         return Ok(None);
     }
     let mut sample_ids = Vec::new();
-    let embedded = config.embedded_customers();
-    let settings = PoolSettings {
-        max_connections: config.identity.max_connections,
-        acquire_timeout: config.identity.acquire_timeout,
-        // A shop database is only ever read; the embedded table is ours.
-        read_only: !embedded,
-    };
-    let pool = w
-        .open_pool(&config.identity_url(), &settings)
-        .context("invalid identity.database")?;
-    let prefix = TablePrefix::parse(&config.identity.table_prefix)?;
-    let db = CustomerDb::new(pool, prefix);
-    if embedded {
+    let db = customer_db::open(w, config)?;
+    if config.embedded_customers() {
         db.create_embedded_table()
             .await
             .context("cannot create the embedded customer table")?;
@@ -58,11 +46,6 @@ pub async fn service(
         }
         sample_ids = (1..=config.identity.demo_customers.min(3)).collect();
     }
-    let probe = db.clone();
-    w.ready("customer_db", move || {
-        let db = probe.clone();
-        async move { db.ping().await.map_err(|e| chain(&e)) }
-    });
     let policy = Policy {
         inactive: config.identity.inactive,
         guests: config.identity.guests,

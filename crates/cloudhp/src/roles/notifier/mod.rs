@@ -40,7 +40,7 @@ pub struct NotifierSettings {
 
 pub struct Notifier {
     db: LotteryDb,
-    transport: Box<dyn Transport>,
+    transport: Arc<dyn Transport>,
     mail: MailSettings,
     settings: NotifierSettings,
     owner: String,
@@ -63,7 +63,7 @@ fn count(outcome: &'static str) {
 impl Notifier {
     pub fn new(
         db: LotteryDb,
-        transport: Box<dyn Transport>,
+        transport: Arc<dyn Transport>,
         mail: MailSettings,
         settings: NotifierSettings,
         wake: Arc<Notify>,
@@ -76,10 +76,6 @@ impl Notifier {
             owner: format!("notifier-{}", uuid::Uuid::new_v4().simple()),
             wake,
         }
-    }
-
-    pub fn transport(&self) -> &dyn Transport {
-        self.transport.as_ref()
     }
 
     /// The delay before retry number `attempts` (1-based): doubling from `retry_min`, at most

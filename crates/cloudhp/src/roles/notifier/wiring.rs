@@ -3,13 +3,11 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use anyhow::Context;
 use cloudhp_core::{Role, RoleSet};
 
 use super::{Notifier, NotifierSettings};
-use crate::backends::{events, lottery_db};
+use crate::backends::{events, lottery_db, mail};
 use crate::config::Config;
-use crate::telemetry::chain;
 use crate::wiring::{Wakes, Wiring};
 
 /// Starts the notifier when it runs here. Returns the mail spool folder, when mail goes to
@@ -23,19 +21,8 @@ pub async fn start(
     if !roles.contains(Role::Notifier) {
         return Ok(None);
     }
-    let mut mail_spool = None;
-    let mail_url = config.mail_url();
-    let options = cloudhp_mail::TransportOptions {
-        tls_ca_file: (!config.mail.tls_ca_file.as_os_str().is_empty())
-            .then(|| config.mail.tls_ca_file.clone()),
-        timeout: config.mail.timeout,
-    };
-    let transport = cloudhp_mail::transport_from_url(&mail_url, &options)
-        .context("cannot open the mail transport (mail.url)")?;
-    if let Some(path) = mail_url.strip_prefix("file://") {
-        mail_spool = Some(PathBuf::from(path));
-    }
-    let settings = cloudhp_mail::MailSettings::parse(&config.mail.from, &config.mail.admins)?;
+    let (transport, mail_spool) = mail::open(w, config)?;
+    let settings = mail::settings(config)?;
     let lottery = lottery_db::shared(w, config).await?;
     let n = &config.notifier;
     let notifier = Arc::new(Notifier::new(
@@ -52,11 +39,6 @@ pub async fn start(
         },
         wakes.notifier.clone(),
     ));
-    let probe = notifier.clone();
-    w.ready("mail", move || {
-        let n = probe.clone();
-        async move { n.transport().ready().await.map_err(|e| chain(&e)) }
-    });
     let stop = w.cancel.clone();
     let source = events::shared(w, config);
     w.task(

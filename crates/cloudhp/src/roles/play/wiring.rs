@@ -13,6 +13,7 @@ use super::{PlayService, PlaySettings, api};
 use crate::backends::{events, images, lottery_db};
 use crate::config::Config;
 use crate::events::LazyBus;
+use crate::http::check;
 use crate::roles::identity;
 use crate::roles::worker::LocalWorker;
 use crate::rpc::Remote;
@@ -52,11 +53,12 @@ pub async fn service(
                 .context("cannot build the W client")?,
         )
     };
-    let probe = worker.clone();
-    w.ready("worker", move || {
-        let w = probe.clone();
-        async move { w.ping().await.map_err(|e| e.to_string()) }
-    });
+    w.ready(
+        "worker",
+        check(worker.clone(), |w| async move {
+            w.ping().await.map_err(|e| e.to_string())
+        }),
+    );
     let lottery = lottery_db::shared(w, config).await?;
     let images = images::shared(w, config)?;
     let bus = events::shared(w, config);
