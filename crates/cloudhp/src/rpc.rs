@@ -20,7 +20,7 @@ use cloudhp_core::{CustomerId, ServiceError};
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 
-use crate::config::Config;
+use crate::config::{Config, Secret};
 
 /// The customer id parameter of the role API routes: `routes::…(ID)` is the pattern a role's API
 /// serves, `routes::…(id)` the path its client calls.
@@ -95,7 +95,8 @@ pub struct RemoteRole {
     name: &'static str,
     base: String,
     http: reqwest::Client,
-    token: Option<String>,
+    /// Masked when printed; exposed only in the request's header.
+    token: Option<Secret>,
     timeout: Duration,
     retries: u32,
 }
@@ -105,7 +106,7 @@ impl RemoteRole {
         name: &'static str,
         base: &str,
         http: reqwest::Client,
-        token: Option<String>,
+        token: Option<Secret>,
         timeout: Duration,
         retries: u32,
     ) -> Self {
@@ -129,7 +130,7 @@ impl RemoteRole {
         loop {
             let mut request = build(&self.http, url.clone()).timeout(self.timeout);
             if let Some(token) = &self.token {
-                request = request.bearer_auth(token);
+                request = request.bearer_auth(token.expose());
             }
             match request.send().await {
                 Ok(response) => return Ok(response),
@@ -197,7 +198,7 @@ impl RemoteRole {
 /// the play role calls identity).
 pub struct Remote {
     http: reqwest::Client,
-    token: Option<String>,
+    token: Option<Secret>,
     timeout: Duration,
     retries: u32,
 }
@@ -210,8 +211,7 @@ impl Remote {
             .tcp_nodelay(true)
             .build()
             .context("cannot build the HTTP client")?;
-        let token =
-            (!config.roles.token.is_empty()).then(|| config.roles.token.expose().to_owned());
+        let token = (!config.roles.token.is_empty()).then(|| config.roles.token.clone());
         Ok(Self {
             http,
             token,
@@ -266,7 +266,7 @@ pub(crate) mod testing {
 
     use axum::Router;
 
-    use super::RemoteRole;
+    use super::{RemoteRole, Secret};
 
     /// Serves `api` on a port-0 listener of this process, behind the role token `served` when
     /// given; returns the remote role `name` calling it with the token `sent`.
@@ -290,7 +290,7 @@ pub(crate) mod testing {
             name,
             &format!("http://{addr}"),
             reqwest::Client::new(),
-            sent.map(str::to_owned),
+            sent.map(Secret::new),
             Duration::from_secs(10),
             0,
         )

@@ -77,13 +77,13 @@ fn options(config: &Config) -> StoreOptions {
             endpoint: i.s3.endpoint.clone(),
             region: i.s3.region.clone(),
             access_key: i.s3.access_key.clone(),
-            secret_key: i.s3.secret_key.expose().to_owned(),
+            secret_key: i.s3.secret_key.clone(),
         },
         swift: cloudhp_objects::SwiftOptions {
             auth_url: i.swift.auth_url.clone(),
             auth: i.swift.auth.clone(),
             user: i.swift.user.clone(),
-            password: i.swift.password.expose().to_owned(),
+            password: i.swift.password.clone(),
             project: i.swift.project.clone(),
             user_domain: i.swift.user_domain.clone(),
             project_domain: i.swift.project_domain.clone(),
@@ -97,6 +97,21 @@ fn options(config: &Config) -> StoreOptions {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Secret;
+
+    /// The settings handed to the store keep their secrets masked: they print (`{:?}`)
+    /// without them.
+    #[test]
+    fn the_store_settings_never_print_a_secret() {
+        let mut config = Config::default();
+        config.images.s3.secret_key = Secret::new("s3-secret-key");
+        config.images.swift.password = Secret::new("swift-password");
+        let shown = format!("{:?}", options(&config));
+        assert!(
+            !shown.contains("s3-secret-key") && !shown.contains("swift-password"),
+            "{shown}"
+        );
+    }
 
     /// The schemes accepted here are those the image store opens, and only those.
     #[test]
