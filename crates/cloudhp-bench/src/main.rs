@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
-use cloudhp::web::Links;
+use cloudhp::roles::web::Links;
 use cloudhp_core::CustomerId;
 use hdrhistogram::Histogram;
 

@@ -4,6 +4,7 @@ mod campaign;
 mod domain;
 mod id;
 mod role;
+pub mod secret;
 mod service;
 
 pub use campaign::{CampaignWindow, Clock, Phase, system_clock};
@@ -13,6 +14,7 @@ pub use domain::{
 };
 pub use id::{CustomerId, IdError};
 pub use role::{Role, RoleSet, UnknownRole};
+pub use secret::{Hidden, Mask, Masked, Secret};
 pub use service::{
     Identity, IdentityHandle, PictureStream, Pictures, PicturesHandle, Play, PlayHandle,
     ServiceError, Status, StatusHandle, Worker, WorkerHandle,

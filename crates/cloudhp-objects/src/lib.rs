@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
+pub use cloudhp_core::Secret;
 use futures::stream::BoxStream;
 
 pub use object::ObjectStoreImages;
@@ -54,7 +55,8 @@ pub struct S3Options {
     pub region: String,
     /// Empty: taken from the usual AWS environment variables or instance metadata.
     pub access_key: String,
-    pub secret_key: String,
+    /// Masked when printed; exposed only to the S3 client.
+    pub secret_key: Secret,
 }
 
 /// Settings of the Swift backend (`swift://` URLs).
@@ -65,8 +67,9 @@ pub struct SwiftOptions {
     /// `keystone` or `tempauth`; empty: guessed from the URL (`/v3` is Keystone).
     pub auth: String,
     pub user: String,
-    /// Keystone password, or TempAuth key.
-    pub password: String,
+    /// Keystone password, or TempAuth key; masked when printed, exposed only in the request
+    /// that authenticates.
+    pub password: Secret,
     /// Keystone: the project to scope the token to, and the domains.
     pub project: String,
     pub user_domain: String,
@@ -195,6 +198,24 @@ mod tests {
         assert_eq!(quote_etag("abc"), "\"abc\"");
         assert_eq!(quote_etag("\"abc\""), "\"abc\"");
         assert_eq!(quote_etag("W/\"abc\""), "W/\"abc\"");
+    }
+
+    /// The S3 settings and store print (`{:?}`) without the secret key.
+    #[test]
+    fn s3_secrets_never_print() {
+        let options = StoreOptions {
+            s3: S3Options {
+                endpoint: "http://127.0.0.1:1".into(),
+                region: "r".into(),
+                access_key: "AKIDEXAMPLE".into(),
+                secret_key: Secret::new("wJalrXUtnFEMI-s3cret"),
+            },
+            ..StoreOptions::default()
+        };
+        let store = store_from_url("s3://bucket/prefix", &options).unwrap();
+        let shown = format!("{options:?} {store:?}");
+        assert!(shown.contains("AKIDEXAMPLE"), "{shown}");
+        assert!(!shown.contains("wJalrXUtnFEMI-s3cret"), "{shown}");
     }
 
     #[test]

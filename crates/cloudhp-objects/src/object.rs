@@ -74,7 +74,7 @@ impl ObjectStoreImages {
         if !options.access_key.is_empty() {
             builder = builder
                 .with_access_key_id(&options.access_key)
-                .with_secret_access_key(&options.secret_key);
+                .with_secret_access_key(options.secret_key.expose());
         }
         let store = builder
             .build()

@@ -13,7 +13,9 @@ use serde::Deserialize;
 use serde_json::json;
 use tokio::sync::{Mutex, OnceCell};
 
-use crate::{ImageStore, JPEG, ObjectError, ObjectInfo, ObjectStream, SwiftOptions, quote_etag};
+use crate::{
+    ImageStore, JPEG, ObjectError, ObjectInfo, ObjectStream, Secret, SwiftOptions, quote_etag,
+};
 
 /// A token is renewed this long before it expires.
 const RENEW_BEFORE: Duration = Duration::from_secs(60);
@@ -25,14 +27,14 @@ pub enum SwiftAuth {
     TempAuth {
         url: String,
         user: String,
-        key: String,
+        key: Secret,
     },
     /// Keystone v3, password method, scoped to a project; the object-store endpoint comes from
     /// the catalog.
     Keystone {
         url: String,
         user: String,
-        password: String,
+        password: Secret,
         user_domain: String,
         project: String,
         project_domain: String,
@@ -101,7 +103,7 @@ impl SwiftAuth {
 /// A token with the storage URL it opens.
 #[derive(Clone, Debug)]
 struct Session {
-    token: String,
+    token: Secret,
     storage_url: String,
     /// When to renew it (`None`: the auth service gave no expiry).
     renew_at: Option<Instant>,
@@ -206,7 +208,7 @@ impl SwiftStore {
                     .http
                     .get(url)
                     .header("X-Auth-User", user)
-                    .header("X-Auth-Key", key)
+                    .header("X-Auth-Key", key.expose())
                     .send()
                     .await
                     .map_err(unavailable)?;
@@ -229,7 +231,7 @@ impl SwiftStore {
                         Instant::now() + Duration::from_secs(secs).saturating_sub(RENEW_BEFORE)
                     });
                 Ok(Session {
-                    token,
+                    token: Secret::new(token),
                     storage_url,
                     renew_at,
                 })
@@ -251,7 +253,7 @@ impl SwiftStore {
                             "password": { "user": {
                                 "name": user,
                                 "domain": { "name": user_domain },
-                                "password": password,
+                                "password": password.expose(),
                             }},
                         },
                         "scope": { "project": {
@@ -305,7 +307,7 @@ impl SwiftStore {
                         ))
                     })?;
                 Ok(Session {
-                    token,
+                    token: Secret::new(token),
                     storage_url,
                     renew_at: renew_at(answer.token.expires_at.as_deref()),
                 })
@@ -319,7 +321,7 @@ impl SwiftStore {
         let mut cached = self.session.lock().await;
         if let Some(session) = cached.as_ref()
             && session.fresh()
-            && stale != Some(session.token.as_str())
+            && stale != Some(session.token.expose())
         {
             return Ok(session.clone());
         }
@@ -342,11 +344,11 @@ impl SwiftStore {
             let request = self
                 .http
                 .request(method.clone(), &url)
-                .header("X-Auth-Token", &session.token);
+                .header("X-Auth-Token", session.token.expose());
             let response = prepare(request).send().await.map_err(unavailable)?;
             if response.status() == StatusCode::UNAUTHORIZED && attempt == 0 {
                 tracing::info!("swift refused the token; renewing it");
-                session = self.session(Some(&session.token)).await?;
+                session = self.session(Some(session.token.expose())).await?;
                 continue;
             }
             return Ok(response);
@@ -499,6 +501,28 @@ mod tests {
         o.project.clear();
         assert!(SwiftAuth::from_options(&o).is_err());
         assert!(SwiftAuth::from_options(&options("")).is_err());
+    }
+
+    /// The store, its authentication and its settings print (`{:?}`) without the password,
+    /// nor the token it got.
+    #[tokio::test]
+    async fn passwords_and_tokens_never_print() {
+        for url in ["http://keystone:5000/v3", "http://swift:8080/auth/v1.0"] {
+            let mut o = options(url);
+            o.password = Secret::new("hunter2");
+            let store = SwiftStore::new("c", "", &o, Duration::from_secs(1)).unwrap();
+            *store.session.lock().await = Some(Session {
+                token: Secret::new("AUTH_tk_s3cret"),
+                storage_url: "http://swift/v1/AUTH_x".into(),
+                renew_at: None,
+            });
+            let shown = format!("{o:?} {store:?}");
+            assert!(shown.contains("http://swift/v1/AUTH_x"), "{shown}");
+            assert!(
+                !shown.contains("hunter2") && !shown.contains("AUTH_tk_s3cret"),
+                "{shown}"
+            );
+        }
     }
 
     #[test]

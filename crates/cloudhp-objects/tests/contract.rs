@@ -131,7 +131,7 @@ async fn an_s3_bucket_that_does_not_exist_is_not_ready() {
             endpoint: cloudhp_testkit::require("CLOUDHP_TEST_S3_ENDPOINT"),
             region: cloudhp_testkit::require("CLOUDHP_TEST_S3_REGION"),
             access_key: cloudhp_testkit::require("CLOUDHP_TEST_S3_ACCESS_KEY"),
-            secret_key: cloudhp_testkit::require("CLOUDHP_TEST_S3_SECRET_KEY"),
+            secret_key: cloudhp_testkit::require("CLOUDHP_TEST_S3_SECRET_KEY").into(),
         },
         ..cloudhp_objects::StoreOptions::default()
     };

@@ -85,7 +85,7 @@ async fn start_fake() -> (Arc<FakeKeystone>, String) {
         ttl: AtomicU64::new(3600),
         swift_auth_url: swift.auth_url,
         swift_user: swift.user,
-        swift_key: swift.password,
+        swift_key: swift.password.expose().to_owned(),
         ..FakeKeystone::default()
     });
     let app = axum::Router::new()

@@ -1,8 +1,8 @@
 //! Wiring and supervision: builds the roles of one process from the configuration (each role
-//! wired by its module of `wiring`, in dependency order), decides once which roles are called
-//! locally and which over HTTP, binds the listener, and runs
-//! everything until asked to stop or until one part fails (then everything stops and the
-//! failing part is named).
+//! by its own wiring, `roles/<role>/wiring.rs`, in dependency order), binds the listeners, and
+//! runs everything until asked to stop or until one part fails (then everything stops and the
+//! failing part is named). Each role's wiring decides whether it runs here, and whether the
+//! roles it calls are local or reached over HTTP.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -19,9 +19,10 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::Config;
+use crate::roles;
+use crate::rpc::Remote;
 use crate::server::{ConnectionLimits, serve};
-use crate::wiring::play::PlayDeps;
-use crate::wiring::{self, LocalRoles, Task, Wakes, Wiring};
+use crate::wiring::{LocalRoles, Task, Wakes, Wired, Wiring};
 
 /// What a started process tells its user.
 #[derive(Clone, Debug)]
@@ -174,34 +175,27 @@ pub async fn build(config: Config, roles: RoleSet) -> anyhow::Result<App> {
         )
     })?;
 
+    // Each role's wiring, in dependency order; each opens the backends it needs (once per
+    // process) and adds its routes, readiness checks and tasks to `w`.
     let mut w = Wiring::default();
     let wakes = Wakes::default();
-    let lottery = wiring::lottery::database(&mut w, &config, &roles).await?;
-    let identity = wiring::identity::service(&mut w, &config, &roles).await?;
-    let status = wiring::status::service(&roles, lottery.as_ref());
-    let worker = wiring::worker::local(&config, &roles).await?;
-    let images = wiring::images::store(&mut w, &config, &roles)?;
-    let pictures = wiring::images::pictures(&roles, images.as_ref());
-    let bus = wiring::events::bus(&mut w, &config, &roles);
-    let remote = wiring::remote::Remote::new(&config)?;
+    let remote = Remote::new(&config)?;
+    let identity = roles::identity::wiring::service(&mut w, &config, &roles).await?;
     let local_identity = identity.as_ref().map(|i| i.service.clone());
-    let deps = PlayDeps {
-        lottery: lottery.as_ref(),
-        identity: remote.identity(local_identity.as_ref(), &config.roles.identity_url),
-        worker: worker.as_ref(),
-        images: images.as_ref(),
-        bus: bus.as_ref(),
-    };
-    let play = wiring::play::service(&mut w, &config, &roles, deps, &wakes)?;
-    let mail_spool = wiring::notifier::start(
+    let status = roles::status::wiring::service(&mut w, &config, &roles).await?;
+    let worker = roles::worker::wiring::local(&mut w, &config, &roles).await?;
+    let pictures = roles::picture::wiring::service(&mut w, &config, &roles)?;
+    let play = roles::play::wiring::service(
         &mut w,
         &config,
         &roles,
-        lottery.as_ref(),
-        bus.as_ref(),
+        local_identity.as_ref(),
+        &remote,
+        worker.as_ref(),
         &wakes,
-    )?;
-
+    )
+    .await?;
+    let mail_spool = roles::notifier::wiring::start(&mut w, &config, &roles, &wakes).await?;
     let local = LocalRoles {
         identity: local_identity,
         status,
@@ -209,11 +203,7 @@ pub async fn build(config: Config, roles: RoleSet) -> anyhow::Result<App> {
         pictures,
     };
     let sample_ids = identity.map(|i| i.sample_ids).unwrap_or_default();
-    let draws = play.map(|p| p.draws);
-
-    let mut router = Router::new();
-    let mut sample_links = Vec::new();
-    if let Some(web) = wiring::web::router(
+    let sample_links = roles::web::wiring::router(
         &mut w,
         &config,
         &roles,
@@ -221,20 +211,15 @@ pub async fn build(config: Config, roles: RoleSet) -> anyhow::Result<App> {
         &remote,
         &public_url,
         &sample_ids,
-    )? {
-        router = router.merge(web.router);
-        sample_links = web.sample_links;
-    }
-    let router = wiring::internal::mount(router, &config, &roles, &local, worker.as_ref());
-    wiring::ops::metrics_upkeep(&mut w);
-    let Wiring {
+    )?;
+    let draws = play.map(|p| p.draws);
+    let Wired {
+        router,
+        ops_router,
         pools,
-        readiness,
         tasks,
         cancel,
-    } = w;
-    let router = wiring::ops::public(router, &config);
-    let ops_router = wiring::ops::operations(readiness, &config, &roles);
+    } = w.finish(&config, &roles);
 
     let s = &config.server;
     let limits = ConnectionLimits {

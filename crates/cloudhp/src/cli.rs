@@ -18,7 +18,7 @@ use cloudhp_core::{CustomerId, Role, RoleSet};
 
 use crate::config::{Config, LinkMode, Overrides};
 use crate::link_keys::{self, KEY_FILE};
-use crate::web::Links;
+use crate::roles::web::Links;
 
 #[derive(Debug, Parser)]
 #[command(

@@ -10,20 +10,22 @@ use time::OffsetDateTime;
 use tokio::sync::{Notify, OnceCell};
 use tokio_util::sync::CancellationToken;
 
+use crate::config::SecretUrl;
 use crate::telemetry::chain;
 
 /// A bus connected on first use.
 #[derive(Clone)]
 pub struct LazyBus {
-    url: String,
+    /// Masked in any message; exposed only to connect.
+    url: SecretUrl,
     settings: BusSettings,
     bus: Arc<OnceCell<EventBus>>,
 }
 
 impl LazyBus {
-    pub fn new(url: &str, settings: BusSettings) -> Self {
+    pub fn new(url: SecretUrl, settings: BusSettings) -> Self {
         Self {
-            url: url.to_owned(),
+            url,
             settings,
             bus: Arc::new(OnceCell::new()),
         }
@@ -33,7 +35,7 @@ impl LazyBus {
     /// after that).
     pub async fn get(&self) -> Result<&EventBus, EventsError> {
         self.bus
-            .get_or_try_init(|| EventBus::connect(&self.url, self.settings.clone()))
+            .get_or_try_init(|| EventBus::connect(self.url.expose(), self.settings.clone()))
             .await
     }
 }

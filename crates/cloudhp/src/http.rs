@@ -16,6 +16,16 @@ use serde_json::{Map, Value, json};
 /// One dependency check of `/readyz`: `Err` carries a short reason.
 pub type Check = Arc<dyn Fn() -> BoxFuture<'static, Result<(), String>> + Send + Sync>;
 
+/// A readiness check: `probe` run on a clone of `target` (a pool, a store, a client).
+pub fn check<T, Fut>(target: T, probe: fn(T) -> Fut) -> Check
+where
+    T: Clone + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<(), String>> + Send + 'static,
+{
+    use futures::FutureExt;
+    Arc::new(move || probe(target.clone()).boxed())
+}
+
 /// How long one readiness check may take.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 

@@ -3,6 +3,7 @@
 //! (`cloudhp serve --role …`).
 
 pub mod app;
+mod backends;
 pub mod cli;
 pub mod config;
 pub mod events;
@@ -14,7 +15,6 @@ pub mod roles;
 pub mod rpc;
 pub mod server;
 pub mod telemetry;
-pub mod web;
 mod wiring;
 
 pub use app::{App, Summary, build};

@@ -1,4 +1,7 @@
-//! The internal HTTP/JSON APIs of the roles, and their remote clients.
+//! The transport every role API and remote client shares: the one mapping between service
+//! errors and HTTP statuses, the role token, and [`RemoteRole`], the HTTP client of one remote
+//! role. Each role's own API and client live in its module (`roles/<role>/api.rs`,
+//! `roles/<role>/client.rs`).
 //!
 //! Each role's API is a thin layer over its trait: the handlers call the same trait object the
 //! in-process callers use, so the distributed deployment runs the same role code, only the
@@ -7,27 +10,21 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
-use axum::body::Body;
-use axum::extract::{Path, Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use anyhow::Context;
+use axum::extract::{Request, State};
+use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use axum::{Json, Router};
-use cloudhp_core::{
-    Customer, CustomerId, Identity, IdentityHandle, PictureInfo, PictureStream, Pictures,
-    PicturesHandle, Play, PlayHandle, PlayReply, PlayStatus, ServiceError, Status, StatusHandle,
-};
-use futures::TryStreamExt;
+use cloudhp_core::{CustomerId, ServiceError};
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 
-/// How each role is named to users when it fails.
-pub const IDENTITY_SERVICE: &str = "the identity service";
-pub const STATUS_SERVICE: &str = "the status service";
-pub const PLAY_SERVICE: &str = "the play service";
-pub const PICTURE_SERVICE: &str = "the picture service";
+use crate::config::{Config, Secret};
+
+/// The customer id parameter of the role API routes: `routes::…(ID)` is the pattern a role's API
+/// serves, `routes::…(id)` the path its client calls.
+pub const ID: &str = "{id}";
 
 /// The one mapping from service errors to HTTP statuses.
 pub fn status_of(err: &ServiceError) -> StatusCode {
@@ -40,109 +37,25 @@ pub fn status_of(err: &ServiceError) -> StatusCode {
     }
 }
 
-/// A service error as an internal API response.
-struct ApiError(ServiceError);
+/// A service error as an answer of a role API (the public API's refusals are the web role's
+/// `PageError`).
+pub struct RpcError(pub ServiceError);
 
-impl IntoResponse for ApiError {
+impl IntoResponse for RpcError {
     fn into_response(self) -> Response {
         (status_of(&self.0), Json(self.0)).into_response()
     }
 }
 
-impl From<ServiceError> for ApiError {
+impl From<ServiceError> for RpcError {
     fn from(e: ServiceError) -> Self {
         Self(e)
     }
 }
 
-fn parse_id(raw: &str) -> Result<CustomerId, ApiError> {
-    CustomerId::parse(raw).map_err(|e| ApiError(ServiceError::invalid(e.to_string())))
-}
-
-pub fn identity_api(service: IdentityHandle) -> Router {
-    async fn customer(
-        State(s): State<IdentityHandle>,
-        Path(id): Path<String>,
-    ) -> Result<Json<Customer>, ApiError> {
-        Ok(Json(s.customer(parse_id(&id)?).await?))
-    }
-    Router::new()
-        .route("/v1/identity/customers/{id}", get(customer))
-        .with_state(service)
-}
-
-pub fn status_api(service: StatusHandle) -> Router {
-    async fn status(
-        State(s): State<StatusHandle>,
-        Path(id): Path<String>,
-    ) -> Result<Json<PlayStatus>, ApiError> {
-        Ok(Json(s.status(parse_id(&id)?).await?))
-    }
-    Router::new()
-        .route("/v1/status/players/{id}", get(status))
-        .with_state(service)
-}
-
-pub fn play_api(service: PlayHandle) -> Router {
-    // Any body is ignored: the play role looks the customer up itself.
-    async fn play(
-        State(s): State<PlayHandle>,
-        Path(id): Path<String>,
-    ) -> Result<Json<PlayReply>, ApiError> {
-        Ok(Json(s.play(parse_id(&id)?).await?))
-    }
-    async fn availability(State(s): State<PlayHandle>) -> Result<StatusCode, ApiError> {
-        s.availability().await?;
-        Ok(StatusCode::NO_CONTENT)
-    }
-    Router::new()
-        .route("/v1/play/players/{id}", post(play))
-        .route("/v1/play/availability", get(availability))
-        .with_state(service)
-}
-
-/// Response headers describing a picture.
-pub fn picture_headers(info: &PictureInfo) -> HeaderMap {
-    let mut headers = HeaderMap::new();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(cloudhp_objects::JPEG),
-    );
-    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(info.size));
-    if let Ok(etag) = HeaderValue::from_str(&info.etag) {
-        headers.insert(header::ETAG, etag);
-    }
-    headers
-}
-
-pub fn picture_api(service: PicturesHandle) -> Router {
-    async fn info(
-        State(s): State<PicturesHandle>,
-        Path(id): Path<String>,
-    ) -> Result<Json<PictureInfo>, ApiError> {
-        s.info(parse_id(&id)?)
-            .await?
-            .map(Json)
-            .ok_or(ApiError(ServiceError::NotFound))
-    }
-    async fn open(
-        State(s): State<PicturesHandle>,
-        Path(id): Path<String>,
-    ) -> Result<Response, ApiError> {
-        let picture = s
-            .open(parse_id(&id)?)
-            .await?
-            .ok_or(ApiError(ServiceError::NotFound))?;
-        Ok((
-            picture_headers(&picture.info),
-            Body::from_stream(picture.body),
-        )
-            .into_response())
-    }
-    Router::new()
-        .route("/v1/pictures/{id}/info", get(info))
-        .route("/v1/pictures/{id}", get(open))
-        .with_state(service)
+/// The customer id of a role API path; a malformed one is [`ServiceError::Invalid`].
+pub fn parse_id(raw: &str) -> Result<CustomerId, RpcError> {
+    CustomerId::parse(raw).map_err(|e| RpcError(ServiceError::invalid(e.to_string())))
 }
 
 /// Compares bearer tokens by digest, so the time taken says nothing about the token.
@@ -182,7 +95,8 @@ pub struct RemoteRole {
     name: &'static str,
     base: String,
     http: reqwest::Client,
-    token: Option<String>,
+    /// Masked when printed; exposed only in the request's header.
+    token: Option<Secret>,
     timeout: Duration,
     retries: u32,
 }
@@ -192,7 +106,7 @@ impl RemoteRole {
         name: &'static str,
         base: &str,
         http: reqwest::Client,
-        token: Option<String>,
+        token: Option<Secret>,
         timeout: Duration,
         retries: u32,
     ) -> Self {
@@ -206,7 +120,7 @@ impl RemoteRole {
         }
     }
 
-    async fn send(
+    pub async fn send(
         &self,
         build: impl Fn(&reqwest::Client, String) -> reqwest::RequestBuilder,
         path: &str,
@@ -216,7 +130,7 @@ impl RemoteRole {
         loop {
             let mut request = build(&self.http, url.clone()).timeout(self.timeout);
             if let Some(token) = &self.token {
-                request = request.bearer_auth(token);
+                request = request.bearer_auth(token.expose());
             }
             match request.send().await {
                 Ok(response) => return Ok(response),
@@ -237,8 +151,19 @@ impl RemoteRole {
     }
 
     /// Turns a non-success answer into the error the role sent, if it sent one.
-    async fn error_of(&self, response: reqwest::Response) -> ServiceError {
+    pub async fn error_of(&self, response: reqwest::Response) -> ServiceError {
         let status = response.status();
+        if status == StatusCode::UNAUTHORIZED {
+            // A deployment mistake, not the customer's: their page says the role is
+            // unavailable, the log says why.
+            tracing::error!(
+                role = self.name,
+                base = self.base,
+                "the roles token is wrong: the role refuses this process's calls (roles.token \
+                 must be the same in every process)"
+            );
+            return ServiceError::unavailable(self.name);
+        }
         match response.json::<ServiceError>().await {
             Ok(err) => err,
             Err(_) => {
@@ -249,7 +174,7 @@ impl RemoteRole {
         }
     }
 
-    async fn json<T: DeserializeOwned>(
+    pub async fn json<T: DeserializeOwned>(
         &self,
         response: reqwest::Response,
     ) -> Result<T, ServiceError> {
@@ -262,95 +187,249 @@ impl RemoteRole {
         })
     }
 
-    async fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T, ServiceError> {
+    pub async fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T, ServiceError> {
         let response = self.send(|c, u| c.get(u), path).await?;
         self.json(response).await
     }
 }
 
-pub struct RemoteIdentity(pub RemoteRole);
-
-#[async_trait]
-impl Identity for RemoteIdentity {
-    async fn customer(&self, id: CustomerId) -> Result<Customer, ServiceError> {
-        self.0
-            .get_json(&format!("/v1/identity/customers/{id}"))
-            .await
-    }
+/// How this process reaches the roles that run elsewhere: one pooled HTTP client and the role
+/// token, shared by every role of the process that calls another (the web role calls them all,
+/// the play role calls identity).
+pub struct Remote {
+    http: reqwest::Client,
+    token: Option<Secret>,
+    timeout: Duration,
+    retries: u32,
 }
 
-pub struct RemoteStatus(pub RemoteRole);
-
-#[async_trait]
-impl Status for RemoteStatus {
-    async fn status(&self, id: CustomerId) -> Result<PlayStatus, ServiceError> {
-        self.0.get_json(&format!("/v1/status/players/{id}")).await
-    }
-}
-
-pub struct RemotePlay(pub RemoteRole);
-
-#[async_trait]
-impl Play for RemotePlay {
-    async fn play(&self, id: CustomerId) -> Result<PlayReply, ServiceError> {
-        let path = format!("/v1/play/players/{id}");
-        let response = self.0.send(|c, u| c.post(u), &path).await?;
-        self.0.json(response).await
+impl Remote {
+    pub fn new(config: &Config) -> anyhow::Result<Self> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(2))
+            .pool_idle_timeout(Duration::from_secs(60))
+            .tcp_nodelay(true)
+            .build()
+            .context("cannot build the HTTP client")?;
+        let token = (!config.roles.token.is_empty()).then(|| config.roles.token.clone());
+        Ok(Self {
+            http,
+            token,
+            timeout: config.roles.timeout,
+            retries: config.roles.connect_retries,
+        })
     }
 
-    async fn availability(&self) -> Result<(), ServiceError> {
-        let response = self
-            .0
-            .send(|c, u| c.get(u), "/v1/play/availability")
-            .await?;
-        if response.status().is_success() {
-            Ok(())
-        } else {
-            Err(self.0.error_of(response).await)
+    /// The remote role `name` at `url`.
+    pub fn role(&self, name: &'static str, url: &str) -> RemoteRole {
+        RemoteRole::new(
+            name,
+            url,
+            self.http.clone(),
+            self.token.clone(),
+            self.timeout,
+            self.retries,
+        )
+    }
+
+    /// The handle of a role: the local service when it runs here, else `client` of the role
+    /// `name` at `url`.
+    pub fn handle<T: ?Sized>(
+        &self,
+        local: Option<&Arc<T>>,
+        name: &'static str,
+        url: &str,
+        client: impl FnOnce(RemoteRole) -> Arc<T>,
+    ) -> Arc<T> {
+        match local {
+            Some(local) => local.clone(),
+            None => client(self.role(name, url)),
         }
     }
 }
 
-pub struct RemotePictures(pub RemoteRole);
-
-#[async_trait]
-impl Pictures for RemotePictures {
-    async fn info(&self, id: CustomerId) -> Result<Option<PictureInfo>, ServiceError> {
-        match self.0.get_json(&format!("/v1/pictures/{id}/info")).await {
-            Ok(info) => Ok(Some(info)),
-            Err(ServiceError::NotFound) => Ok(None),
-            Err(e) => Err(e),
-        }
+/// The role APIs served by this process, behind `roles.token` when one is set.
+pub fn protect(apis: Router, config: &Config) -> Router {
+    if config.roles.token.is_empty() {
+        return apis;
     }
+    apis.layer(axum::middleware::from_fn_with_state(
+        token_digest(config.roles.token.expose()),
+        require_token,
+    ))
+}
 
-    async fn open(&self, id: CustomerId) -> Result<Option<PictureStream>, ServiceError> {
-        let response = self
-            .0
-            .send(|c, u| c.get(u), &format!("/v1/pictures/{id}"))
-            .await?;
-        if !response.status().is_success() {
-            return match self.0.error_of(response).await {
-                ServiceError::NotFound => Ok(None),
-                e => Err(e),
-            };
-        }
-        let headers = response.headers();
-        let text = |name| {
-            headers
-                .get(name)
-                .and_then(|v: &HeaderValue| v.to_str().ok())
+/// Test support: a role API served in this process, and the client calling it.
+#[cfg(test)]
+pub(crate) mod testing {
+    use std::time::Duration;
+
+    use axum::Router;
+
+    use super::{RemoteRole, Secret};
+
+    /// Serves `api` on a port-0 listener of this process, behind the role token `served` when
+    /// given; returns the remote role `name` calling it with the token `sent`.
+    pub async fn serve_with_tokens(
+        name: &'static str,
+        api: Router,
+        served: Option<&str>,
+        sent: Option<&str>,
+    ) -> RemoteRole {
+        let api = match served {
+            Some(token) => api.layer(axum::middleware::from_fn_with_state(
+                super::token_digest(token),
+                super::require_token,
+            )),
+            None => api,
         };
-        let info = PictureInfo {
-            size: response.content_length().unwrap_or(0),
-            etag: text(header::ETAG).unwrap_or("\"\"").to_owned(),
-            content_type: text(header::CONTENT_TYPE)
-                .unwrap_or(cloudhp_objects::JPEG)
-                .to_owned(),
-        };
-        let body = response.bytes_stream().map_err(std::io::Error::other);
-        Ok(Some(PictureStream {
-            info,
-            body: Box::pin(body),
-        }))
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, api).await });
+        RemoteRole::new(
+            name,
+            &format!("http://{addr}"),
+            reqwest::Client::new(),
+            sent.map(Secret::new),
+            Duration::from_secs(10),
+            0,
+        )
+    }
+
+    /// Serves `api` (see [`serve_with_tokens`]), without a token.
+    pub async fn serve(name: &'static str, api: Router) -> RemoteRole {
+        serve_with_tokens(name, api, None, None).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::extract::Path;
+    use axum::routing::get;
+    use cloudhp_core::PlayStatus;
+
+    use super::*;
+
+    /// Every service error, as the handler of a role API returns it, and its status.
+    fn errors() -> Vec<(ServiceError, StatusCode)> {
+        vec![
+            (ServiceError::NotFound, StatusCode::NOT_FOUND),
+            (ServiceError::invalid("a reason"), StatusCode::BAD_REQUEST),
+            (
+                ServiceError::unavailable("the customer database"),
+                StatusCode::SERVICE_UNAVAILABLE,
+            ),
+            (
+                ServiceError::timeout("the lottery database", Duration::from_millis(1500)),
+                StatusCode::GATEWAY_TIMEOUT,
+            ),
+            (
+                ServiceError::Closed {
+                    message: "The campaign is over.".into(),
+                },
+                StatusCode::CONFLICT,
+            ),
+        ]
+    }
+
+    /// Each error crosses the transport as itself, under its own status: a handler's error is
+    /// the error its remote caller gets.
+    #[tokio::test]
+    async fn every_service_error_comes_back_as_itself() {
+        async fn fail(Path(n): Path<usize>) -> Result<Json<PlayStatus>, RpcError> {
+            Err(RpcError(errors()[n].0.clone()))
+        }
+        let api = Router::new().route("/fail/{n}", get(fail));
+        let remote = testing::serve("the test service", api).await;
+        for (n, (expected, status)) in errors().into_iter().enumerate() {
+            let response = remote
+                .send(|c, u| c.get(u), &format!("/fail/{n}"))
+                .await
+                .unwrap();
+            assert_eq!(response.status(), status, "{expected:?}");
+            let got = remote.json::<PlayStatus>(response).await.unwrap_err();
+            assert_eq!(got, expected);
+        }
+    }
+
+    /// A malformed id in a role API path is the caller's mistake, whatever the role.
+    #[tokio::test]
+    async fn a_malformed_id_is_invalid() {
+        async fn echo(Path(id): Path<String>) -> Result<Json<u32>, RpcError> {
+            Ok(Json(parse_id(&id)?.get()))
+        }
+        let api = Router::new().route(&format!("/v1/x/{ID}"), get(echo));
+        let remote = testing::serve("the test service", api).await;
+        assert_eq!(remote.get_json::<u32>("/v1/x/7").await, Ok(7));
+        for raw in ["0", "abc", "-1", "99999999999"] {
+            let got = remote.get_json::<u32>(&format!("/v1/x/{raw}")).await;
+            assert!(
+                matches!(got, Err(ServiceError::Invalid { .. })),
+                "{raw}: {got:?}"
+            );
+        }
+    }
+
+    /// The log lines of this thread, while the guard lives.
+    fn capture_logs() -> (
+        std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+        tracing::subscriber::DefaultGuard,
+    ) {
+        #[derive(Clone)]
+        struct Buffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+        impl std::io::Write for Buffer {
+            fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(bytes);
+                Ok(bytes.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let buffer = Buffer(Default::default());
+        let lines = buffer.0.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_ansi(false)
+            .with_writer(move || buffer.clone())
+            .finish();
+        (lines, tracing::subscriber::set_default(subscriber))
+    }
+
+    /// A role that refuses this process's token (401) is a deployment mistake: the caller, and
+    /// the customer's page after it, sees the role unavailable (never "invalid request: missing
+    /// or wrong role token"), and the log says at error level that the roles token is wrong.
+    #[tokio::test]
+    async fn a_wrong_roles_token_is_the_role_unavailable_and_an_error_in_the_log() {
+        let (logs, _guard) = capture_logs();
+        let api = Router::new().route("/v1/x", get(|| async { Json(7u32) }));
+        let name = crate::roles::identity::IDENTITY_SERVICE;
+        for sent in [Some("a-wrong-token"), None] {
+            let remote =
+                testing::serve_with_tokens(name, api.clone(), Some("the-token"), sent).await;
+            let err = remote.get_json::<u32>("/v1/x").await.unwrap_err();
+            assert_eq!(err, ServiceError::unavailable(name), "{sent:?}");
+            assert_eq!(err.to_string(), "the identity service is unavailable");
+        }
+        let logs = String::from_utf8(logs.lock().unwrap().clone()).unwrap();
+        let line = logs
+            .lines()
+            .find(|l| l.contains("roles token is wrong"))
+            .unwrap_or_else(|| panic!("no log line about the token: {logs}"));
+        assert!(line.contains("ERROR") && line.contains(name), "{line}");
+
+        let remote =
+            testing::serve_with_tokens(name, api, Some("the-token"), Some("the-token")).await;
+        assert_eq!(remote.get_json::<u32>("/v1/x").await, Ok(7));
+    }
+
+    /// Not an answer of a role (a proxy's page, a wrong URL): never read as "not found".
+    #[tokio::test]
+    async fn an_answer_not_of_a_role_is_unavailable() {
+        let api = Router::new().route("/v1/x", get(|| async { (StatusCode::NOT_FOUND, "nope") }));
+        let remote = testing::serve("the test service", api).await;
+        assert_eq!(
+            remote.get_json::<u32>("/v1/x").await,
+            Err(ServiceError::unavailable("the test service"))
+        );
     }
 }

@@ -24,7 +24,7 @@ pub fn tempauth_options() -> SwiftOptions {
     SwiftOptions {
         auth_url: require("CLOUDHP_TEST_SWIFT_AUTH_URL"),
         user: require("CLOUDHP_TEST_SWIFT_USER"),
-        password: require("CLOUDHP_TEST_SWIFT_KEY"),
+        password: require("CLOUDHP_TEST_SWIFT_KEY").into(),
         ..SwiftOptions::default()
     }
 }
@@ -43,7 +43,7 @@ pub fn keystone_options() -> SwiftOptions {
     SwiftOptions {
         auth_url: require("CLOUDHP_TEST_KEYSTONE_URL"),
         user: require("CLOUDHP_TEST_KEYSTONE_USER"),
-        password: require("CLOUDHP_TEST_KEYSTONE_PASSWORD"),
+        password: require("CLOUDHP_TEST_KEYSTONE_PASSWORD").into(),
         project: require("CLOUDHP_TEST_KEYSTONE_PROJECT"),
         user_domain: require("CLOUDHP_TEST_KEYSTONE_DOMAIN"),
         project_domain: require("CLOUDHP_TEST_KEYSTONE_DOMAIN"),
@@ -78,7 +78,7 @@ pub async fn s3_on_swift() -> (Arc<dyn ImageStore>, Guard) {
             endpoint: require("CLOUDHP_TEST_S3_ENDPOINT"),
             region: require("CLOUDHP_TEST_S3_REGION"),
             access_key: require("CLOUDHP_TEST_S3_ACCESS_KEY"),
-            secret_key: require("CLOUDHP_TEST_S3_SECRET_KEY"),
+            secret_key: require("CLOUDHP_TEST_S3_SECRET_KEY").into(),
         },
         ..StoreOptions::default()
     };

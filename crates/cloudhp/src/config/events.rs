@@ -1,10 +1,11 @@
-//! `[events]`: the event bus carrying the winners from the play role to the notifiers.
+//! `[events]`: the event bus carrying the winners from the play role to the notifiers, checked
+//! by `backends::events`.
 
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::{ConfigError, SecretUrl, positive};
+use super::SecretUrl;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -35,28 +36,5 @@ impl Default for EventsConfig {
             ack_wait: Duration::from_secs(60),
             relay_interval: Duration::from_secs(2),
         }
-    }
-}
-
-impl EventsConfig {
-    /// Checks a configured bus (`url` set).
-    pub(super) fn validate(&self) -> Result<(), ConfigError> {
-        let url = self.url.expose();
-        if !url.starts_with("nats://") && !url.starts_with("tls://") {
-            return Err(ConfigError::key(
-                "events.url",
-                "use nats://HOST:PORT (a NATS server with JetStream)",
-            ));
-        }
-        for (key, value) in [
-            ("events.stream", &self.stream),
-            ("events.subject", &self.subject),
-            ("events.consumer", &self.consumer),
-        ] {
-            if value.is_empty() || value.contains(' ') {
-                return Err(ConfigError::key(key, "must be a name without spaces"));
-            }
-        }
-        positive("events.relay_interval", self.relay_interval)
     }
 }

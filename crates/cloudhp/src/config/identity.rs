@@ -1,10 +1,11 @@
-//! `[identity]`: the customer database and who may play.
+//! `[identity]`: the customer database and who may play. The database's keys are checked by
+//! `backends::customer_db`.
 
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::{ConfigError, SecretUrl, at_least_one, check_db_url, positive};
+use super::{ConfigError, SecretUrl, positive};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -48,14 +49,10 @@ impl Default for IdentityConfig {
 }
 
 impl IdentityConfig {
-    /// `url`: the database URL, the embedded default resolved.
-    pub(super) fn validate(&self, url: &str) -> Result<(), ConfigError> {
-        cloudhp_store::TablePrefix::parse(&self.table_prefix)
-            .map_err(|e| ConfigError::key("identity.table_prefix", e.to_string()))?;
-        check_db_url("identity.database", url)?;
-        positive("identity.acquire_timeout", self.acquire_timeout)?;
+    /// Checks the identity role's keys; those of its database are checked by
+    /// `backends::customer_db`.
+    pub(super) fn validate(&self) -> Result<(), ConfigError> {
         positive("identity.query_timeout", self.query_timeout)?;
-        at_least_one("identity.max_connections", self.max_connections)?;
         if self.demo_customers > 10_000_000 {
             return Err(ConfigError::key(
                 "identity.demo_customers",

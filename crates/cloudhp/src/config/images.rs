@@ -1,10 +1,11 @@
-//! `[images]`, `[images.s3]`, `[images.swift]`: the store of the prize pictures.
+//! `[images]`, `[images.s3]`, `[images.swift]`: the store of the prize pictures, checked by
+//! `backends::images`.
 
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::{ConfigError, Secret, SecretUrl, positive};
+use super::{Secret, SecretUrl};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -73,33 +74,5 @@ impl Default for SwiftConfig {
             region: String::new(),
             interface: "public".into(),
         }
-    }
-}
-
-impl ImagesConfig {
-    /// `url`: the store URL, the default of the data dir resolved.
-    pub(super) fn validate(&self, url: &str) -> Result<(), ConfigError> {
-        positive("images.timeout", self.timeout)?;
-        if url.starts_with("swift://") && self.swift.auth_url.is_empty() {
-            return Err(ConfigError::key(
-                "images.swift.auth_url",
-                "swift:// URLs need the Keystone v3 or TempAuth URL",
-            ));
-        }
-        if !["file://", "s3://", "swift://"]
-            .iter()
-            .any(|p| url.starts_with(p))
-            && url.contains("://")
-        {
-            return Err(ConfigError::key(
-                "images.url",
-                format!(
-                    "`{}` is not supported: use file:///PATH, s3://BUCKET[/PREFIX] or \
-                     swift://CONTAINER[/PREFIX]",
-                    self.url.masked()
-                ),
-            ));
-        }
-        Ok(())
     }
 }

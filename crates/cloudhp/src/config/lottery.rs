@@ -1,10 +1,10 @@
-//! `[lottery]`: the database of the plays and the outbox.
+//! `[lottery]`: the database of the plays and the outbox, checked by `backends::lottery_db`.
 
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::{ConfigError, SecretUrl, at_least_one, check_db_url, positive};
+use super::SecretUrl;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -23,14 +23,5 @@ impl Default for LotteryConfig {
             max_connections: 10,
             acquire_timeout: Duration::from_secs(3),
         }
-    }
-}
-
-impl LotteryConfig {
-    /// `url`: the database URL, the embedded default resolved.
-    pub(super) fn validate(&self, url: &str) -> Result<(), ConfigError> {
-        check_db_url("lottery.database", url)?;
-        positive("lottery.acquire_timeout", self.acquire_timeout)?;
-        at_least_one("lottery.max_connections", self.max_connections)
     }
 }

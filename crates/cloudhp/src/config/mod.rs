@@ -3,7 +3,9 @@
 //! starts, and an error names the key to fix. `cloudhp.example.toml` documents every key.
 //!
 //! Each section lives in its own module with its defaults and its checks; [`Config::validate`]
-//! decides which sections the roles of a process use.
+//! decides which sections the roles of a process use. The settings of a backend (a database,
+//! the image store, the mail transport, the event bus) are checked by its module of
+//! `backends/`, which owns its URL schemes.
 
 mod campaign;
 mod events;
@@ -68,7 +70,7 @@ pub enum ConfigError {
 }
 
 impl ConfigError {
-    fn key(key: &'static str, message: impl Into<String>) -> Self {
+    pub(crate) fn key(key: &'static str, message: impl Into<String>) -> Self {
         Self::Key {
             key,
             message: message.into(),
@@ -341,14 +343,7 @@ impl Config {
         self.roles.check_exposure(roles, self.listen_addr()?)?;
 
         if roles.contains(Role::Identity) {
-            self.identity.validate(&self.identity_url())?;
-        }
-
-        if roles.contains(Role::Status)
-            || roles.contains(Role::Play)
-            || roles.contains(Role::Notifier)
-        {
-            self.lottery.validate(&self.lottery_url())?;
+            self.identity.validate()?;
         }
 
         if roles.contains(Role::Worker)
@@ -361,21 +356,13 @@ impl Config {
             self.play.validate(roles, &self.worker)?;
         }
 
-        if roles.contains(Role::Play) || roles.contains(Role::Picture) {
-            self.images.validate(&self.images_url())?;
-        }
-
-        let events = !self.events.url.is_empty();
-        if events && (roles.contains(Role::Play) || roles.contains(Role::Notifier)) {
-            self.events.validate()?;
-        }
+        // The backends the roles use: URLs, schemes and settings.
+        crate::backends::validate(self, roles)?;
 
         if roles.contains(Role::Notifier) {
-            self.notifier.validate(
-                &self.mail,
-                &self.mail_url(),
-                events.then_some(self.events.ack_wait),
-            )?;
+            let events = crate::backends::events::used(self, roles);
+            self.notifier
+                .validate(&self.mail, events.then_some(self.events.ack_wait))?;
         }
         Ok(())
     }
@@ -389,7 +376,7 @@ fn non_empty_or(value: &str, default: impl FnOnce() -> String) -> String {
     }
 }
 
-fn positive(key: &'static str, d: Duration) -> Result<(), ConfigError> {
+pub(crate) fn positive(key: &'static str, d: Duration) -> Result<(), ConfigError> {
     if d.is_zero() {
         Err(ConfigError::key(key, "must be longer than zero"))
     } else {
@@ -397,7 +384,7 @@ fn positive(key: &'static str, d: Duration) -> Result<(), ConfigError> {
     }
 }
 
-fn at_least_one(key: &'static str, n: u32) -> Result<(), ConfigError> {
+pub(crate) fn at_least_one(key: &'static str, n: u32) -> Result<(), ConfigError> {
     if n == 0 {
         Err(ConfigError::key(key, "must be at least 1"))
     } else {
@@ -418,23 +405,6 @@ fn check_url(key: &'static str, value: &str, schemes: &[&str]) -> Result<(), Con
         ));
     }
     Ok(())
-}
-
-fn check_db_url(key: &'static str, value: &str) -> Result<(), ConfigError> {
-    if ["sqlite:", "mysql:", "mariadb:"]
-        .iter()
-        .any(|p| value.starts_with(p))
-    {
-        Ok(())
-    } else {
-        Err(ConfigError::key(
-            key,
-            format!(
-                "`{}` is not supported: use sqlite://PATH or mysql://USER:PASSWORD@HOST/DB",
-                cloudhp_store::redact_url(value)
-            ),
-        ))
-    }
 }
 
 #[cfg(test)]
@@ -746,10 +716,18 @@ mod tests {
         let mut c = Config::default();
         c.web.link_key = Secret::new("k".repeat(40));
         c.lottery.database = SecretUrl::new("mysql://lottery:hunter2@db/lottery");
+        c.identity.database = SecretUrl::new("mysql://shop:hunter3@db/shop");
+        c.images.s3.secret_key = Secret::new("hunter4");
+        c.images.swift.password = Secret::new("hunter5");
+        c.mail.url = SecretUrl::new("smtp://relay:hunter6@smtp.example:587");
+        c.events.url = SecretUrl::new("nats://bus:hunter7@nats:4222");
+        c.roles.token = Secret::new("hunter8");
+        let secrets = ["hunter", &"k".repeat(40)];
         let debug = format!("{c:?}");
-        assert!(!debug.contains("hunter2") && !debug.contains(&"k".repeat(40)));
         let toml = toml::to_string(&c).unwrap();
-        assert!(!toml.contains("hunter2") && !toml.contains(&"k".repeat(40)));
+        for shown in [debug, toml] {
+            assert!(!secrets.iter().any(|s| shown.contains(s)), "{shown}");
+        }
     }
 
     #[test]

@@ -1,5 +1,4 @@
-//! `[notifier]`: the delivery of the winners' mails; its validation covers `[mail]` too, the
-//! notifier being the one role that mails.
+//! `[notifier]`: the delivery of the winners' mails (`[mail]` is checked by `backends::mail`).
 
 use std::time::Duration;
 
@@ -37,21 +36,14 @@ impl Default for NotifierConfig {
 }
 
 impl NotifierConfig {
-    /// `mail_url`: the transport URL, the spool default resolved; `ack_wait`: the bus's
-    /// `events.ack_wait`, when the notifier reads a bus.
+    /// `mail`: checked by `backends::mail`, the mail's timeout is weighed here against the
+    /// holds of an entry; `ack_wait`: the bus's `events.ack_wait`, when the notifier reads a
+    /// bus.
     pub(super) fn validate(
         &self,
         mail: &MailConfig,
-        mail_url: &str,
         ack_wait: Option<Duration>,
     ) -> Result<(), ConfigError> {
-        cloudhp_mail::MailSettings::parse(&mail.from, &mail.admins).map_err(|e| {
-            let key = match e {
-                cloudhp_mail::MailError::Address { key, .. } => key,
-                _ => "mail.admins",
-            };
-            ConfigError::key(key, e.to_string())
-        })?;
         positive("notifier.poll_interval", self.poll_interval)?;
         positive("notifier.lease", self.lease)?;
         positive("notifier.retry_min", self.retry_min)?;
@@ -60,23 +52,6 @@ impl NotifierConfig {
             return Err(ConfigError::key(
                 "notifier.retry_max",
                 "must not be shorter than notifier.retry_min",
-            ));
-        }
-        positive("mail.timeout", mail.timeout)?;
-        if !(mail_url.starts_with("file://")
-            || mail_url.starts_with("smtp://")
-            || mail_url.starts_with("smtps://"))
-        {
-            return Err(ConfigError::key(
-                "mail.url",
-                "use file:///PATH (a spool), smtp://[USER:PASSWORD@]HOST[:PORT] or \
-                 smtps://[USER:PASSWORD@]HOST[:PORT]",
-            ));
-        }
-        if !mail.tls_ca_file.as_os_str().is_empty() && !mail.tls_ca_file.is_file() {
-            return Err(ConfigError::key(
-                "mail.tls_ca_file",
-                format!("{} is not a readable file", mail.tls_ca_file.display()),
             ));
         }
         if self.lease <= mail.timeout {

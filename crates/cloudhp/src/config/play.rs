@@ -16,7 +16,8 @@ pub struct PlayConfig {
     /// process.
     #[serde(deserialize_with = "string_list")]
     pub worker_urls: Vec<String>,
-    /// How long one W call may take.
+    /// How long one W call may take: the one deadline of the call, waits for a free W slot
+    /// and every instance tried included.
     #[serde(with = "humantime_serde")]
     pub worker_timeout: Duration,
     /// Calls in flight at once per W URL (1 for the original, single-threaded W).

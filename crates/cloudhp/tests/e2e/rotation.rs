@@ -1,7 +1,7 @@
 //! Rotating the key of personal links over the real binary: a new key signs, the links mailed
 //! under the old one keep opening until it is retired.
 
-use cloudhp::web::Links;
+use cloudhp::roles::web::Links;
 
 use crate::support::*;
 

@@ -30,7 +30,7 @@ fn swift_options() -> StoreOptions {
         swift: SwiftOptions {
             auth_url: require("CLOUDHP_TEST_SWIFT_AUTH_URL"),
             user: require("CLOUDHP_TEST_SWIFT_USER"),
-            password: require("CLOUDHP_TEST_SWIFT_KEY"),
+            password: require("CLOUDHP_TEST_SWIFT_KEY").into(),
             ..SwiftOptions::default()
         },
         ..StoreOptions::default()
@@ -43,7 +43,7 @@ fn s3_options() -> StoreOptions {
             endpoint: require("CLOUDHP_TEST_S3_ENDPOINT"),
             region: require("CLOUDHP_TEST_S3_REGION"),
             access_key: require("CLOUDHP_TEST_S3_ACCESS_KEY"),
-            secret_key: require("CLOUDHP_TEST_S3_SECRET_KEY"),
+            secret_key: require("CLOUDHP_TEST_S3_SECRET_KEY").into(),
         },
         ..StoreOptions::default()
     }

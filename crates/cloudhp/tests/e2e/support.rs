@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use cloudhp::web::Links;
+use cloudhp::roles::web::Links;
 use cloudhp_core::CustomerId;
 use cloudhp_store::{CustomerDb, LotteryDb, Pool, PoolSettings, TablePrefix};
 pub use cloudhp_testkit::MysqlDatabase;

@@ -1,0 +1,132 @@
+//! Configured strings that must not be shown as they are: keys, tokens, passwords, and URLs
+//! that may carry a password. They stay in their masked type from the configuration down to
+//! the client that uses them (a store's settings, a bus client), which alone calls
+//! [`Masked::expose`]: printing them, with `{:?}` too, shows them masked.
+
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// How a configured string is shown in messages, logs and `cloudhp config`.
+pub trait Mask {
+    fn mask(value: &str) -> String;
+}
+
+/// Shown as `***` (keys, tokens).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Hidden;
+
+impl Mask for Hidden {
+    fn mask(value: &str) -> String {
+        if value.is_empty() {
+            String::new()
+        } else {
+            "***".into()
+        }
+    }
+}
+
+/// A configured string that must not be shown as it is: it prints, logs and serialises
+/// masked, and only [`Masked::expose`] gives the value.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Masked<M>(String, std::marker::PhantomData<M>);
+
+/// A secret: never printed.
+pub type Secret = Masked<Hidden>;
+
+impl<M: Mask> Masked<M> {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into(), std::marker::PhantomData)
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn masked(&self) -> String {
+        M::mask(&self.0)
+    }
+}
+
+impl<M: Mask> From<String> for Masked<M> {
+    fn from(value: String) -> Self {
+        Self::new(value)
+    }
+}
+
+impl<M: Mask> From<&str> for Masked<M> {
+    fn from(value: &str) -> Self {
+        Self::new(value)
+    }
+}
+
+impl<M: Mask> fmt::Debug for Masked<M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", self.masked())
+    }
+}
+
+impl<M: Mask> fmt::Display for Masked<M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.masked())
+    }
+}
+
+impl<M: Mask> Serialize for Masked<M> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.masked())
+    }
+}
+
+impl<'de, M: Mask> Deserialize<'de> for Masked<M> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        /// Takes any scalar as text: an environment variable holding only digits arrives as
+        /// a number, and a password of digits is still a password.
+        struct Text;
+        impl serde::de::Visitor<'_> for Text {
+            type Value = String;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<String, E> {
+                Ok(v.to_owned())
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<String, E> {
+                Ok(v.to_string())
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<String, E> {
+                Ok(v.to_string())
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<String, E> {
+                Ok(v.to_string())
+            }
+            fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<String, E> {
+                Ok(v.to_string())
+            }
+        }
+        d.deserialize_any(Text).map(Self::new)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_secret_never_prints() {
+        let secret = Secret::new("hunter2");
+        assert_eq!(secret.expose(), "hunter2");
+        for shown in [
+            format!("{secret}"),
+            format!("{secret:?}"),
+            serde_json::to_string(&secret).unwrap(),
+        ] {
+            assert!(!shown.contains("hunter2"), "{shown}");
+        }
+        assert_eq!(format!("{:?}", Secret::default()), "\"\"");
+    }
+}

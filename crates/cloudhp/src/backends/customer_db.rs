@@ -1,0 +1,60 @@
+//! The customer database: the shop's (read only), or the embedded demo table. The identity
+//! role reads it.
+
+use anyhow::Context;
+use cloudhp_core::{Role, RoleSet};
+use cloudhp_store::{CustomerDb, PoolSettings, TablePrefix};
+
+use super::{SQL_HINT, SQL_SCHEMES, check_scheme};
+use crate::config::{Config, ConfigError, at_least_one, positive};
+use crate::http::{Check, check};
+use crate::telemetry::chain;
+use crate::wiring::Wiring;
+
+/// The URL schemes of `identity.database`.
+pub const SCHEMES: &[&str] = SQL_SCHEMES;
+
+/// Whether a role of `roles` uses the customer database.
+pub fn used(_config: &Config, roles: &RoleSet) -> bool {
+    roles.contains(Role::Identity)
+}
+
+/// Checks the customer database's keys of `[identity]`.
+pub fn validate(config: &Config) -> Result<(), ConfigError> {
+    let c = &config.identity;
+    TablePrefix::parse(&c.table_prefix)
+        .map_err(|e| ConfigError::key("identity.table_prefix", e.to_string()))?;
+    check_scheme(
+        "identity.database",
+        &config.identity_url(),
+        &c.database.masked(),
+        SCHEMES,
+        SQL_HINT,
+    )?;
+    positive("identity.acquire_timeout", c.acquire_timeout)?;
+    at_least_one("identity.max_connections", c.max_connections)
+}
+
+/// Opens the customer database (read only unless it is the embedded table), its pool closed
+/// on shutdown, its check on `/readyz`.
+pub fn open(w: &mut Wiring, config: &Config) -> anyhow::Result<CustomerDb> {
+    let settings = PoolSettings {
+        max_connections: config.identity.max_connections,
+        acquire_timeout: config.identity.acquire_timeout,
+        // A shop database is only ever read; the embedded table is ours.
+        read_only: !config.embedded_customers(),
+    };
+    let pool = w
+        .open_pool(&config.identity_url(), &settings)
+        .context("invalid identity.database")?;
+    let db = CustomerDb::new(pool, TablePrefix::parse(&config.identity.table_prefix)?);
+    w.ready("customer_db", readiness(&db));
+    Ok(db)
+}
+
+/// Whether the customer database answers.
+pub fn readiness(db: &CustomerDb) -> Check {
+    check(db.clone(), |db| async move {
+        db.ping().await.map_err(|e| chain(&e))
+    })
+}

@@ -1,0 +1,78 @@
+//! The behaviour of the identity role, the same over both transports: one suite, run against
+//! the local service and against the remote client calling the role's real API (local service
+//! → its API on a port-0 listener → remote client). A transport that mapped an error to another
+//! status, or an answer to another shape, fails it.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use cloudhp_core::{Customer, CustomerId, IdentityHandle, ServiceError};
+use cloudhp_store::{CustomerDb, Pool, PoolSettings, TablePrefix};
+
+use super::client::RemoteIdentity;
+use super::{CUSTOMER_DB, IDENTITY_SERVICE, IdentityService, Policy, api};
+use crate::config::Admission;
+use crate::rpc::testing;
+
+fn id(n: u32) -> CustomerId {
+    CustomerId::new(n).unwrap()
+}
+
+/// An embedded customer table in `dir`: customers 1 to 3, 2 inactive, 3 deleted. Returns the
+/// table and its pool (closed to take the database down).
+pub(crate) async fn customers(dir: &Path) -> (CustomerDb, Pool) {
+    let url = format!("sqlite://{}", dir.join("customers.db").display());
+    let pool = Pool::connect_lazy(&url, &PoolSettings::default()).unwrap();
+    let db = CustomerDb::new(pool.clone(), TablePrefix::parse("ps_").unwrap());
+    db.create_embedded_table().await.unwrap();
+    db.seed_demo(3).await.unwrap();
+    db.set_flags(id(2), false, false, false).await.unwrap();
+    db.set_flags(id(3), true, false, true).await.unwrap();
+    (db, pool)
+}
+
+/// The local identity role over `db`, inactive customers excluded.
+pub(crate) fn local(db: CustomerDb) -> IdentityHandle {
+    let policy = Policy {
+        inactive: Admission::Exclude,
+        guests: Admission::Include,
+    };
+    Arc::new(IdentityService::new(db, policy, Duration::from_secs(5)))
+}
+
+/// What every identity role does, wherever it runs. `pool`: the customer database's, closed
+/// at the end to take it down.
+async fn suite(identity: IdentityHandle, expected: Customer, pool: Pool) {
+    assert_eq!(identity.customer(id(1)).await, Ok(expected));
+    for (n, why) in [(2, "inactive"), (3, "deleted"), (999, "unknown")] {
+        assert_eq!(
+            identity.customer(id(n)).await,
+            Err(ServiceError::NotFound),
+            "an {why} customer"
+        );
+    }
+    pool.close().await;
+    assert_eq!(
+        identity.customer(id(1)).await,
+        Err(ServiceError::unavailable(CUSTOMER_DB)),
+        "the customer database is down"
+    );
+}
+
+#[tokio::test]
+async fn the_local_identity_role_honours_the_contract() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, pool) = customers(dir.path()).await;
+    let expected = db.find(id(1)).await.unwrap().unwrap().customer;
+    suite(local(db), expected, pool).await;
+}
+
+#[tokio::test]
+async fn the_remote_identity_role_honours_the_contract() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, pool) = customers(dir.path()).await;
+    let expected = db.find(id(1)).await.unwrap().unwrap().customer;
+    let remote = testing::serve(IDENTITY_SERVICE, api::router(local(db))).await;
+    suite(Arc::new(RemoteIdentity(remote)), expected, pool).await;
+}

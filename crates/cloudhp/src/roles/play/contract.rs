@@ -1,0 +1,140 @@
+//! The behaviour of the play role, the same over both transports: one suite, run against the
+//! local service and against the remote client calling the role's real API (local service →
+//! its API on a port-0 listener → remote client).
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use cloudhp_core::{CampaignWindow, CustomerId, PlayHandle, PlayOutcome, PlayState, ServiceError};
+use cloudhp_objects::{StoreOptions, store_from_url};
+use cloudhp_store::Pool;
+use time::OffsetDateTime;
+use time::macros::datetime;
+
+use super::client::RemotePlay;
+use super::{PLAY_SERVICE, PlayService, PlaySettings, api};
+use crate::roles::identity::contract::{customers, local as identity};
+use crate::roles::status::LOTTERY_DB;
+use crate::roles::status::contract::lottery;
+use crate::roles::worker::LocalWorker;
+use crate::rpc::testing;
+
+fn id(n: u32) -> CustomerId {
+    CustomerId::new(n).unwrap()
+}
+
+/// The play role over embedded backends in `dir` (the customers of the identity suite, our
+/// W drawing at once, a folder of pictures), open during `campaign`; and the lottery
+/// database's pool (closed to take it down).
+async fn play(dir: &Path, campaign: CampaignWindow) -> (PlayService, Pool) {
+    let (customer_db, _) = customers(dir).await;
+    let (db, pool) = lottery(dir).await;
+    let images = format!("file://{}", dir.join("images").display());
+    let service = PlayService::new(
+        db,
+        identity(customer_db),
+        Arc::new(LocalWorker::new(
+            cloudhp_worker::Catalog::demo(),
+            Duration::ZERO,
+            4,
+        )),
+        store_from_url(&images, &StoreOptions::default()).unwrap(),
+        PlaySettings {
+            lease: Duration::from_secs(60),
+            worker_timeout: Duration::from_secs(10),
+            store_timeout: Duration::from_secs(10),
+            sweep_interval: Duration::from_secs(1),
+            max_attempts: 3,
+            max_draws: 8,
+            campaign,
+            instance: "contract".into(),
+        },
+        Vec::new(),
+    );
+    (service, pool)
+}
+
+/// Waits for the draws started so far.
+async fn finish(local: &PlayService) {
+    let draws = local.draws();
+    draws.close();
+    draws.wait().await;
+    draws.reopen();
+}
+
+/// What every play role does, wherever it runs. `local`: the service behind `play` (its draws
+/// are waited for); `pool`: the lottery database's, closed at the end to take it down.
+async fn suite(play: PlayHandle, local: &PlayService, pool: Pool) {
+    assert_eq!(play.availability().await, Ok(()));
+
+    let started = play.play(id(1)).await.unwrap();
+    assert_eq!(started.outcome, PlayOutcome::Started);
+    assert_eq!(started.status.customer_id, id(1));
+    assert_eq!(started.status.state, PlayState::Drawing);
+    finish(local).await;
+    let again = play.play(id(1)).await.unwrap();
+    assert_eq!(again.outcome, PlayOutcome::AlreadyPlayed, "one draw only");
+    assert_eq!(again.status.state, PlayState::Won);
+    assert!(again.status.prize.is_some());
+
+    for (n, why) in [(2, "inactive"), (3, "deleted"), (999, "unknown")] {
+        assert_eq!(
+            play.play(id(n)).await,
+            Err(ServiceError::NotFound),
+            "an {why} customer"
+        );
+    }
+
+    pool.close().await;
+    let down = ServiceError::unavailable(LOTTERY_DB);
+    assert_eq!(
+        play.availability().await,
+        Err(down.clone()),
+        "the lottery database is down"
+    );
+    assert_eq!(
+        play.play(id(1)).await.map(|r| r.outcome),
+        Err(down),
+        "the lottery database is down"
+    );
+}
+
+/// A campaign over since 2020.
+fn over() -> CampaignWindow {
+    CampaignWindow {
+        starts_at: None,
+        ends_at: Some(datetime!(2020-01-01 00:00 UTC)),
+    }
+}
+
+/// Outside the campaign every play role refuses, saying why, and starts nothing.
+async fn closed_suite(play: PlayHandle) {
+    let closed = over().check(OffsetDateTime::now_utc()).unwrap_err();
+    assert!(matches!(closed, ServiceError::Closed { .. }));
+    assert_eq!(play.play(id(1)).await, Err(closed));
+}
+
+#[tokio::test]
+async fn the_local_play_role_honours_the_contract() {
+    let dir = tempfile::tempdir().unwrap();
+    let (local, pool) = play(dir.path(), CampaignWindow::default()).await;
+    suite(Arc::new(local.clone()), &local, pool).await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let (local, _) = play(dir.path(), over()).await;
+    closed_suite(Arc::new(local)).await;
+}
+
+#[tokio::test]
+async fn the_remote_play_role_honours_the_contract() {
+    let dir = tempfile::tempdir().unwrap();
+    let (local, pool) = play(dir.path(), CampaignWindow::default()).await;
+    let remote = testing::serve(PLAY_SERVICE, api::router(Arc::new(local.clone()))).await;
+    suite(Arc::new(RemotePlay(remote)), &local, pool).await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let (local, _) = play(dir.path(), over()).await;
+    let remote = testing::serve(PLAY_SERVICE, api::router(Arc::new(local))).await;
+    closed_suite(Arc::new(RemotePlay(remote))).await;
+}

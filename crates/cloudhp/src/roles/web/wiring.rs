@@ -1,0 +1,86 @@
+//! The web role: the customers' pages, calling the other roles locally when they run here and
+//! over HTTP otherwise.
+
+use anyhow::Context;
+use cloudhp_core::{Role, RoleSet};
+
+use super::{Guard, Links, Web, WebTimeouts};
+use crate::config::{Config, LinkMode};
+use crate::roles::{identity, picture, play, status};
+use crate::rpc::Remote;
+use crate::wiring::{LocalRoles, Wiring};
+
+/// Builds the web role when it runs here, and serves its pages. Returns the personal links
+/// of the given sample customers.
+pub fn router(
+    w: &mut Wiring,
+    config: &Config,
+    roles: &RoleSet,
+    local: &LocalRoles,
+    remote: &Remote,
+    public_url: &str,
+    sample_ids: &[u32],
+) -> anyhow::Result<Vec<String>> {
+    if !roles.contains(Role::Web) {
+        return Ok(Vec::new());
+    }
+    let identity = identity::client::handle(local.identity.as_ref(), remote, config);
+    let status = status::client::handle(local.status.as_ref(), remote, config);
+    let play = play::client::handle(local.play.as_ref(), remote, config);
+    let pictures = picture::client::handle(local.pictures.as_ref(), remote, config);
+    let links = match config.web.links {
+        LinkMode::Open => {
+            tracing::warn!(
+                "web.links = \"open\": anyone can open any customer's page by changing the id"
+            );
+            Links::open(public_url)
+        }
+        LinkMode::Signed => {
+            let (keys, source) = crate::link_keys::resolve(&config.web, &config.server.data_dir)
+                .context("cannot use the link keys (web.link_keys)")?;
+            if let crate::link_keys::KeySource::File(path) = &source
+                && !roles.is_all()
+            {
+                tracing::warn!(path = %path.display(), "no web.link_keys configured: using the keys of the data dir; every web replica must share them");
+            }
+            Links::signed(&keys, public_url)?
+        }
+    };
+    let sample_links = sample_ids
+        .iter()
+        .filter_map(|n| cloudhp_core::CustomerId::new(*n))
+        .map(|id| links.page_url(id))
+        .collect();
+    let guard = Guard::new(public_url, config.server.proxies()?, &config.limits);
+    let upkeep = guard.clone();
+    let stop = w.cancel.clone();
+    w.task("rate limit upkeep", async move {
+        loop {
+            tokio::select! {
+                () = stop.cancelled() => return Ok(()),
+                () = tokio::time::sleep(std::time::Duration::from_secs(10)) => upkeep.upkeep(),
+            }
+        }
+    });
+    let c = &config.web;
+    let web = Web {
+        identity,
+        status,
+        play,
+        pictures,
+        links,
+        timeouts: WebTimeouts {
+            identity: c.identity_timeout,
+            status: c.status_timeout,
+            picture: c.picture_timeout,
+            play: c.play_timeout,
+            start: c.start_timeout,
+        },
+        refresh: c.refresh,
+        guard,
+        campaign: config.campaign.window()?,
+        clock: cloudhp_core::system_clock(),
+    };
+    w.route(super::router(web));
+    Ok(sample_links)
+}
