@@ -22,7 +22,7 @@ pub use customers::{
 pub use demo::demo_customer;
 pub use lottery::{
     Claim, ClaimToken, Completion, HeldClaim, LotteryDb, Notification, OutboxCounts, PlayRecord,
-    RecordState,
+    RecordState, TakeOver,
 };
 
 /// Runs `op` until it succeeds, fails for another reason than an unreachable database, or has

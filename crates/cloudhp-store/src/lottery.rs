@@ -12,6 +12,13 @@
 //! Every transition out of `drawing` names the claim token it was given, so a holder whose
 //! lease was taken over can no longer record anything (fencing).
 //!
+//! A draw is driven at most `max_attempts` times (`play.max_attempts`): the first claim, then
+//! each take-over of an interrupted claim, whoever takes it over (a sweeper, a restarted holder,
+//! the customer's own click), counts one attempt. The take-overs below check the count in their
+//! SQL, so no path can drive a draw once more: a sweeper or a restarted holder that finds the
+//! attempts used gives the draw up as `failed` instead, and a customer's click on it starts a
+//! new draw, counted from 1, as a click after any failure does.
+//!
 //! A claim also records its holder, the play process instance that drives it (`holder`): a
 //! process that restarts takes over the claims its previous incarnation held at once, whatever
 //! their lease ([`LotteryDb::held_claims`], [`LotteryDb::take_over_held`]); the claims of
@@ -128,6 +135,16 @@ pub struct HeldClaim {
     pub customer_id: CustomerId,
     /// The token the claim had when listed: the take-over succeeds only if it is unchanged.
     pub token: ClaimToken,
+}
+
+/// What a take-over of an interrupted claim did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TakeOver {
+    /// The caller holds the draw now (a new token, one more attempt) and must drive it again.
+    Acquired(ClaimToken, PlayRecord),
+    /// The draw was driven `max_attempts` times already: it is marked failed instead (no
+    /// prize; the customer may press Play again).
+    GaveUp(PlayRecord),
 }
 
 /// What recording a result led to.
@@ -308,13 +325,16 @@ impl LotteryDb {
 
     /// Claims the draw of `customer` for `holder` (the play process instance): inserts the
     /// row, or takes over a failed attempt or an expired claim. Exactly one of any number of
-    /// concurrent callers gets `Acquired`.
+    /// concurrent callers gets `Acquired`. An expired claim that was already driven
+    /// `max_attempts` times is not driven once more: the click starts a new draw instead, its
+    /// attempts counted from 1, as after a failure.
     pub async fn claim(
         &self,
         customer: &Customer,
         now: OffsetDateTime,
         lease: Duration,
         holder: &str,
+        max_attempts: u32,
     ) -> Result<Claim, StoreError> {
         let id = i64::from(customer.id.get());
         let now_ms = millis(now);
@@ -352,15 +372,19 @@ impl LotteryDb {
                 // everything that reads the old `state` comes before `state` is set.
                 sqlx::query(
                     "UPDATE plays SET \
-                       requested_at = CASE WHEN state = 'failed' THEN ? ELSE requested_at END, \
-                       attempts = CASE WHEN state = 'failed' THEN 1 ELSE attempts + 1 END, \
+                       requested_at = CASE WHEN state = 'failed' OR attempts >= ? THEN ? \
+                         ELSE requested_at END, \
+                       attempts = CASE WHEN state = 'failed' OR attempts >= ? THEN 1 \
+                         ELSE attempts + 1 END, \
                        state = 'drawing', claim_token = ?, lease_until = ?, holder = ?, \
                        firstname = ?, lastname = ?, email = ?, \
                        last_error = NULL, updated_at = ? \
                      WHERE customer_id = ? \
                        AND (state = 'failed' OR (state = 'drawing' AND lease_until < ?))",
                 )
+                .bind(i64::from(max_attempts))
                 .bind(now_ms)
+                .bind(i64::from(max_attempts))
                 .bind(token.as_str())
                 .bind(until)
                 .bind(holder)
@@ -526,22 +550,25 @@ impl LotteryDb {
         ids.into_iter().map(customer_id).collect()
     }
 
-    /// Takes over an expired claim for `holder` to re-drive it. `None` when it is not expired
-    /// any more (its holder renewed it, or another recoverer took it first).
+    /// Takes over an expired claim for `holder` to re-drive it, or gives it up as failed when
+    /// it was driven `max_attempts` times already. `None` when it is not expired any more (its
+    /// holder renewed it, or another recoverer took it first).
     pub async fn take_over_expired(
         &self,
         id: CustomerId,
         now: OffsetDateTime,
         lease: Duration,
         holder: &str,
-    ) -> Result<Option<(ClaimToken, PlayRecord)>, StoreError> {
+        max_attempts: u32,
+    ) -> Result<Option<TakeOver>, StoreError> {
         let token = ClaimToken::new();
         let now_ms = millis(now);
         let affected = on_pool!(&self.pool, |p| {
             sqlx::query(
                 "UPDATE plays SET claim_token = ?, lease_until = ?, attempts = attempts + 1, \
                    holder = ?, updated_at = ? \
-                 WHERE customer_id = ? AND state = 'drawing' AND lease_until < ?",
+                 WHERE customer_id = ? AND state = 'drawing' AND lease_until < ? \
+                   AND attempts < ?",
             )
             .bind(token.as_str())
             .bind(now_ms.saturating_add(duration_millis(lease)))
@@ -549,14 +576,34 @@ impl LotteryDb {
             .bind(now_ms)
             .bind(i64::from(id.get()))
             .bind(now_ms)
+            .bind(i64::from(max_attempts))
             .execute(p)
             .await?
             .rows_affected()
         });
-        if affected != 1 {
-            return Ok(None);
+        if affected == 1 {
+            return Ok(self
+                .record(id)
+                .await?
+                .map(|record| TakeOver::Acquired(token, record)));
         }
-        Ok(self.record(id).await?.map(|record| (token, record)))
+        let given_up = on_pool!(&self.pool, |p| {
+            sqlx::query(
+                "UPDATE plays SET state = 'failed', last_error = ?, lease_until = 0, \
+                   updated_at = ? \
+                 WHERE customer_id = ? AND state = 'drawing' AND lease_until < ? \
+                   AND attempts >= ?",
+            )
+            .bind(gave_up(max_attempts))
+            .bind(now_ms)
+            .bind(i64::from(id.get()))
+            .bind(now_ms)
+            .bind(i64::from(max_attempts))
+            .execute(p)
+            .await?
+            .rows_affected()
+        });
+        self.given_up(id, given_up).await
     }
 
     /// The drawing claims held by `holder` whose lease ends before `leased_before`, by
@@ -596,15 +643,17 @@ impl LotteryDb {
 
     /// Takes over a claim listed by [`held_claims`](Self::held_claims) for `holder`, whatever
     /// its lease: a new token (the previous incarnation, should it still run, is fenced off),
-    /// one more attempt. `None` when the claim changed since it was listed (completed, failed,
-    /// or taken over by someone else).
+    /// one more attempt; or gives it up as failed when it was driven `max_attempts` times
+    /// already. `None` when the claim changed since it was listed (completed, failed, or taken
+    /// over by someone else).
     pub async fn take_over_held(
         &self,
         held: &HeldClaim,
         holder: &str,
         now: OffsetDateTime,
         lease: Duration,
-    ) -> Result<Option<(ClaimToken, PlayRecord)>, StoreError> {
+        max_attempts: u32,
+    ) -> Result<Option<TakeOver>, StoreError> {
         let token = ClaimToken::new();
         let now_ms = millis(now);
         let id = held.customer_id;
@@ -613,7 +662,7 @@ impl LotteryDb {
                 "UPDATE plays SET claim_token = ?, lease_until = ?, attempts = attempts + 1, \
                    updated_at = ? \
                  WHERE customer_id = ? AND state = 'drawing' AND holder = ? \
-                   AND claim_token = ?",
+                   AND claim_token = ? AND attempts < ?",
             )
             .bind(token.as_str())
             .bind(now_ms.saturating_add(duration_millis(lease)))
@@ -621,14 +670,48 @@ impl LotteryDb {
             .bind(i64::from(id.get()))
             .bind(holder)
             .bind(held.token.as_str())
+            .bind(i64::from(max_attempts))
             .execute(p)
             .await?
             .rows_affected()
         });
+        if affected == 1 {
+            return Ok(self
+                .record(id)
+                .await?
+                .map(|record| TakeOver::Acquired(token, record)));
+        }
+        let given_up = on_pool!(&self.pool, |p| {
+            sqlx::query(
+                "UPDATE plays SET state = 'failed', last_error = ?, lease_until = 0, \
+                   updated_at = ? \
+                 WHERE customer_id = ? AND state = 'drawing' AND holder = ? \
+                   AND claim_token = ? AND attempts >= ?",
+            )
+            .bind(gave_up(max_attempts))
+            .bind(now_ms)
+            .bind(i64::from(id.get()))
+            .bind(holder)
+            .bind(held.token.as_str())
+            .bind(i64::from(max_attempts))
+            .execute(p)
+            .await?
+            .rows_affected()
+        });
+        self.given_up(id, given_up).await
+    }
+
+    /// What a take-over that found the attempts used reports: the record it gave up, if the
+    /// give-up statement changed it.
+    async fn given_up(
+        &self,
+        id: CustomerId,
+        affected: u64,
+    ) -> Result<Option<TakeOver>, StoreError> {
         if affected != 1 {
             return Ok(None);
         }
-        Ok(self.record(id).await?.map(|record| (token, record)))
+        Ok(self.record(id).await?.map(TakeOver::GaveUp))
     }
 
     /// Leases up to `limit` due, undelivered outbox entries to `owner` for `lease`. Entries
@@ -821,6 +904,11 @@ impl LotteryDb {
             delivered: u64::try_from(delivered).unwrap_or(0),
         })
     }
+}
+
+/// The error text of a draw given up after `max_attempts` attempts.
+fn gave_up(max_attempts: u32) -> String {
+    format!("gave up after {max_attempts} attempts")
 }
 
 fn truncate(text: &str, max: usize) -> &str {

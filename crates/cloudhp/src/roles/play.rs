@@ -22,7 +22,7 @@ use cloudhp_core::{
     PlayStatus, ServiceError, WorkerHandle, system_clock,
 };
 use cloudhp_objects::{ImageStore, picture_key};
-use cloudhp_store::{Claim, ClaimToken, Completion, LotteryDb, PlayRecord, StoreError};
+use cloudhp_store::{Claim, ClaimToken, Completion, LotteryDb, StoreError, TakeOver};
 use time::OffsetDateTime;
 use tokio::sync::{Notify, Semaphore};
 use tokio_util::sync::CancellationToken;
@@ -154,13 +154,12 @@ impl PlayService {
             let now = OffsetDateTime::now_utc();
             let expired = self.inner.db.expired_claims(now, SWEEP_BATCH).await?;
             for &id in &expired {
-                if let Some((token, record)) = self
+                let taken = self
                     .inner
                     .db
-                    .take_over_expired(id, now, s.lease, &s.instance)
-                    .await?
-                    && self.redrive(token, &record, Recovery::Expired, now).await?
-                {
+                    .take_over_expired(id, now, s.lease, &s.instance, s.max_attempts)
+                    .await?;
+                if self.redrive(taken, Recovery::Expired) {
                     recovered += 1;
                 }
             }
@@ -192,13 +191,12 @@ impl PlayService {
                 .await?;
             let now = OffsetDateTime::now_utc();
             for claim in &held {
-                if let Some((token, record)) = self
+                let taken = self
                     .inner
                     .db
-                    .take_over_held(claim, &s.instance, now, s.lease)
-                    .await?
-                    && self.redrive(token, &record, Recovery::Restart, now).await?
-                {
+                    .take_over_held(claim, &s.instance, now, s.lease, s.max_attempts)
+                    .await?;
+                if self.redrive(taken, Recovery::Restart) {
                     recovered += 1;
                 }
             }
@@ -209,28 +207,25 @@ impl PlayService {
         }
     }
 
-    /// Drives a claim just taken over again, unless it was interrupted too often: then it is
-    /// given up as failed. Returns whether it is driven again.
-    async fn redrive(
-        &self,
-        token: ClaimToken,
-        record: &PlayRecord,
-        why: Recovery,
-        now: OffsetDateTime,
-    ) -> Result<bool, StoreError> {
-        let s = &self.inner.settings;
-        let id = record.customer.id;
-        if record.attempts > s.max_attempts {
-            let reason = format!("gave up after {} attempts", s.max_attempts);
-            tracing::error!(customer = %id, attempts = record.attempts, "draw keeps being interrupted; {reason}");
-            self.inner.db.fail(id, &token, &reason, now).await?;
-            count("abandoned");
-            return Ok(false);
+    /// Drives a claim just taken over again; a draw the store gave up (interrupted
+    /// `max_attempts` times) is only counted. Returns whether it is driven again.
+    fn redrive(&self, taken: Option<TakeOver>, why: Recovery) -> bool {
+        match taken {
+            None => false,
+            Some(TakeOver::GaveUp(record)) => {
+                tracing::error!(customer = %record.customer.id, attempts = record.attempts, "draw keeps being interrupted; given up");
+                count("abandoned");
+                false
+            }
+            Some(TakeOver::Acquired(token, record)) => {
+                let id = record.customer.id;
+                tracing::info!(customer = %id, attempt = record.attempts, reason = why.label(), "re-driving an interrupted draw");
+                metrics::counter!("cloudhp_draws_recovered_total", "reason" => why.label())
+                    .increment(1);
+                self.spawn_draw(id, token);
+                true
+            }
         }
-        tracing::info!(customer = %id, attempt = record.attempts, reason = why.label(), "re-driving an interrupted draw");
-        metrics::counter!("cloudhp_draws_recovered_total", "reason" => why.label()).increment(1);
-        self.spawn_draw(id, token);
-        Ok(true)
     }
 
     /// Recovers this instance's own interrupted draws at once (retried every
@@ -418,6 +413,7 @@ impl Play for PlayService {
                 now,
                 self.inner.settings.lease,
                 &self.inner.settings.instance,
+                self.inner.settings.max_attempts,
             )
             .await
             .map_err(|e| {
@@ -654,11 +650,13 @@ mod tests {
         entered.acquire().await.unwrap().forget();
         // While W works, the lease is (made to look) expired and a recovery takes the claim.
         let later = OffsetDateTime::now_utc() + time::Duration::minutes(5);
-        let (new_token, _) =
-            s.db.take_over_expired(customer().id, later, Duration::from_secs(600), "other")
+        let Some(TakeOver::Acquired(new_token, _)) =
+            s.db.take_over_expired(customer().id, later, Duration::from_secs(600), "other", 3)
                 .await
                 .unwrap()
-                .expect("the claim can be taken over");
+        else {
+            panic!("the claim can be taken over");
+        };
         gate.add_permits(1);
         finish(&s).await;
         // The old holder stopped at its renewal: no picture written, nothing recorded.
@@ -684,7 +682,7 @@ mod tests {
         let then = OffsetDateTime::now_utc() - age;
         for n in ids {
             let claim = db
-                .claim(&customer_n(n), then, Duration::from_secs(60), holder)
+                .claim(&customer_n(n), then, Duration::from_secs(60), holder, 3)
                 .await
                 .unwrap();
             assert!(matches!(claim, Claim::Acquired(_)));
@@ -775,6 +773,7 @@ mod tests {
                 "test-1",
                 OffsetDateTime::now_utc() - Duration::from_secs(2),
                 Duration::from_secs(60),
+                3,
             )
             .await
             .unwrap()
@@ -784,7 +783,7 @@ mod tests {
         finish(&s).await;
         let record = s.db.record(customer_n(400).id).await.unwrap().unwrap();
         assert_eq!(record.state, RecordState::Failed);
-        assert_eq!(record.attempts, 4);
+        assert_eq!(record.attempts, 3, "never driven beyond max_attempts");
         assert_eq!(s.store.puts.load(Ordering::SeqCst), 0);
     }
 
