@@ -8,7 +8,7 @@ mod service;
 
 pub use campaign::{CampaignWindow, Clock, Phase, system_clock};
 pub use domain::{
-    Customer, Draw, PictureInfo, PlayOutcome, PlayReply, PlayState, PlayStatus, Prize,
+    Customer, Draw, DrawFailure, PictureInfo, PlayOutcome, PlayReply, PlayState, PlayStatus, Prize,
     WinnerNotice, looks_like_jpeg,
 };
 pub use id::{CustomerId, IdError};

@@ -26,7 +26,7 @@
 
 use std::time::Duration;
 
-use cloudhp_core::{Customer, CustomerId, PlayState, PlayStatus, Prize, WinnerNotice};
+use cloudhp_core::{Customer, CustomerId, DrawFailure, PlayState, PlayStatus, Prize, WinnerNotice};
 use sqlx::migrate::Migrator;
 use time::OffsetDateTime;
 
@@ -82,6 +82,9 @@ pub struct PlayRecord {
     pub played_at: Option<OffsetDateTime>,
     pub prize: Option<Prize>,
     pub picture_key: Option<String>,
+    /// Why the last attempt failed (`failed` rows; `None` for rows from before the kind was
+    /// recorded), its text in `last_error`.
+    pub failure: Option<DrawFailure>,
     pub last_error: Option<String>,
     pub updated_at: OffsetDateTime,
     /// The play process instance that claimed or last took over the draw; `None` for rows
@@ -101,6 +104,7 @@ impl PlayRecord {
                 requested_at: Some(self.requested_at),
                 played_at: self.played_at,
                 last_failure_at: None,
+                last_failure: None,
             },
             RecordState::Drawing => PlayStatus {
                 customer_id: id,
@@ -109,9 +113,11 @@ impl PlayRecord {
                 requested_at: Some(self.requested_at),
                 played_at: None,
                 last_failure_at: None,
+                last_failure: None,
             },
             RecordState::Failed => PlayStatus {
                 last_failure_at: Some(self.updated_at),
+                last_failure: self.failure,
                 ..PlayStatus::not_played(id)
             },
         }
@@ -198,6 +204,7 @@ struct PlayRow {
     firstname: String,
     lastname: String,
     email: String,
+    failure: Option<String>,
     last_error: Option<String>,
     updated_at: i64,
     holder: Option<String>,
@@ -227,6 +234,8 @@ impl PlayRow {
             played_at: self.played_at.map(from_millis).transpose()?,
             prize,
             picture_key: self.picture_key,
+            // A code of a newer version is unknown here: the text still says what happened.
+            failure: self.failure.as_deref().and_then(DrawFailure::parse),
             last_error: self.last_error,
             updated_at: from_millis(self.updated_at)?,
             holder: self.holder,
@@ -265,8 +274,8 @@ fn customer_id(raw: i64) -> Result<CustomerId, StoreError> {
 }
 
 const SELECT_PLAY: &str = "SELECT customer_id, state, attempts, lease_until, requested_at, \
-     played_at, prize, picture_key, firstname, lastname, email, last_error, updated_at, \
-     holder FROM plays WHERE customer_id = ?";
+     played_at, prize, picture_key, firstname, lastname, email, failure, last_error, \
+     updated_at, holder FROM plays WHERE customer_id = ?";
 
 /// The lottery database.
 #[derive(Clone, Debug)]
@@ -378,7 +387,7 @@ impl LotteryDb {
                          ELSE attempts + 1 END, \
                        state = 'drawing', claim_token = ?, lease_until = ?, holder = ?, \
                        firstname = ?, lastname = ?, email = ?, \
-                       last_error = NULL, updated_at = ? \
+                       failure = NULL, last_error = NULL, updated_at = ? \
                      WHERE customer_id = ? \
                        AND (state = 'failed' OR (state = 'drawing' AND lease_until < ?))",
                 )
@@ -506,20 +515,23 @@ impl LotteryDb {
     }
 
     /// Marks a held draw as failed (W error, picture not stored): no prize, the customer may
-    /// try again. `false` when the claim is no longer ours.
+    /// try again. `failure` is the kind, `reason` its text. `false` when the claim is no
+    /// longer ours.
     pub async fn fail(
         &self,
         id: CustomerId,
         token: &ClaimToken,
+        failure: DrawFailure,
         reason: &str,
         now: OffsetDateTime,
     ) -> Result<bool, StoreError> {
         let affected = on_pool!(&self.pool, |p| {
             sqlx::query(
-                "UPDATE plays SET state = 'failed', last_error = ?, lease_until = 0, \
-                   updated_at = ? \
+                "UPDATE plays SET state = 'failed', failure = ?, last_error = ?, \
+                   lease_until = 0, updated_at = ? \
                  WHERE customer_id = ? AND claim_token = ? AND state = 'drawing'",
             )
+            .bind(failure.as_str())
             .bind(truncate(reason, 1000))
             .bind(millis(now))
             .bind(i64::from(id.get()))
@@ -589,11 +601,12 @@ impl LotteryDb {
         }
         let given_up = on_pool!(&self.pool, |p| {
             sqlx::query(
-                "UPDATE plays SET state = 'failed', last_error = ?, lease_until = 0, \
-                   updated_at = ? \
+                "UPDATE plays SET state = 'failed', failure = ?, last_error = ?, \
+                   lease_until = 0, updated_at = ? \
                  WHERE customer_id = ? AND state = 'drawing' AND lease_until < ? \
                    AND attempts >= ?",
             )
+            .bind(DrawFailure::Abandoned.as_str())
             .bind(gave_up(max_attempts))
             .bind(now_ms)
             .bind(i64::from(id.get()))
@@ -683,11 +696,12 @@ impl LotteryDb {
         }
         let given_up = on_pool!(&self.pool, |p| {
             sqlx::query(
-                "UPDATE plays SET state = 'failed', last_error = ?, lease_until = 0, \
-                   updated_at = ? \
+                "UPDATE plays SET state = 'failed', failure = ?, last_error = ?, \
+                   lease_until = 0, updated_at = ? \
                  WHERE customer_id = ? AND state = 'drawing' AND holder = ? \
                    AND claim_token = ? AND attempts >= ?",
             )
+            .bind(DrawFailure::Abandoned.as_str())
             .bind(gave_up(max_attempts))
             .bind(now_ms)
             .bind(i64::from(id.get()))

@@ -6,7 +6,7 @@ mod support;
 
 use std::time::Duration;
 
-use cloudhp_core::{Customer, CustomerId, PlayState, Prize};
+use cloudhp_core::{Customer, CustomerId, DrawFailure, PlayState, Prize};
 use cloudhp_store::{Claim, ClaimToken, Completion, LotteryDb, PlayRecord, RecordState, TakeOver};
 use time::OffsetDateTime;
 
@@ -130,15 +130,23 @@ async fn a_failed_draw_can_be_tried_again(db: LotteryDb) {
     let c = customer(3);
     let token = acquired(db.claim(&c, t0(), LEASE, "p1", MAX).await.unwrap());
     assert!(
-        db.fail(c.id, &token, "w answered 500", t0() + secs(2))
-            .await
-            .unwrap()
+        db.fail(
+            c.id,
+            &token,
+            DrawFailure::WFailed,
+            "w answered 500",
+            t0() + secs(2)
+        )
+        .await
+        .unwrap()
     );
     let record = db.record(c.id).await.unwrap().unwrap();
     let status = record.to_status();
     assert_eq!(status.state, PlayState::NotPlayed);
     assert_eq!(status.prize, None);
     assert_eq!(status.last_failure_at, Some(t0() + secs(2)));
+    assert_eq!(status.last_failure, Some(DrawFailure::WFailed));
+    assert_eq!(record.failure, Some(DrawFailure::WFailed));
     assert_eq!(record.last_error.as_deref(), Some("w answered 500"));
     // No prize, no notification.
     assert_eq!(db.outbox_counts().await.unwrap().pending, 0);
@@ -161,7 +169,7 @@ async fn a_failed_draw_can_be_tried_again(db: LotteryDb) {
         "a new draw after a failure counts its attempts anew"
     );
     assert_eq!(record.requested_at, t0() + secs(10));
-    assert_eq!(record.last_error, None);
+    assert_eq!((record.failure, record.last_error), (None, None));
     assert_eq!(
         db.complete(c.id, &again, &prize(), "3.jpg", t0() + secs(12))
             .await
@@ -205,7 +213,11 @@ async fn an_expired_claim_is_taken_over_and_fences_its_old_holder(db: LotteryDb)
     );
     // The old holder can neither renew nor record.
     assert!(!db.renew(c.id, &old, later, LEASE).await.unwrap());
-    assert!(!db.fail(c.id, &old, "late", later).await.unwrap());
+    assert!(
+        !db.fail(c.id, &old, DrawFailure::WFailed, "late", later)
+            .await
+            .unwrap()
+    );
     assert_eq!(
         db.complete(c.id, &old, &prize(), "4.jpg", later)
             .await
@@ -256,7 +268,11 @@ async fn a_claim_records_its_holder_and_a_take_over_changes_it(db: LotteryDb) {
     assert!(!db.renew(c.id, &first, later, LEASE).await.unwrap());
 
     // A failed draw claimed again by a customer click belongs to the instance that claimed.
-    assert!(db.fail(c.id, &token, "w down", later).await.unwrap());
+    assert!(
+        db.fail(c.id, &token, DrawFailure::WFailed, "w down", later)
+            .await
+            .unwrap()
+    );
     acquired(
         db.claim(&c, later + secs(1), LEASE, "play-3:ghi", MAX)
             .await
@@ -522,9 +538,14 @@ async fn no_take_over_drives_a_draw_beyond_max_attempts(db: LotteryDb) {
     );
     assert_eq!(record.state, RecordState::Failed);
     assert_eq!(record.attempts, MAX);
+    assert_eq!(record.failure, Some(DrawFailure::Abandoned));
     assert_eq!(
         record.last_error.as_deref(),
         Some("gave up after 3 attempts")
+    );
+    assert_eq!(
+        record.to_status().last_failure,
+        Some(DrawFailure::Abandoned)
     );
     assert_eq!(record.to_status().state, PlayState::NotPlayed);
     assert_eq!(record.to_status().last_failure_at, Some(at));
@@ -589,6 +610,7 @@ async fn a_restarted_holder_gives_up_a_draw_that_used_its_attempts(db: LotteryDb
             .unwrap(),
     );
     assert_eq!((record.state, record.attempts), (RecordState::Failed, 1));
+    assert_eq!(record.failure, Some(DrawFailure::Abandoned));
     assert!(!db.renew(c.id, &old, now, LEASE).await.unwrap());
     // The same listing finds nothing more to take over or give up.
     assert!(
@@ -605,6 +627,19 @@ async fn a_restarted_holder_gives_up_a_draw_that_used_its_attempts(db: LotteryDb
     );
 }
 
+async fn every_failure_kind_is_stored_with_its_text(db: LotteryDb) {
+    for (n, failure) in DrawFailure::ALL.into_iter().enumerate() {
+        let c = customer(80 + n as u32);
+        let token = acquired(db.claim(&c, t0(), LEASE, "p1", MAX).await.unwrap());
+        let text = format!("text of {}", failure.as_str());
+        assert!(db.fail(c.id, &token, failure, &text, t0()).await.unwrap());
+        let record = db.record(c.id).await.unwrap().unwrap();
+        assert_eq!(record.failure, Some(failure));
+        assert_eq!(record.last_error.as_deref(), Some(text.as_str()));
+        assert_eq!(record.to_status().last_failure, Some(failure));
+    }
+}
+
 /// Instantiates every test of the suite for one backend.
 macro_rules! lottery_suite {
     ($backend:ident, $open:path) => {
@@ -614,6 +649,7 @@ macro_rules! lottery_suite {
                 first_claim_draws_and_later_ones_see_it,
                 concurrent_claims_acquire_once,
                 a_failed_draw_can_be_tried_again,
+                every_failure_kind_is_stored_with_its_text,
                 an_expired_claim_is_taken_over_and_fences_its_old_holder,
                 a_customer_click_also_recovers_an_expired_claim,
                 a_claim_records_its_holder_and_a_take_over_changes_it,

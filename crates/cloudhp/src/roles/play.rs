@@ -18,8 +18,8 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use cloudhp_core::{
-    CampaignWindow, Clock, CustomerId, IdentityHandle, Play, PlayOutcome, PlayReply, PlayState,
-    PlayStatus, ServiceError, WorkerHandle, system_clock,
+    CampaignWindow, Clock, CustomerId, DrawFailure, IdentityHandle, Play, PlayOutcome, PlayReply,
+    PlayState, PlayStatus, ServiceError, WorkerHandle, system_clock,
 };
 use cloudhp_objects::{ImageStore, picture_key};
 use cloudhp_store::{Claim, ClaimToken, Completion, LotteryDb, StoreError, TakeOver};
@@ -284,10 +284,18 @@ impl Inner {
 
         let draw = match tokio::time::timeout(s.worker_timeout, self.worker.draw(id)).await {
             Ok(Ok(draw)) => draw,
-            Ok(Err(e)) => return self.give_up(id, &token, &e.to_string()).await,
+            Ok(Err(e)) => {
+                let failure = match e {
+                    ServiceError::Timeout { .. } => DrawFailure::WTimeout,
+                    _ => DrawFailure::WFailed,
+                };
+                return self.give_up(id, &token, failure, &e.to_string()).await;
+            }
             Err(_) => {
                 let e = ServiceError::timeout(super::worker::PRIZE_WORKER, s.worker_timeout);
-                return self.give_up(id, &token, &e.to_string()).await;
+                return self
+                    .give_up(id, &token, DrawFailure::WTimeout, &e.to_string())
+                    .await;
             }
         };
 
@@ -302,14 +310,17 @@ impl Inner {
             Ok(Ok(())) => {}
             Ok(Err(e)) => {
                 tracing::warn!(customer = %id, error = %chain(&e), "cannot store the prize picture");
+                let reason = format!("{IMAGE_STORE} is unavailable");
                 return self
-                    .give_up(id, &token, &format!("{IMAGE_STORE} is unavailable"))
+                    .give_up(id, &token, DrawFailure::PictureFailed, &reason)
                     .await;
             }
             Err(_) => {
                 tracing::warn!(customer = %id, "storing the prize picture timed out");
                 let e = ServiceError::timeout(IMAGE_STORE, s.store_timeout);
-                return self.give_up(id, &token, &e.to_string()).await;
+                return self
+                    .give_up(id, &token, DrawFailure::PictureTimeout, &e.to_string())
+                    .await;
             }
         }
 
@@ -382,13 +393,20 @@ impl Inner {
         }
     }
 
-    /// Ends a draw without a prize: the customer may play again.
-    async fn give_up(&self, id: CustomerId, token: &ClaimToken, reason: &str) {
-        tracing::warn!(customer = %id, reason, "draw failed; the customer may try again");
+    /// Ends a draw without a prize, recording why (`failure`, and its text `reason`): the
+    /// customer may play again.
+    async fn give_up(
+        &self,
+        id: CustomerId,
+        token: &ClaimToken,
+        failure: DrawFailure,
+        reason: &str,
+    ) {
+        tracing::warn!(customer = %id, failure = failure.as_str(), reason, "draw failed; the customer may try again");
         count("failed");
         if let Err(e) = self
             .db
-            .fail(id, token, reason, OffsetDateTime::now_utc())
+            .fail(id, token, failure, reason, OffsetDateTime::now_utc())
             .await
         {
             tracing::warn!(customer = %id, error = %chain(&e), "cannot record the failure; the claim will expire and be retried");
@@ -465,16 +483,21 @@ mod tests {
 
     use super::*;
 
-    /// A W that answers at once, or, when `gate` is given, says it was called (`entered`)
-    /// and waits for a permit.
+    /// A W that answers at once (with `fail`'s error when given), or, when `gate` is given,
+    /// says it was called (`entered`) and waits for a permit.
     struct FakeW {
-        fail: bool,
+        fail: Option<ServiceError>,
         gate: Option<Arc<Semaphore>>,
         entered: Arc<Semaphore>,
     }
 
     impl FakeW {
         fn new(fail: bool, gate: Option<Arc<Semaphore>>) -> Self {
+            let fail = fail.then(|| ServiceError::unavailable("the prize worker"));
+            Self::failing(fail, gate)
+        }
+
+        fn failing(fail: Option<ServiceError>, gate: Option<Arc<Semaphore>>) -> Self {
             Self {
                 fail,
                 gate,
@@ -490,8 +513,8 @@ mod tests {
             if let Some(gate) = &self.gate {
                 let _ = gate.acquire().await;
             }
-            if self.fail {
-                return Err(ServiceError::unavailable("the prize worker"));
+            if let Some(e) = &self.fail {
+                return Err(e.clone());
             }
             Ok(Draw {
                 prize: Prize::parse("drone.jpg").unwrap(),
@@ -622,6 +645,7 @@ mod tests {
         finish(&s).await;
         let record = s.db.record(customer().id).await.unwrap().unwrap();
         assert_eq!(record.state, RecordState::Failed);
+        assert_eq!(record.failure, Some(DrawFailure::PictureFailed));
         assert_eq!(record.prize, None);
         assert_eq!(s.db.pending_notifications().await.unwrap(), 0);
     }
@@ -633,10 +657,28 @@ mod tests {
         finish(&s).await;
         let record = s.db.record(customer().id).await.unwrap().unwrap();
         assert_eq!(record.state, RecordState::Failed);
+        assert_eq!(record.failure, Some(DrawFailure::WFailed));
+        assert_eq!(
+            record.last_error.as_deref(),
+            Some("the prize worker is unavailable")
+        );
         assert_eq!(s.store.puts.load(Ordering::SeqCst), 0);
         // The customer may play again.
         let again = s.service.play(customer().id).await.unwrap();
         assert_eq!(again.outcome, PlayOutcome::Started);
+    }
+
+    #[tokio::test]
+    async fn a_w_that_times_out_is_recorded_as_a_timeout() {
+        let late = ServiceError::timeout("the prize worker", Duration::from_secs(30));
+        let s = setup(FakeW::failing(Some(late.clone()), None), 0).await;
+        s.service.play(customer().id).await.unwrap();
+        finish(&s).await;
+        let record = s.db.record(customer().id).await.unwrap().unwrap();
+        assert_eq!(record.state, RecordState::Failed);
+        assert_eq!(record.failure, Some(DrawFailure::WTimeout));
+        assert_eq!(record.last_error, Some(late.to_string()));
+        assert_eq!(record.to_status().last_failure, Some(DrawFailure::WTimeout));
     }
 
     #[tokio::test]
@@ -783,6 +825,7 @@ mod tests {
         finish(&s).await;
         let record = s.db.record(customer_n(400).id).await.unwrap().unwrap();
         assert_eq!(record.state, RecordState::Failed);
+        assert_eq!(record.failure, Some(DrawFailure::Abandoned));
         assert_eq!(record.attempts, 3, "never driven beyond max_attempts");
         assert_eq!(s.store.puts.load(Ordering::SeqCst), 0);
     }
