@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cloudhp_events::{Delivery, OutboxEvent};
-use cloudhp_mail::{MailSettings, OutgoingMail, Transport, winner_mail};
+use cloudhp_mail::{MailSettings, OutgoingMail, Transport, send_within, winner_mail};
 use cloudhp_store::{LotteryDb, Notification, StoreError};
 use time::OffsetDateTime;
 use tokio::sync::Notify;
@@ -102,14 +102,7 @@ impl Notifier {
                 return Sent::Never;
             }
         };
-        let sent = tokio::time::timeout(self.settings.send_timeout, self.transport.send(&mail))
-            .await
-            .unwrap_or_else(|_| {
-                Err(cloudhp_mail::MailError::Url(format!(
-                    "no answer within {:?}",
-                    self.settings.send_timeout
-                )))
-            });
+        let sent = send_within(self.transport.as_ref(), &mail, self.settings.send_timeout).await;
         match sent {
             Ok(()) => {
                 if let Err(e) = self.db.mark_delivered(id, OffsetDateTime::now_utc()).await {
