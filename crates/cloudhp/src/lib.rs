@@ -13,6 +13,7 @@ pub mod link_keys;
 pub mod roles;
 pub mod rpc;
 pub mod server;
+mod supervisor;
 pub mod telemetry;
 pub mod web;
 mod wiring;
