@@ -3,6 +3,7 @@
 mod campaign;
 mod domain;
 mod id;
+pub mod retry;
 mod role;
 mod service;
 

@@ -26,6 +26,7 @@
 
 use std::time::Duration;
 
+use cloudhp_core::retry::{Policy, Retryable};
 use cloudhp_core::{Customer, CustomerId, DrawFailure, PlayState, PlayStatus, Prize, WinnerNotice};
 use sqlx::migrate::Migrator;
 use time::OffsetDateTime;
@@ -299,22 +300,22 @@ impl LotteryDb {
     /// one database may race here; a failed attempt is retried a few times.
     pub async fn migrate(&self) -> Result<(), StoreError> {
         let mut attempt = 0;
-        loop {
-            let result = match &self.pool {
+        let run = || async {
+            match &self.pool {
                 Pool::Sqlite(p) => SQLITE_MIGRATIONS.run(p).await,
                 Pool::MySql(p) => MYSQL_MIGRATIONS.run(p).await,
-            };
-            match result {
-                Ok(()) => return Ok(()),
-                Err(err) if attempt < 4 => {
-                    attempt += 1;
-                    tracing::debug!(error = %err, attempt, "migration attempt failed, retrying");
-                    tokio::time::sleep(Duration::from_millis(100 * attempt)).await;
-                }
-                Err(sqlx::migrate::MigrateError::Execute(e)) => return Err(e.into()),
-                Err(err) => return Err(StoreError::Migrate(err)),
             }
-        }
+        };
+        run.retry(Policy::linear(Duration::from_millis(100), 4))
+            .notify(|err, _| {
+                attempt += 1;
+                tracing::debug!(error = %err, attempt, "migration attempt failed, retrying");
+            })
+            .await
+            .map_err(|err| match err {
+                sqlx::migrate::MigrateError::Execute(e) => e.into(),
+                err => StoreError::Migrate(err),
+            })
     }
 
     pub async fn ping(&self) -> Result<(), StoreError> {

@@ -8,9 +8,11 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use cloudhp_core::retry::{BlockingRetryable, Policy};
 
 use crate::config::WebConfig;
 
@@ -129,19 +131,16 @@ pub fn load_or_create(path: &Path) -> Result<Vec<Vec<u8>>, KeyFileError> {
             Ok(vec![hex.into_bytes()])
         }
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            // A concurrent starter may still be writing it.
-            let mut last = None;
-            for _ in 0..50 {
+            // A concurrent starter may still be writing it: a file not readable as keys yet is
+            // read again, 50 times at most, 20 ms apart; a file that cannot be read is an
+            // error at once.
+            (|| {
                 let text = std::fs::read_to_string(path).map_err(|e| KeyFileError::io(path, e))?;
-                match parse(path, &text) {
-                    Ok(keys) => return Ok(keys),
-                    Err(e) => last = Some(e),
-                }
-                std::thread::sleep(std::time::Duration::from_millis(20));
-            }
-            Err(last.unwrap_or(KeyFileError::Empty {
-                path: path.to_owned(),
-            }))
+                parse(path, &text)
+            })
+            .retry(Policy::constant(Duration::from_millis(20), 49))
+            .when(|e| !matches!(e, KeyFileError::Io { .. }))
+            .call()
         }
         Err(e) => Err(KeyFileError::io(path, e)),
     }

@@ -12,6 +12,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use cloudhp_core::retry::Policy;
 use cloudhp_events::{Delivery, OutboxEvent};
 use cloudhp_mail::{MailSettings, OutgoingMail, Transport, send_within, winner_mail};
 use cloudhp_store::{LotteryDb, Notification, StoreError};
@@ -79,13 +80,10 @@ impl Notifier {
     }
 
     /// The delay before retry number `attempts` (1-based): doubling from `retry_min`, at most
-    /// `retry_max`.
+    /// `retry_max`. The retries themselves are scheduled in the outbox (or on the bus), not
+    /// run in this process.
     fn backoff(&self, attempts: u32) -> Duration {
-        let factor = 1u32 << attempts.saturating_sub(1).min(16);
-        self.settings
-            .retry_min
-            .saturating_mul(factor)
-            .min(self.settings.retry_max)
+        Policy::doubling(self.settings.retry_min, self.settings.retry_max).delay(attempts)
     }
 
     /// Builds and sends the mail of one entry (within `send_timeout`); marks it delivered

@@ -17,6 +17,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use cloudhp_core::retry::{Policy, Retryable};
 use cloudhp_core::{
     CampaignWindow, Clock, CustomerId, DrawFailure, IdentityHandle, Play, PlayOutcome, PlayReply,
     PlayState, PlayStatus, ServiceError, WorkerHandle, system_clock,
@@ -378,19 +379,14 @@ impl Inner {
         key: &str,
         jpeg: bytes::Bytes,
     ) -> Result<(), cloudhp_objects::ObjectError> {
-        const ATTEMPTS: u32 = 3;
-        let mut attempt = 1;
-        loop {
-            match self.images.put(key, jpeg.clone()).await {
-                Ok(()) => return Ok(()),
-                Err(e) if attempt < ATTEMPTS => {
-                    tracing::info!(customer = %id, attempt, error = %chain(&e), "storing the prize picture failed; retrying");
-                    tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt))).await;
-                    attempt += 1;
-                }
-                Err(e) => return Err(e),
-            }
-        }
+        let mut attempt = 0;
+        (|| self.images.put(key, jpeg.clone()))
+            .retry(Policy::linear(Duration::from_millis(200), 2))
+            .notify(|e, _| {
+                attempt += 1;
+                tracing::info!(customer = %id, attempt, error = %chain(e), "storing the prize picture failed; retrying");
+            })
+            .await
     }
 
     /// Ends a draw without a prize, recording why (`failure`, and its text `reason`): the
