@@ -82,7 +82,6 @@ pub struct PlayRecord {
     pub requested_at: OffsetDateTime,
     pub played_at: Option<OffsetDateTime>,
     pub prize: Option<Prize>,
-    pub picture_key: Option<String>,
     /// Why the last attempt failed (`failed` rows; `None` for rows from before the kind was
     /// recorded), its text in `last_error`.
     pub failure: Option<DrawFailure>,
@@ -201,7 +200,6 @@ struct PlayRow {
     requested_at: i64,
     played_at: Option<i64>,
     prize: Option<String>,
-    picture_key: Option<String>,
     firstname: String,
     lastname: String,
     email: String,
@@ -234,7 +232,6 @@ impl PlayRow {
             requested_at: from_millis(self.requested_at)?,
             played_at: self.played_at.map(from_millis).transpose()?,
             prize,
-            picture_key: self.picture_key,
             // A code of a newer version is unknown here: the text still says what happened.
             failure: self.failure.as_deref().and_then(DrawFailure::parse),
             last_error: self.last_error,
@@ -275,8 +272,8 @@ fn customer_id(raw: i64) -> Result<CustomerId, StoreError> {
 }
 
 const SELECT_PLAY: &str = "SELECT customer_id, state, attempts, lease_until, requested_at, \
-     played_at, prize, picture_key, firstname, lastname, email, failure, last_error, \
-     updated_at, holder FROM plays WHERE customer_id = ?";
+     played_at, prize, firstname, lastname, email, failure, last_error, updated_at, holder \
+     FROM plays WHERE customer_id = ?";
 
 /// The lottery database.
 #[derive(Clone, Debug)]
@@ -464,7 +461,6 @@ impl LotteryDb {
         id: CustomerId,
         token: &ClaimToken,
         prize: &Prize,
-        picture_key: &str,
         now: OffsetDateTime,
     ) -> Result<Completion, StoreError> {
         let now_ms = millis(now);
@@ -482,12 +478,11 @@ impl LotteryDb {
         on_pool!(&self.pool, |p| {
             let mut tx = p.begin().await?;
             let updated = sqlx::query(
-                "UPDATE plays SET state = 'won', prize = ?, picture_key = ?, played_at = ?, \
-                   lease_until = 0, updated_at = ? \
+                "UPDATE plays SET state = 'won', prize = ?, played_at = ?, lease_until = 0, \
+                   updated_at = ? \
                  WHERE customer_id = ? AND claim_token = ? AND state = 'drawing'",
             )
             .bind(prize.file())
-            .bind(picture_key)
             .bind(now_ms)
             .bind(now_ms)
             .bind(i64::from(id.get()))

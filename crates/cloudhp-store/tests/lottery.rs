@@ -73,7 +73,7 @@ async fn first_claim_draws_and_later_ones_see_it(db: LotteryDb) {
     assert_eq!(record.customer, c);
 
     let done = db
-        .complete(c.id, &token, &prize(), "1.jpg", t0() + secs(5))
+        .complete(c.id, &token, &prize(), t0() + secs(5))
         .await
         .unwrap();
     assert_eq!(done, Completion::Recorded);
@@ -90,7 +90,6 @@ async fn first_claim_draws_and_later_ones_see_it(db: LotteryDb) {
     assert_eq!(status.prize, Some(prize()));
     assert_eq!(status.requested_at, Some(t0()));
     assert_eq!(status.played_at, Some(t0() + secs(5)));
-    assert_eq!(record.picture_key.as_deref(), Some("1.jpg"));
 
     // The result and its notification were committed together: exactly one entry.
     let counts = db.outbox_counts().await.unwrap();
@@ -152,7 +151,7 @@ async fn a_failed_draw_can_be_tried_again(db: LotteryDb) {
     assert_eq!(db.outbox_counts().await.unwrap().pending, 0);
     // The stale token can do nothing any more.
     assert_eq!(
-        db.complete(c.id, &token, &prize(), "3.jpg", t0() + secs(3))
+        db.complete(c.id, &token, &prize(), t0() + secs(3))
             .await
             .unwrap(),
         Completion::LostClaim
@@ -171,7 +170,7 @@ async fn a_failed_draw_can_be_tried_again(db: LotteryDb) {
     assert_eq!(record.requested_at, t0() + secs(10));
     assert_eq!((record.failure, record.last_error), (None, None));
     assert_eq!(
-        db.complete(c.id, &again, &prize(), "3.jpg", t0() + secs(12))
+        db.complete(c.id, &again, &prize(), t0() + secs(12))
             .await
             .unwrap(),
         Completion::Recorded
@@ -219,18 +218,14 @@ async fn an_expired_claim_is_taken_over_and_fences_its_old_holder(db: LotteryDb)
             .unwrap()
     );
     assert_eq!(
-        db.complete(c.id, &old, &prize(), "4.jpg", later)
-            .await
-            .unwrap(),
+        db.complete(c.id, &old, &prize(), later).await.unwrap(),
         Completion::LostClaim
     );
     // The requested date of the customer's click is kept through the recovery.
     assert_eq!(db.record(c.id).await.unwrap().unwrap().requested_at, t0());
     assert!(db.renew(c.id, &new, later, LEASE).await.unwrap());
     assert_eq!(
-        db.complete(c.id, &new, &prize(), "4.jpg", later)
-            .await
-            .unwrap(),
+        db.complete(c.id, &new, &prize(), later).await.unwrap(),
         Completion::Recorded
     );
     assert_eq!(db.outbox_counts().await.unwrap().pending, 1);
@@ -303,7 +298,7 @@ async fn a_restarted_holder_takes_over_its_claims_whatever_the_lease(db: Lottery
             .await
             .unwrap(),
     );
-    db.complete(customer(64).id, &done, &prize(), "64.jpg", t0())
+    db.complete(customer(64).id, &done, &prize(), t0())
         .await
         .unwrap();
 
@@ -371,15 +366,11 @@ async fn a_restarted_holder_takes_over_its_claims_whatever_the_lease(db: Lottery
     // The previous incarnation, were it still alive, is fenced off.
     assert!(!db.renew(c.id, &old[1], now, LEASE).await.unwrap());
     assert_eq!(
-        db.complete(c.id, &old[1], &prize(), "60.jpg", now)
-            .await
-            .unwrap(),
+        db.complete(c.id, &old[1], &prize(), now).await.unwrap(),
         Completion::LostClaim
     );
     assert_eq!(
-        db.complete(c.id, &token, &prize(), "60.jpg", now)
-            .await
-            .unwrap(),
+        db.complete(c.id, &token, &prize(), now).await.unwrap(),
         Completion::Recorded
     );
     // A claim completed meanwhile is not taken over.
@@ -400,9 +391,7 @@ async fn notifications_are_leased_once_and_retried(db: LotteryDb) {
     for id in 10..13 {
         let c = customer(id);
         let token = acquired(db.claim(&c, t0(), LEASE, "p1", MAX).await.unwrap());
-        db.complete(c.id, &token, &prize(), "x.jpg", t0())
-            .await
-            .unwrap();
+        db.complete(c.id, &token, &prize(), t0()).await.unwrap();
     }
     let now = t0() + secs(1);
     let a = db.lease_notifications("a", now, LEASE, 2).await.unwrap();
@@ -449,9 +438,7 @@ async fn notifications_are_leased_once_and_retried(db: LotteryDb) {
 async fn a_notifier_sends_only_what_it_still_holds(db: LotteryDb) {
     let c = customer(40);
     let token = acquired(db.claim(&c, t0(), LEASE, "p1", MAX).await.unwrap());
-    db.complete(c.id, &token, &prize(), "40.jpg", t0())
-        .await
-        .unwrap();
+    db.complete(c.id, &token, &prize(), t0()).await.unwrap();
     let a = db.lease_notifications("a", t0(), LEASE, 10).await.unwrap();
     assert!(
         db.hold_notification(a[0].id, "a", t0() + secs(1), LEASE)
@@ -678,9 +665,7 @@ macro_rules! lottery_suite {
 async fn outbox_entries_are_published_once_and_delivered_once(db: LotteryDb) {
     let c = customer(30);
     let token = acquired(db.claim(&c, t0(), LEASE, "p1", MAX).await.unwrap());
-    db.complete(c.id, &token, &prize(), "30.jpg", t0())
-        .await
-        .unwrap();
+    db.complete(c.id, &token, &prize(), t0()).await.unwrap();
     let unpublished = db.unpublished_notifications(10).await.unwrap();
     assert_eq!(unpublished.len(), 1);
     let entry = &unpublished[0];

@@ -123,7 +123,8 @@ impl PlayService {
         }
     }
 
-    /// Reads the campaign's window against `clock` (tests), not the system's.
+    /// Reads the campaign's window against `clock`, not the system's.
+    #[cfg(test)]
     pub fn with_clock(mut self, clock: Clock) -> Self {
         if let Some(inner) = Arc::get_mut(&mut self.inner) {
             inner.clock = clock;
@@ -327,7 +328,7 @@ impl Inner {
 
         match self
             .db
-            .complete(id, &token, &draw.prize, &key, OffsetDateTime::now_utc())
+            .complete(id, &token, &draw.prize, OffsetDateTime::now_utc())
             .await
         {
             Ok(Completion::Recorded) => {
@@ -546,9 +547,6 @@ mod tests {
         }
         async fn ready(&self) -> Result<(), ObjectError> {
             Ok(())
-        }
-        fn describe(&self) -> String {
-            "fake".into()
         }
     }
 
