@@ -569,50 +569,10 @@ impl LotteryDb {
         holder: &str,
         max_attempts: u32,
     ) -> Result<Option<TakeOver>, StoreError> {
-        let token = ClaimToken::new();
         let now_ms = millis(now);
-        let affected = on_pool!(&self.pool, |p| {
-            sqlx::query(
-                "UPDATE plays SET claim_token = ?, lease_until = ?, attempts = attempts + 1, \
-                   holder = ?, updated_at = ? \
-                 WHERE customer_id = ? AND state = 'drawing' AND lease_until < ? \
-                   AND attempts < ?",
-            )
-            .bind(token.as_str())
-            .bind(now_ms.saturating_add(duration_millis(lease)))
-            .bind(holder)
-            .bind(now_ms)
-            .bind(i64::from(id.get()))
-            .bind(now_ms)
-            .bind(i64::from(max_attempts))
-            .execute(p)
-            .await?
-            .rows_affected()
-        });
-        if affected == 1 {
-            return Ok(self
-                .record(id)
-                .await?
-                .map(|record| TakeOver::Acquired(token, record)));
-        }
-        let given_up = on_pool!(&self.pool, |p| {
-            sqlx::query(
-                "UPDATE plays SET state = 'failed', failure = ?, last_error = ?, \
-                   lease_until = 0, updated_at = ? \
-                 WHERE customer_id = ? AND state = 'drawing' AND lease_until < ? \
-                   AND attempts >= ?",
-            )
-            .bind(DrawFailure::Abandoned.as_str())
-            .bind(gave_up(max_attempts))
-            .bind(now_ms)
-            .bind(i64::from(id.get()))
-            .bind(now_ms)
-            .bind(i64::from(max_attempts))
-            .execute(p)
-            .await?
-            .rows_affected()
-        });
-        self.given_up(id, given_up).await
+        let which = Interrupted::Expired { now_ms };
+        self.take_over(id, which, holder, now_ms, lease, max_attempts)
+            .await
     }
 
     /// The drawing claims held by `holder` whose lease ends before `leased_before`, by
@@ -663,62 +623,55 @@ impl LotteryDb {
         lease: Duration,
         max_attempts: u32,
     ) -> Result<Option<TakeOver>, StoreError> {
-        let token = ClaimToken::new();
+        let which = Interrupted::Held {
+            holder,
+            token: &held.token,
+        };
         let now_ms = millis(now);
-        let id = held.customer_id;
-        let affected = on_pool!(&self.pool, |p| {
-            sqlx::query(
-                "UPDATE plays SET claim_token = ?, lease_until = ?, attempts = attempts + 1, \
-                   updated_at = ? \
-                 WHERE customer_id = ? AND state = 'drawing' AND holder = ? \
-                   AND claim_token = ? AND attempts < ?",
-            )
-            .bind(token.as_str())
-            .bind(now_ms.saturating_add(duration_millis(lease)))
-            .bind(now_ms)
-            .bind(i64::from(id.get()))
-            .bind(holder)
-            .bind(held.token.as_str())
-            .bind(i64::from(max_attempts))
-            .execute(p)
-            .await?
-            .rows_affected()
+        self.take_over(held.customer_id, which, holder, now_ms, lease, max_attempts)
+            .await
+    }
+
+    /// The take-over of an interrupted claim, whoever makes it: while the draw has attempts
+    /// left, a new token and lease for `holder`, one more attempt; once it used them, the draw
+    /// is given up as failed (`abandoned`).
+    async fn take_over(
+        &self,
+        id: CustomerId,
+        which: Interrupted<'_>,
+        holder: &str,
+        now_ms: i64,
+        lease: Duration,
+        max_attempts: u32,
+    ) -> Result<Option<TakeOver>, StoreError> {
+        let token = ClaimToken::new();
+        let (take_over, give_up) = which.statements();
+        let taken = on_pool!(&self.pool, |p| {
+            let query = sqlx::query(take_over)
+                .bind(token.as_str())
+                .bind(now_ms.saturating_add(duration_millis(lease)))
+                .bind(holder)
+                .bind(now_ms)
+                .bind(i64::from(id.get()))
+                .bind(i64::from(max_attempts));
+            which.bind(query).execute(p).await?.rows_affected()
         });
-        if affected == 1 {
+        if taken == 1 {
             return Ok(self
                 .record(id)
                 .await?
                 .map(|record| TakeOver::Acquired(token, record)));
         }
         let given_up = on_pool!(&self.pool, |p| {
-            sqlx::query(
-                "UPDATE plays SET state = 'failed', failure = ?, last_error = ?, \
-                   lease_until = 0, updated_at = ? \
-                 WHERE customer_id = ? AND state = 'drawing' AND holder = ? \
-                   AND claim_token = ? AND attempts >= ?",
-            )
-            .bind(DrawFailure::Abandoned.as_str())
-            .bind(gave_up(max_attempts))
-            .bind(now_ms)
-            .bind(i64::from(id.get()))
-            .bind(holder)
-            .bind(held.token.as_str())
-            .bind(i64::from(max_attempts))
-            .execute(p)
-            .await?
-            .rows_affected()
+            let query = sqlx::query(give_up)
+                .bind(DrawFailure::Abandoned.as_str())
+                .bind(gave_up(max_attempts))
+                .bind(now_ms)
+                .bind(i64::from(id.get()))
+                .bind(i64::from(max_attempts));
+            which.bind(query).execute(p).await?.rows_affected()
         });
-        self.given_up(id, given_up).await
-    }
-
-    /// What a take-over that found the attempts used reports: the record it gave up, if the
-    /// give-up statement changed it.
-    async fn given_up(
-        &self,
-        id: CustomerId,
-        affected: u64,
-    ) -> Result<Option<TakeOver>, StoreError> {
-        if affected != 1 {
+        if given_up != 1 {
             return Ok(None);
         }
         Ok(self.record(id).await?.map(TakeOver::GaveUp))
@@ -913,6 +866,65 @@ impl LotteryDb {
             pending: u64::try_from(pending).unwrap_or(0),
             delivered: u64::try_from(delivered).unwrap_or(0),
         })
+    }
+}
+
+/// Which interrupted claims a take-over may take: the SQL of its two statements (take over
+/// while attempts are left, give up once they are used), and the values of their condition.
+#[derive(Clone, Copy)]
+enum Interrupted<'a> {
+    /// Any holder's claim whose lease ended before `now_ms`.
+    Expired { now_ms: i64 },
+    /// The claim `holder` held with `token` when it was listed, whatever its lease.
+    Held {
+        holder: &'a str,
+        token: &'a ClaimToken,
+    },
+}
+
+/// The statements of a take-over, with its condition (`$cond`) bound last. The attempts are
+/// compared here only: this is where `play.max_attempts` is enforced for the recoveries.
+macro_rules! take_over_statements {
+    ($cond:literal) => {
+        (
+            concat!(
+                "UPDATE plays SET claim_token = ?, lease_until = ?, attempts = attempts + 1, ",
+                "holder = ?, updated_at = ? ",
+                "WHERE customer_id = ? AND state = 'drawing' AND attempts < ? AND ",
+                $cond
+            ),
+            concat!(
+                "UPDATE plays SET state = 'failed', failure = ?, last_error = ?, ",
+                "lease_until = 0, updated_at = ? ",
+                "WHERE customer_id = ? AND state = 'drawing' AND attempts >= ? AND ",
+                $cond
+            ),
+        )
+    };
+}
+
+impl Interrupted<'_> {
+    fn statements(self) -> (&'static str, &'static str) {
+        match self {
+            Self::Expired { .. } => take_over_statements!("lease_until < ?"),
+            Self::Held { .. } => take_over_statements!("holder = ? AND claim_token = ?"),
+        }
+    }
+
+    /// Binds the values of the condition, after the others.
+    fn bind<'q, DB>(
+        self,
+        query: sqlx::query::Query<'q, DB, DB::Arguments>,
+    ) -> sqlx::query::Query<'q, DB, DB::Arguments>
+    where
+        DB: sqlx::Database,
+        for<'e> i64: sqlx::Encode<'e, DB> + sqlx::Type<DB>,
+        for<'e> &'e str: sqlx::Encode<'e, DB> + sqlx::Type<DB>,
+    {
+        match self {
+            Self::Expired { now_ms } => query.bind(now_ms),
+            Self::Held { holder, token } => query.bind(holder).bind(token.as_str()),
+        }
     }
 }
 
