@@ -16,8 +16,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
-use cloudhp::roles::web::Links;
 use cloudhp_core::CustomerId;
+use cloudhp_links::Links;
+use cloudhp_links::keys::{KEY_FILE, load_or_create};
 use hdrhistogram::Histogram;
 
 #[derive(Parser)]
@@ -233,10 +234,10 @@ async fn plays(
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let base = args.base.trim_end_matches('/').to_owned();
-    let key_file = args.data_dir.join(cloudhp::link_keys::KEY_FILE);
+    let key_file = args.data_dir.join(KEY_FILE);
     let links = if key_file.exists() {
         // The first key of the file signs, as in the web role.
-        let keys = cloudhp::link_keys::load_or_create(&key_file)?;
+        let keys = load_or_create(&key_file)?;
         Links::signed(&keys, &base)?
     } else {
         Links::open(&base)

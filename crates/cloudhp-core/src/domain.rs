@@ -37,6 +37,50 @@ impl PlayState {
     }
 }
 
+/// Why a draw ended without a prize: stored with the draw (beside the error's text) and
+/// reported in its status, so that operators and tools can tell the kinds apart without
+/// reading prose.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DrawFailure {
+    /// W did not answer within `play.worker_timeout`.
+    WTimeout,
+    /// W answered an error or something that is not a draw, or no W instance could be reached.
+    WFailed,
+    /// The prize picture could not be stored.
+    PictureFailed,
+    /// Storing the prize picture took longer than `play.store_timeout`.
+    PictureTimeout,
+    /// The draw was interrupted `play.max_attempts` times and given up.
+    Abandoned,
+}
+
+impl DrawFailure {
+    pub const ALL: [Self; 5] = [
+        Self::WTimeout,
+        Self::WFailed,
+        Self::PictureFailed,
+        Self::PictureTimeout,
+        Self::Abandoned,
+    ];
+
+    /// The code, as stored and serialised (`w_timeout`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::WTimeout => "w_timeout",
+            Self::WFailed => "w_failed",
+            Self::PictureFailed => "picture_failed",
+            Self::PictureTimeout => "picture_timeout",
+            Self::Abandoned => "abandoned",
+        }
+    }
+
+    /// The kind of a code; `None` for a code this version does not know.
+    pub fn parse(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|f| f.as_str() == code)
+    }
+}
+
 /// A prize as W names it: a picture file name such as `usbkey.jpg`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -96,6 +140,10 @@ pub struct PlayStatus {
     /// Set when the last attempt failed and the customer may try again.
     #[serde(with = "time::serde::rfc3339::option")]
     pub last_failure_at: Option<OffsetDateTime>,
+    /// Why the last attempt failed, when known (absent from the answers of older versions,
+    /// and for draws that failed before the kind was recorded).
+    #[serde(default)]
+    pub last_failure: Option<DrawFailure>,
 }
 
 impl PlayStatus {
@@ -107,6 +155,7 @@ impl PlayStatus {
             requested_at: None,
             played_at: None,
             last_failure_at: None,
+            last_failure: None,
         }
     }
 }
@@ -203,6 +252,32 @@ mod tests {
         assert_eq!(json["played_at"], "2026-11-25T10:00:00Z");
         let back: PlayStatus = serde_json::from_value(json).unwrap();
         assert_eq!(back, status);
+    }
+
+    #[test]
+    fn draw_failures_have_stable_codes() {
+        for failure in DrawFailure::ALL {
+            assert_eq!(DrawFailure::parse(failure.as_str()), Some(failure));
+            assert_eq!(
+                serde_json::to_value(failure).unwrap(),
+                failure.as_str(),
+                "serialised as stored"
+            );
+        }
+        assert_eq!(DrawFailure::WTimeout.as_str(), "w_timeout");
+        assert_eq!(DrawFailure::parse("w_melted"), None);
+
+        let mut status = PlayStatus::not_played(CustomerId::new(3).unwrap());
+        status.last_failure_at = Some(time::macros::datetime!(2026-11-25 10:00:00 UTC));
+        status.last_failure = Some(DrawFailure::PictureTimeout);
+        let json = serde_json::to_value(&status).unwrap();
+        assert_eq!(json["last_failure"], "picture_timeout");
+        // The status of a version that did not send the kind still reads.
+        let mut older = json.clone();
+        older.as_object_mut().unwrap().remove("last_failure");
+        let read: PlayStatus = serde_json::from_value(older).unwrap();
+        assert_eq!(read.last_failure, None);
+        assert_eq!(read.last_failure_at, status.last_failure_at);
     }
 
     #[test]

@@ -3,13 +3,14 @@
 mod campaign;
 mod domain;
 mod id;
+pub mod retry;
 mod role;
 pub mod secret;
 mod service;
 
 pub use campaign::{CampaignWindow, Clock, Phase, system_clock};
 pub use domain::{
-    Customer, Draw, PictureInfo, PlayOutcome, PlayReply, PlayState, PlayStatus, Prize,
+    Customer, Draw, DrawFailure, PictureInfo, PlayOutcome, PlayReply, PlayState, PlayStatus, Prize,
     WinnerNotice, looks_like_jpeg,
 };
 pub use id::{CustomerId, IdError};

@@ -80,7 +80,6 @@ pub struct EventBus {
     client: async_nats::Client,
     js: Context,
     settings: BusSettings,
-    url: String,
 }
 
 impl EventBus {
@@ -101,7 +100,6 @@ impl EventBus {
             client,
             js,
             settings,
-            url: url.to_owned(),
         };
         bus.stream().await?;
         Ok(bus)
@@ -125,13 +123,6 @@ impl EventBus {
                 stream: s.stream.clone(),
                 source: Box::new(e),
             })
-    }
-
-    pub fn describe(&self) -> String {
-        format!(
-            "NATS JetStream {} (stream {})",
-            self.url, self.settings.stream
-        )
     }
 
     /// Whether the server answers.

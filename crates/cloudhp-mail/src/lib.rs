@@ -8,6 +8,7 @@ mod smtp;
 mod spool;
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use cloudhp_core::WinnerNotice;
@@ -48,6 +49,10 @@ pub enum MailError {
     Url(String),
     #[error("the mail server refused the message or could not be reached")]
     Smtp(#[source] lettre::transport::smtp::Error),
+    #[error("the mail transport did not answer within {after:?}")]
+    Timeout { after: Duration },
+    #[error("{0} does not take mail now")]
+    Unready(String),
 }
 
 /// Who sends winner mails to whom.
@@ -202,20 +207,32 @@ pub trait Transport: Send + Sync + 'static {
     fn describe(&self) -> String;
 }
 
+/// Hands `mail` to `transport`, giving up after `timeout` ([`MailError::Timeout`]): the hard
+/// bound of one send, whatever the transport's own timeouts.
+pub async fn send_within(
+    transport: &dyn Transport,
+    mail: &OutgoingMail,
+    timeout: Duration,
+) -> Result<(), MailError> {
+    tokio::time::timeout(timeout, transport.send(mail))
+        .await
+        .unwrap_or(Err(MailError::Timeout { after: timeout }))
+}
+
 /// Settings of a transport besides its URL.
 #[derive(Clone, Debug)]
 pub struct TransportOptions {
     /// A PEM certificate to trust for SMTP over TLS, besides the usual roots.
     pub tls_ca_file: Option<PathBuf>,
     /// Upper bound of one SMTP exchange.
-    pub timeout: std::time::Duration,
+    pub timeout: Duration,
 }
 
 impl Default for TransportOptions {
     fn default() -> Self {
         Self {
             tls_ca_file: None,
-            timeout: std::time::Duration::from_secs(10),
+            timeout: Duration::from_secs(10),
         }
     }
 }
@@ -342,6 +359,45 @@ mod tests {
         assert_eq!(subject.len(), 1, "{text}");
         assert_eq!(one_line("a\u{0}b\u{7f}c\u{9b}d"), "a b c d");
         assert_eq!(one_line("Zoé O'Brien"), "Zoé O'Brien");
+    }
+
+    /// A transport that takes every message, or never answers.
+    struct Fake {
+        hangs: bool,
+    }
+
+    #[async_trait]
+    impl Transport for Fake {
+        async fn send(&self, _: &OutgoingMail) -> Result<(), MailError> {
+            if self.hangs {
+                std::future::pending::<()>().await;
+            }
+            Ok(())
+        }
+        async fn ready(&self) -> Result<(), MailError> {
+            Ok(())
+        }
+        fn describe(&self) -> String {
+            "fake".into()
+        }
+    }
+
+    #[tokio::test]
+    async fn a_send_without_answer_is_a_timeout_not_a_url_error() {
+        let mail = winner_mail(&settings(), 7, &notice()).unwrap();
+        // A zero bound: the send is polled once, then given up, without any waiting.
+        let err = send_within(&Fake { hangs: true }, &mail, Duration::ZERO)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, MailError::Timeout { after } if after == Duration::ZERO),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("did not answer"), "{err}");
+        // A transport that answers is not cut.
+        send_within(&Fake { hangs: false }, &mail, Duration::ZERO)
+            .await
+            .unwrap();
     }
 
     #[tokio::test]

@@ -116,10 +116,7 @@ impl Transport for SmtpTransport {
     async fn ready(&self) -> Result<(), MailError> {
         match self.inner.test_connection().await {
             Ok(true) => Ok(()),
-            Ok(false) => Err(MailError::Url(format!(
-                "{} does not answer NOOP",
-                self.description
-            ))),
+            Ok(false) => Err(MailError::Unready(self.description.clone())),
             Err(e) => Err(MailError::Smtp(e)),
         }
     }

@@ -116,9 +116,6 @@ pub trait ImageStore: Send + Sync + Debug + 'static {
 
     /// Whether the store answers.
     async fn ready(&self) -> Result<(), ObjectError>;
-
-    /// A description for logs, without secrets.
-    fn describe(&self) -> String;
 }
 
 /// The key of a customer's prize picture.

@@ -23,7 +23,6 @@ pub struct ObjectStoreImages {
     store: Arc<dyn ObjectStore>,
     /// Whether the backend records a Content-Type (cloud stores do, a folder does not).
     content_type: bool,
-    description: String,
 }
 
 impl ObjectStoreImages {
@@ -37,7 +36,6 @@ impl ObjectStoreImages {
         Ok(Self {
             store: Arc::new(store),
             content_type: false,
-            description: format!("folder {dir}"),
         })
     }
 
@@ -79,12 +77,6 @@ impl ObjectStoreImages {
         let store = builder
             .build()
             .map_err(|e| ObjectError::Config(format!("invalid S3 settings: {e}")))?;
-        let endpoint = if options.endpoint.is_empty() {
-            "AWS"
-        } else {
-            &options.endpoint
-        };
-        let description = format!("S3 bucket {bucket} at {endpoint}");
         let store: Arc<dyn ObjectStore> = if prefix.is_empty() {
             Arc::new(store)
         } else {
@@ -93,7 +85,6 @@ impl ObjectStoreImages {
         Ok(Self {
             store,
             content_type: true,
-            description,
         })
     }
 }
@@ -173,9 +164,5 @@ impl ImageStore for ObjectStoreImages {
             Some(Err(e)) => Err(classify(e)),
             _ => Ok(()),
         }
-    }
-
-    fn describe(&self) -> String {
-        self.description.clone()
     }
 }

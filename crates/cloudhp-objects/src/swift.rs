@@ -458,10 +458,6 @@ impl ImageStore for SwiftStore {
             )))
         }
     }
-
-    fn describe(&self) -> String {
-        format!("Swift container {} via {}", self.container, self.auth.url())
-    }
 }
 
 #[cfg(test)]

@@ -325,7 +325,9 @@ impl CustomerDb {
         Ok(())
     }
 
-    /// Test support: marks a customer deleted, inactive or guest in the embedded table.
+    /// Test support: marks a customer deleted, inactive or guest in the embedded table. Only
+    /// with the `test-support` feature (the tests of the crates above turn it on).
+    #[cfg(feature = "test-support")]
     pub async fn set_flags(
         &self,
         id: CustomerId,

@@ -10,6 +10,8 @@ mod lottery;
 use std::str::FromStr;
 use std::time::Duration;
 
+use cloudhp_core::retry::{Policy, Retryable};
+
 use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
@@ -22,7 +24,7 @@ pub use customers::{
 pub use demo::demo_customer;
 pub use lottery::{
     Claim, ClaimToken, Completion, HeldClaim, LotteryDb, Notification, OutboxCounts, PlayRecord,
-    RecordState,
+    RecordState, TakeOver,
 };
 
 /// Runs `op` until it succeeds, fails for another reason than an unreachable database, or has
@@ -31,25 +33,22 @@ pub use lottery::{
 pub async fn retry_while_unavailable<T, F, Fut>(
     what: &str,
     retries: u32,
-    mut op: F,
+    op: F,
 ) -> Result<T, StoreError>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, StoreError>>,
 {
     let mut attempt = 0;
-    loop {
-        match op().await {
-            Err(e) if e.is_unavailable() && attempt < retries => {
-                attempt += 1;
-                let error = std::error::Error::source(&e)
-                    .map_or_else(|| e.to_string(), |cause| format!("{e}: {cause}"));
-                tracing::warn!(attempt, %error, "{what} not reachable yet; retrying");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-            }
-            result => return result,
-        }
-    }
+    op.retry(Policy::constant(Duration::from_secs(1), retries as usize))
+        .when(StoreError::is_unavailable)
+        .notify(|e, _| {
+            attempt += 1;
+            let error = std::error::Error::source(e)
+                .map_or_else(|| e.to_string(), |cause| format!("{e}: {cause}"));
+            tracing::warn!(attempt, %error, "{what} not reachable yet; retrying");
+        })
+        .await
 }
 
 /// Dispatches one body over the pool's backend: the body is compiled once per backend, so the
@@ -286,6 +285,27 @@ mod tests {
         assert_eq!(redact_url("sqlite://./x.db"), "sqlite://./x.db");
         let err = Pool::connect_lazy("postgres://u:pw@h/db", &PoolSettings::default()).unwrap_err();
         assert!(!err.to_string().contains("pw"));
+    }
+
+    #[tokio::test]
+    async fn only_an_unreachable_database_is_retried() {
+        let mut calls = 0;
+        let result: Result<(), _> = retry_while_unavailable("test database", 1, || {
+            calls += 1;
+            async { Err(StoreError::Unavailable(sqlx::Error::PoolTimedOut)) }
+        })
+        .await;
+        assert!(result.unwrap_err().is_unavailable());
+        assert_eq!(calls, 2, "the first attempt and one retry");
+
+        let mut calls = 0;
+        let result: Result<(), _> = retry_while_unavailable("test database", 5, || {
+            calls += 1;
+            async { Err(StoreError::Invalid("refused".into())) }
+        })
+        .await;
+        assert!(matches!(result, Err(StoreError::Invalid(_))));
+        assert_eq!(calls, 1, "a refusal is not retried");
     }
 
     #[test]

@@ -12,6 +12,13 @@
 //! Every transition out of `drawing` names the claim token it was given, so a holder whose
 //! lease was taken over can no longer record anything (fencing).
 //!
+//! A draw is driven at most `max_attempts` times (`play.max_attempts`): the first claim, then
+//! each take-over of an interrupted claim, whoever takes it over (a sweeper, a restarted holder,
+//! the customer's own click), counts one attempt. The take-overs below check the count in their
+//! SQL, so no path can drive a draw once more: a sweeper or a restarted holder that finds the
+//! attempts used gives the draw up as `failed` instead, and a customer's click on it starts a
+//! new draw, counted from 1, as a click after any failure does.
+//!
 //! A claim also records its holder, the play process instance that drives it (`holder`): a
 //! process that restarts takes over the claims its previous incarnation held at once, whatever
 //! their lease ([`LotteryDb::held_claims`], [`LotteryDb::take_over_held`]); the claims of
@@ -19,7 +26,8 @@
 
 use std::time::Duration;
 
-use cloudhp_core::{Customer, CustomerId, PlayState, PlayStatus, Prize, WinnerNotice};
+use cloudhp_core::retry::{Policy, Retryable};
+use cloudhp_core::{Customer, CustomerId, DrawFailure, PlayState, PlayStatus, Prize, WinnerNotice};
 use sqlx::migrate::Migrator;
 use time::OffsetDateTime;
 
@@ -74,7 +82,9 @@ pub struct PlayRecord {
     pub requested_at: OffsetDateTime,
     pub played_at: Option<OffsetDateTime>,
     pub prize: Option<Prize>,
-    pub picture_key: Option<String>,
+    /// Why the last attempt failed (`failed` rows; `None` for rows from before the kind was
+    /// recorded), its text in `last_error`.
+    pub failure: Option<DrawFailure>,
     pub last_error: Option<String>,
     pub updated_at: OffsetDateTime,
     /// The play process instance that claimed or last took over the draw; `None` for rows
@@ -94,6 +104,7 @@ impl PlayRecord {
                 requested_at: Some(self.requested_at),
                 played_at: self.played_at,
                 last_failure_at: None,
+                last_failure: None,
             },
             RecordState::Drawing => PlayStatus {
                 customer_id: id,
@@ -102,9 +113,11 @@ impl PlayRecord {
                 requested_at: Some(self.requested_at),
                 played_at: None,
                 last_failure_at: None,
+                last_failure: None,
             },
             RecordState::Failed => PlayStatus {
                 last_failure_at: Some(self.updated_at),
+                last_failure: self.failure,
                 ..PlayStatus::not_played(id)
             },
         }
@@ -128,6 +141,16 @@ pub struct HeldClaim {
     pub customer_id: CustomerId,
     /// The token the claim had when listed: the take-over succeeds only if it is unchanged.
     pub token: ClaimToken,
+}
+
+/// What a take-over of an interrupted claim did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TakeOver {
+    /// The caller holds the draw now (a new token, one more attempt) and must drive it again.
+    Acquired(ClaimToken, PlayRecord),
+    /// The draw was driven `max_attempts` times already: it is marked failed instead (no
+    /// prize; the customer may press Play again).
+    GaveUp(PlayRecord),
 }
 
 /// What recording a result led to.
@@ -177,10 +200,10 @@ struct PlayRow {
     requested_at: i64,
     played_at: Option<i64>,
     prize: Option<String>,
-    picture_key: Option<String>,
     firstname: String,
     lastname: String,
     email: String,
+    failure: Option<String>,
     last_error: Option<String>,
     updated_at: i64,
     holder: Option<String>,
@@ -209,7 +232,8 @@ impl PlayRow {
             requested_at: from_millis(self.requested_at)?,
             played_at: self.played_at.map(from_millis).transpose()?,
             prize,
-            picture_key: self.picture_key,
+            // A code of a newer version is unknown here: the text still says what happened.
+            failure: self.failure.as_deref().and_then(DrawFailure::parse),
             last_error: self.last_error,
             updated_at: from_millis(self.updated_at)?,
             holder: self.holder,
@@ -248,8 +272,8 @@ fn customer_id(raw: i64) -> Result<CustomerId, StoreError> {
 }
 
 const SELECT_PLAY: &str = "SELECT customer_id, state, attempts, lease_until, requested_at, \
-     played_at, prize, picture_key, firstname, lastname, email, last_error, updated_at, \
-     holder FROM plays WHERE customer_id = ?";
+     played_at, prize, firstname, lastname, email, failure, last_error, updated_at, holder \
+     FROM plays WHERE customer_id = ?";
 
 /// The lottery database.
 #[derive(Clone, Debug)]
@@ -273,22 +297,22 @@ impl LotteryDb {
     /// one database may race here; a failed attempt is retried a few times.
     pub async fn migrate(&self) -> Result<(), StoreError> {
         let mut attempt = 0;
-        loop {
-            let result = match &self.pool {
+        let run = || async {
+            match &self.pool {
                 Pool::Sqlite(p) => SQLITE_MIGRATIONS.run(p).await,
                 Pool::MySql(p) => MYSQL_MIGRATIONS.run(p).await,
-            };
-            match result {
-                Ok(()) => return Ok(()),
-                Err(err) if attempt < 4 => {
-                    attempt += 1;
-                    tracing::debug!(error = %err, attempt, "migration attempt failed, retrying");
-                    tokio::time::sleep(Duration::from_millis(100 * attempt)).await;
-                }
-                Err(sqlx::migrate::MigrateError::Execute(e)) => return Err(e.into()),
-                Err(err) => return Err(StoreError::Migrate(err)),
             }
-        }
+        };
+        run.retry(Policy::linear(Duration::from_millis(100), 4))
+            .notify(|err, _| {
+                attempt += 1;
+                tracing::debug!(error = %err, attempt, "migration attempt failed, retrying");
+            })
+            .await
+            .map_err(|err| match err {
+                sqlx::migrate::MigrateError::Execute(e) => e.into(),
+                err => StoreError::Migrate(err),
+            })
     }
 
     pub async fn ping(&self) -> Result<(), StoreError> {
@@ -308,13 +332,16 @@ impl LotteryDb {
 
     /// Claims the draw of `customer` for `holder` (the play process instance): inserts the
     /// row, or takes over a failed attempt or an expired claim. Exactly one of any number of
-    /// concurrent callers gets `Acquired`.
+    /// concurrent callers gets `Acquired`. An expired claim that was already driven
+    /// `max_attempts` times is not driven once more: the click starts a new draw instead, its
+    /// attempts counted from 1, as after a failure.
     pub async fn claim(
         &self,
         customer: &Customer,
         now: OffsetDateTime,
         lease: Duration,
         holder: &str,
+        max_attempts: u32,
     ) -> Result<Claim, StoreError> {
         let id = i64::from(customer.id.get());
         let now_ms = millis(now);
@@ -352,15 +379,19 @@ impl LotteryDb {
                 // everything that reads the old `state` comes before `state` is set.
                 sqlx::query(
                     "UPDATE plays SET \
-                       requested_at = CASE WHEN state = 'failed' THEN ? ELSE requested_at END, \
-                       attempts = CASE WHEN state = 'failed' THEN 1 ELSE attempts + 1 END, \
+                       requested_at = CASE WHEN state = 'failed' OR attempts >= ? THEN ? \
+                         ELSE requested_at END, \
+                       attempts = CASE WHEN state = 'failed' OR attempts >= ? THEN 1 \
+                         ELSE attempts + 1 END, \
                        state = 'drawing', claim_token = ?, lease_until = ?, holder = ?, \
                        firstname = ?, lastname = ?, email = ?, \
-                       last_error = NULL, updated_at = ? \
+                       failure = NULL, last_error = NULL, updated_at = ? \
                      WHERE customer_id = ? \
                        AND (state = 'failed' OR (state = 'drawing' AND lease_until < ?))",
                 )
+                .bind(i64::from(max_attempts))
                 .bind(now_ms)
+                .bind(i64::from(max_attempts))
                 .bind(token.as_str())
                 .bind(until)
                 .bind(holder)
@@ -430,7 +461,6 @@ impl LotteryDb {
         id: CustomerId,
         token: &ClaimToken,
         prize: &Prize,
-        picture_key: &str,
         now: OffsetDateTime,
     ) -> Result<Completion, StoreError> {
         let now_ms = millis(now);
@@ -448,12 +478,11 @@ impl LotteryDb {
         on_pool!(&self.pool, |p| {
             let mut tx = p.begin().await?;
             let updated = sqlx::query(
-                "UPDATE plays SET state = 'won', prize = ?, picture_key = ?, played_at = ?, \
-                   lease_until = 0, updated_at = ? \
+                "UPDATE plays SET state = 'won', prize = ?, played_at = ?, lease_until = 0, \
+                   updated_at = ? \
                  WHERE customer_id = ? AND claim_token = ? AND state = 'drawing'",
             )
             .bind(prize.file())
-            .bind(picture_key)
             .bind(now_ms)
             .bind(now_ms)
             .bind(i64::from(id.get()))
@@ -482,20 +511,23 @@ impl LotteryDb {
     }
 
     /// Marks a held draw as failed (W error, picture not stored): no prize, the customer may
-    /// try again. `false` when the claim is no longer ours.
+    /// try again. `failure` is the kind, `reason` its text. `false` when the claim is no
+    /// longer ours.
     pub async fn fail(
         &self,
         id: CustomerId,
         token: &ClaimToken,
+        failure: DrawFailure,
         reason: &str,
         now: OffsetDateTime,
     ) -> Result<bool, StoreError> {
         let affected = on_pool!(&self.pool, |p| {
             sqlx::query(
-                "UPDATE plays SET state = 'failed', last_error = ?, lease_until = 0, \
-                   updated_at = ? \
+                "UPDATE plays SET state = 'failed', failure = ?, last_error = ?, \
+                   lease_until = 0, updated_at = ? \
                  WHERE customer_id = ? AND claim_token = ? AND state = 'drawing'",
             )
+            .bind(failure.as_str())
             .bind(truncate(reason, 1000))
             .bind(millis(now))
             .bind(i64::from(id.get()))
@@ -526,37 +558,21 @@ impl LotteryDb {
         ids.into_iter().map(customer_id).collect()
     }
 
-    /// Takes over an expired claim for `holder` to re-drive it. `None` when it is not expired
-    /// any more (its holder renewed it, or another recoverer took it first).
+    /// Takes over an expired claim for `holder` to re-drive it, or gives it up as failed when
+    /// it was driven `max_attempts` times already. `None` when it is not expired any more (its
+    /// holder renewed it, or another recoverer took it first).
     pub async fn take_over_expired(
         &self,
         id: CustomerId,
         now: OffsetDateTime,
         lease: Duration,
         holder: &str,
-    ) -> Result<Option<(ClaimToken, PlayRecord)>, StoreError> {
-        let token = ClaimToken::new();
+        max_attempts: u32,
+    ) -> Result<Option<TakeOver>, StoreError> {
         let now_ms = millis(now);
-        let affected = on_pool!(&self.pool, |p| {
-            sqlx::query(
-                "UPDATE plays SET claim_token = ?, lease_until = ?, attempts = attempts + 1, \
-                   holder = ?, updated_at = ? \
-                 WHERE customer_id = ? AND state = 'drawing' AND lease_until < ?",
-            )
-            .bind(token.as_str())
-            .bind(now_ms.saturating_add(duration_millis(lease)))
-            .bind(holder)
-            .bind(now_ms)
-            .bind(i64::from(id.get()))
-            .bind(now_ms)
-            .execute(p)
-            .await?
-            .rows_affected()
-        });
-        if affected != 1 {
-            return Ok(None);
-        }
-        Ok(self.record(id).await?.map(|record| (token, record)))
+        let which = Interrupted::Expired { now_ms };
+        self.take_over(id, which, holder, now_ms, lease, max_attempts)
+            .await
     }
 
     /// The drawing claims held by `holder` whose lease ends before `leased_before`, by
@@ -596,39 +612,69 @@ impl LotteryDb {
 
     /// Takes over a claim listed by [`held_claims`](Self::held_claims) for `holder`, whatever
     /// its lease: a new token (the previous incarnation, should it still run, is fenced off),
-    /// one more attempt. `None` when the claim changed since it was listed (completed, failed,
-    /// or taken over by someone else).
+    /// one more attempt; or gives it up as failed when it was driven `max_attempts` times
+    /// already. `None` when the claim changed since it was listed (completed, failed, or taken
+    /// over by someone else).
     pub async fn take_over_held(
         &self,
         held: &HeldClaim,
         holder: &str,
         now: OffsetDateTime,
         lease: Duration,
-    ) -> Result<Option<(ClaimToken, PlayRecord)>, StoreError> {
-        let token = ClaimToken::new();
+        max_attempts: u32,
+    ) -> Result<Option<TakeOver>, StoreError> {
+        let which = Interrupted::Held {
+            holder,
+            token: &held.token,
+        };
         let now_ms = millis(now);
-        let id = held.customer_id;
-        let affected = on_pool!(&self.pool, |p| {
-            sqlx::query(
-                "UPDATE plays SET claim_token = ?, lease_until = ?, attempts = attempts + 1, \
-                   updated_at = ? \
-                 WHERE customer_id = ? AND state = 'drawing' AND holder = ? \
-                   AND claim_token = ?",
-            )
-            .bind(token.as_str())
-            .bind(now_ms.saturating_add(duration_millis(lease)))
-            .bind(now_ms)
-            .bind(i64::from(id.get()))
-            .bind(holder)
-            .bind(held.token.as_str())
-            .execute(p)
-            .await?
-            .rows_affected()
+        self.take_over(held.customer_id, which, holder, now_ms, lease, max_attempts)
+            .await
+    }
+
+    /// The take-over of an interrupted claim, whoever makes it: while the draw has attempts
+    /// left, a new token and lease for `holder`, one more attempt; once it used them, the draw
+    /// is given up as failed (`abandoned`).
+    async fn take_over(
+        &self,
+        id: CustomerId,
+        which: Interrupted<'_>,
+        holder: &str,
+        now_ms: i64,
+        lease: Duration,
+        max_attempts: u32,
+    ) -> Result<Option<TakeOver>, StoreError> {
+        let token = ClaimToken::new();
+        let (take_over, give_up) = which.statements();
+        let taken = on_pool!(&self.pool, |p| {
+            let query = sqlx::query(take_over)
+                .bind(token.as_str())
+                .bind(now_ms.saturating_add(duration_millis(lease)))
+                .bind(holder)
+                .bind(now_ms)
+                .bind(i64::from(id.get()))
+                .bind(i64::from(max_attempts));
+            which.bind(query).execute(p).await?.rows_affected()
         });
-        if affected != 1 {
+        if taken == 1 {
+            return Ok(self
+                .record(id)
+                .await?
+                .map(|record| TakeOver::Acquired(token, record)));
+        }
+        let given_up = on_pool!(&self.pool, |p| {
+            let query = sqlx::query(give_up)
+                .bind(DrawFailure::Abandoned.as_str())
+                .bind(gave_up(max_attempts))
+                .bind(now_ms)
+                .bind(i64::from(id.get()))
+                .bind(i64::from(max_attempts));
+            which.bind(query).execute(p).await?.rows_affected()
+        });
+        if given_up != 1 {
             return Ok(None);
         }
-        Ok(self.record(id).await?.map(|record| (token, record)))
+        Ok(self.record(id).await?.map(TakeOver::GaveUp))
     }
 
     /// Leases up to `limit` due, undelivered outbox entries to `owner` for `lease`. Entries
@@ -821,6 +867,70 @@ impl LotteryDb {
             delivered: u64::try_from(delivered).unwrap_or(0),
         })
     }
+}
+
+/// Which interrupted claims a take-over may take: the SQL of its two statements (take over
+/// while attempts are left, give up once they are used), and the values of their condition.
+#[derive(Clone, Copy)]
+enum Interrupted<'a> {
+    /// Any holder's claim whose lease ended before `now_ms`.
+    Expired { now_ms: i64 },
+    /// The claim `holder` held with `token` when it was listed, whatever its lease.
+    Held {
+        holder: &'a str,
+        token: &'a ClaimToken,
+    },
+}
+
+/// The statements of a take-over, with its condition (`$cond`) bound last. The attempts are
+/// compared here only: this is where `play.max_attempts` is enforced for the recoveries.
+macro_rules! take_over_statements {
+    ($cond:literal) => {
+        (
+            concat!(
+                "UPDATE plays SET claim_token = ?, lease_until = ?, attempts = attempts + 1, ",
+                "holder = ?, updated_at = ? ",
+                "WHERE customer_id = ? AND state = 'drawing' AND attempts < ? AND ",
+                $cond
+            ),
+            concat!(
+                "UPDATE plays SET state = 'failed', failure = ?, last_error = ?, ",
+                "lease_until = 0, updated_at = ? ",
+                "WHERE customer_id = ? AND state = 'drawing' AND attempts >= ? AND ",
+                $cond
+            ),
+        )
+    };
+}
+
+impl Interrupted<'_> {
+    fn statements(self) -> (&'static str, &'static str) {
+        match self {
+            Self::Expired { .. } => take_over_statements!("lease_until < ?"),
+            Self::Held { .. } => take_over_statements!("holder = ? AND claim_token = ?"),
+        }
+    }
+
+    /// Binds the values of the condition, after the others.
+    fn bind<'q, DB>(
+        self,
+        query: sqlx::query::Query<'q, DB, DB::Arguments>,
+    ) -> sqlx::query::Query<'q, DB, DB::Arguments>
+    where
+        DB: sqlx::Database,
+        for<'e> i64: sqlx::Encode<'e, DB> + sqlx::Type<DB>,
+        for<'e> &'e str: sqlx::Encode<'e, DB> + sqlx::Type<DB>,
+    {
+        match self {
+            Self::Expired { now_ms } => query.bind(now_ms),
+            Self::Held { holder, token } => query.bind(holder).bind(token.as_str()),
+        }
+    }
+}
+
+/// The error text of a draw given up after `max_attempts` attempts.
+fn gave_up(max_attempts: u32) -> String {
+    format!("gave up after {max_attempts} attempts")
 }
 
 fn truncate(text: &str, max: usize) -> &str {

@@ -6,11 +6,13 @@ mod support;
 
 use std::time::Duration;
 
-use cloudhp_core::{Customer, CustomerId, PlayState, Prize};
-use cloudhp_store::{Claim, Completion, LotteryDb, RecordState};
+use cloudhp_core::{Customer, CustomerId, DrawFailure, PlayState, Prize};
+use cloudhp_store::{Claim, ClaimToken, Completion, LotteryDb, PlayRecord, RecordState, TakeOver};
 use time::OffsetDateTime;
 
 const LEASE: Duration = Duration::from_secs(60);
+/// `play.max_attempts` of the tests that do not exhaust it.
+const MAX: u32 = 5;
 
 fn customer(id: u32) -> Customer {
     Customer {
@@ -33,19 +35,37 @@ fn prize() -> Prize {
     Prize::parse("usb-key.jpg").unwrap()
 }
 
-fn acquired(claim: Claim) -> cloudhp_store::ClaimToken {
+fn acquired(claim: Claim) -> ClaimToken {
     match claim {
         Claim::Acquired(token) => token,
         other => panic!("expected to acquire the claim, got {other:?}"),
     }
 }
 
+fn taken(take_over: Option<TakeOver>) -> (ClaimToken, PlayRecord) {
+    match take_over {
+        Some(TakeOver::Acquired(token, record)) => (token, record),
+        other => panic!("expected to take the claim over, got {other:?}"),
+    }
+}
+
+fn given_up(take_over: Option<TakeOver>) -> PlayRecord {
+    match take_over {
+        Some(TakeOver::GaveUp(record)) => record,
+        other => panic!("expected the draw to be given up, got {other:?}"),
+    }
+}
+
 async fn first_claim_draws_and_later_ones_see_it(db: LotteryDb) {
     let c = customer(1);
     assert_eq!(db.record(c.id).await.unwrap(), None);
-    let token = acquired(db.claim(&c, t0(), LEASE, "p1").await.unwrap());
+    let token = acquired(db.claim(&c, t0(), LEASE, "p1", MAX).await.unwrap());
 
-    let Claim::Running(record) = db.claim(&c, t0() + secs(1), LEASE, "p1").await.unwrap() else {
+    let Claim::Running(record) = db
+        .claim(&c, t0() + secs(1), LEASE, "p1", MAX)
+        .await
+        .unwrap()
+    else {
         panic!("a second claim during the draw must see it running");
     };
     assert_eq!(record.state, RecordState::Drawing);
@@ -53,12 +73,16 @@ async fn first_claim_draws_and_later_ones_see_it(db: LotteryDb) {
     assert_eq!(record.customer, c);
 
     let done = db
-        .complete(c.id, &token, &prize(), "1.jpg", t0() + secs(5))
+        .complete(c.id, &token, &prize(), t0() + secs(5))
         .await
         .unwrap();
     assert_eq!(done, Completion::Recorded);
 
-    let Claim::Played(record) = db.claim(&c, t0() + secs(9), LEASE, "p1").await.unwrap() else {
+    let Claim::Played(record) = db
+        .claim(&c, t0() + secs(9), LEASE, "p1", MAX)
+        .await
+        .unwrap()
+    else {
         panic!("a claim after the result must see it played");
     };
     let status = record.to_status();
@@ -66,7 +90,6 @@ async fn first_claim_draws_and_later_ones_see_it(db: LotteryDb) {
     assert_eq!(status.prize, Some(prize()));
     assert_eq!(status.requested_at, Some(t0()));
     assert_eq!(status.played_at, Some(t0() + secs(5)));
-    assert_eq!(record.picture_key.as_deref(), Some("1.jpg"));
 
     // The result and its notification were committed together: exactly one entry.
     let counts = db.outbox_counts().await.unwrap();
@@ -88,7 +111,7 @@ async fn concurrent_claims_acquire_once(db: LotteryDb) {
         .map(|_| {
             let db = db.clone();
             let c = c.clone();
-            tokio::spawn(async move { db.claim(&c, t0(), LEASE, "p1").await.unwrap() })
+            tokio::spawn(async move { db.claim(&c, t0(), LEASE, "p1", MAX).await.unwrap() })
         })
         .collect();
     let mut acquired = 0;
@@ -104,38 +127,50 @@ async fn concurrent_claims_acquire_once(db: LotteryDb) {
 
 async fn a_failed_draw_can_be_tried_again(db: LotteryDb) {
     let c = customer(3);
-    let token = acquired(db.claim(&c, t0(), LEASE, "p1").await.unwrap());
+    let token = acquired(db.claim(&c, t0(), LEASE, "p1", MAX).await.unwrap());
     assert!(
-        db.fail(c.id, &token, "w answered 500", t0() + secs(2))
-            .await
-            .unwrap()
+        db.fail(
+            c.id,
+            &token,
+            DrawFailure::WFailed,
+            "w answered 500",
+            t0() + secs(2)
+        )
+        .await
+        .unwrap()
     );
     let record = db.record(c.id).await.unwrap().unwrap();
     let status = record.to_status();
     assert_eq!(status.state, PlayState::NotPlayed);
     assert_eq!(status.prize, None);
     assert_eq!(status.last_failure_at, Some(t0() + secs(2)));
+    assert_eq!(status.last_failure, Some(DrawFailure::WFailed));
+    assert_eq!(record.failure, Some(DrawFailure::WFailed));
     assert_eq!(record.last_error.as_deref(), Some("w answered 500"));
     // No prize, no notification.
     assert_eq!(db.outbox_counts().await.unwrap().pending, 0);
     // The stale token can do nothing any more.
     assert_eq!(
-        db.complete(c.id, &token, &prize(), "3.jpg", t0() + secs(3))
+        db.complete(c.id, &token, &prize(), t0() + secs(3))
             .await
             .unwrap(),
         Completion::LostClaim
     );
 
-    let again = acquired(db.claim(&c, t0() + secs(10), LEASE, "p1").await.unwrap());
+    let again = acquired(
+        db.claim(&c, t0() + secs(10), LEASE, "p1", MAX)
+            .await
+            .unwrap(),
+    );
     let record = db.record(c.id).await.unwrap().unwrap();
     assert_eq!(
         record.attempts, 1,
         "a new draw after a failure counts its attempts anew"
     );
     assert_eq!(record.requested_at, t0() + secs(10));
-    assert_eq!(record.last_error, None);
+    assert_eq!((record.failure, record.last_error), (None, None));
     assert_eq!(
-        db.complete(c.id, &again, &prize(), "3.jpg", t0() + secs(12))
+        db.complete(c.id, &again, &prize(), t0() + secs(12))
             .await
             .unwrap(),
         Completion::Recorded
@@ -144,7 +179,7 @@ async fn a_failed_draw_can_be_tried_again(db: LotteryDb) {
 
 async fn an_expired_claim_is_taken_over_and_fences_its_old_holder(db: LotteryDb) {
     let c = customer(4);
-    let old = acquired(db.claim(&c, t0(), LEASE, "p1").await.unwrap());
+    let old = acquired(db.claim(&c, t0(), LEASE, "p1", MAX).await.unwrap());
     // Within the lease nothing is expired.
     assert!(
         db.expired_claims(t0() + secs(30), 10)
@@ -153,7 +188,7 @@ async fn an_expired_claim_is_taken_over_and_fences_its_old_holder(db: LotteryDb)
             .is_empty()
     );
     assert!(
-        db.take_over_expired(c.id, t0() + secs(30), LEASE, "p2")
+        db.take_over_expired(c.id, t0() + secs(30), LEASE, "p2", MAX)
             .await
             .unwrap()
             .is_none()
@@ -161,36 +196,36 @@ async fn an_expired_claim_is_taken_over_and_fences_its_old_holder(db: LotteryDb)
 
     let later = t0() + secs(61);
     assert_eq!(db.expired_claims(later, 10).await.unwrap(), vec![c.id]);
-    let (new, record) = db
-        .take_over_expired(c.id, later, LEASE, "p2")
-        .await
-        .unwrap()
-        .unwrap();
+    let (new, record) = taken(
+        db.take_over_expired(c.id, later, LEASE, "p2", MAX)
+            .await
+            .unwrap(),
+    );
     assert_eq!(record.customer, c);
     assert_eq!(record.attempts, 2);
     // A second recoverer loses.
     assert!(
-        db.take_over_expired(c.id, later, LEASE, "p2")
+        db.take_over_expired(c.id, later, LEASE, "p2", MAX)
             .await
             .unwrap()
             .is_none()
     );
     // The old holder can neither renew nor record.
     assert!(!db.renew(c.id, &old, later, LEASE).await.unwrap());
-    assert!(!db.fail(c.id, &old, "late", later).await.unwrap());
-    assert_eq!(
-        db.complete(c.id, &old, &prize(), "4.jpg", later)
+    assert!(
+        !db.fail(c.id, &old, DrawFailure::WFailed, "late", later)
             .await
-            .unwrap(),
+            .unwrap()
+    );
+    assert_eq!(
+        db.complete(c.id, &old, &prize(), later).await.unwrap(),
         Completion::LostClaim
     );
     // The requested date of the customer's click is kept through the recovery.
     assert_eq!(db.record(c.id).await.unwrap().unwrap().requested_at, t0());
     assert!(db.renew(c.id, &new, later, LEASE).await.unwrap());
     assert_eq!(
-        db.complete(c.id, &new, &prize(), "4.jpg", later)
-            .await
-            .unwrap(),
+        db.complete(c.id, &new, &prize(), later).await.unwrap(),
         Completion::Recorded
     );
     assert_eq!(db.outbox_counts().await.unwrap().pending, 1);
@@ -198,8 +233,12 @@ async fn an_expired_claim_is_taken_over_and_fences_its_old_holder(db: LotteryDb)
 
 async fn a_customer_click_also_recovers_an_expired_claim(db: LotteryDb) {
     let c = customer(5);
-    let _dead = acquired(db.claim(&c, t0(), LEASE, "p1").await.unwrap());
-    let token = acquired(db.claim(&c, t0() + secs(120), LEASE, "p1").await.unwrap());
+    let _dead = acquired(db.claim(&c, t0(), LEASE, "p1", MAX).await.unwrap());
+    let token = acquired(
+        db.claim(&c, t0() + secs(120), LEASE, "p1", MAX)
+            .await
+            .unwrap(),
+    );
     assert!(
         db.renew(c.id, &token, t0() + secs(121), LEASE)
             .await
@@ -209,24 +248,28 @@ async fn a_customer_click_also_recovers_an_expired_claim(db: LotteryDb) {
 
 async fn a_claim_records_its_holder_and_a_take_over_changes_it(db: LotteryDb) {
     let c = customer(50);
-    let first = acquired(db.claim(&c, t0(), LEASE, "play-1:abc").await.unwrap());
+    let first = acquired(db.claim(&c, t0(), LEASE, "play-1:abc", MAX).await.unwrap());
     let record = db.record(c.id).await.unwrap().unwrap();
     assert_eq!(record.holder.as_deref(), Some("play-1:abc"));
 
     // The lease ran out: another instance takes the claim over and becomes its holder.
     let later = t0() + secs(61);
-    let (taken, record) = db
-        .take_over_expired(c.id, later, LEASE, "play-2:def")
-        .await
-        .unwrap()
-        .unwrap();
+    let (token, record) = taken(
+        db.take_over_expired(c.id, later, LEASE, "play-2:def", MAX)
+            .await
+            .unwrap(),
+    );
     assert_eq!(record.holder.as_deref(), Some("play-2:def"));
     assert!(!db.renew(c.id, &first, later, LEASE).await.unwrap());
 
     // A failed draw claimed again by a customer click belongs to the instance that claimed.
-    assert!(db.fail(c.id, &taken, "w down", later).await.unwrap());
+    assert!(
+        db.fail(c.id, &token, DrawFailure::WFailed, "w down", later)
+            .await
+            .unwrap()
+    );
     acquired(
-        db.claim(&c, later + secs(1), LEASE, "play-3:ghi")
+        db.claim(&c, later + secs(1), LEASE, "play-3:ghi", MAX)
             .await
             .unwrap(),
     );
@@ -240,12 +283,22 @@ async fn a_restarted_holder_takes_over_its_claims_whatever_the_lease(db: Lottery
     let mut old = Vec::new();
     for id in [62u32, 60, 61] {
         old.push(acquired(
-            db.claim(&customer(id), t0(), LEASE, "me").await.unwrap(),
+            db.claim(&customer(id), t0(), LEASE, "me", MAX)
+                .await
+                .unwrap(),
         ));
     }
-    acquired(db.claim(&customer(63), t0(), LEASE, "other").await.unwrap());
-    let done = acquired(db.claim(&customer(64), t0(), LEASE, "me").await.unwrap());
-    db.complete(customer(64).id, &done, &prize(), "64.jpg", t0())
+    acquired(
+        db.claim(&customer(63), t0(), LEASE, "other", MAX)
+            .await
+            .unwrap(),
+    );
+    let done = acquired(
+        db.claim(&customer(64), t0(), LEASE, "me", MAX)
+            .await
+            .unwrap(),
+    );
+    db.complete(customer(64).id, &done, &prize(), t0())
         .await
         .unwrap();
 
@@ -275,7 +328,11 @@ async fn a_restarted_holder_takes_over_its_claims_whatever_the_lease(db: Lottery
             .is_empty()
     );
     // A draw the restarted process claimed itself is never listed: it is live.
-    acquired(db.claim(&customer(65), now, LEASE, "me").await.unwrap());
+    acquired(
+        db.claim(&customer(65), now, LEASE, "me", MAX)
+            .await
+            .unwrap(),
+    );
     assert_eq!(
         ids(&db.held_claims("me", restart, None, 10).await.unwrap()),
         vec![60, 61, 62]
@@ -285,22 +342,23 @@ async fn a_restarted_holder_takes_over_its_claims_whatever_the_lease(db: Lottery
     let c = customer(60);
     // Another instance cannot use "me"'s listing.
     assert!(
-        db.take_over_held(held, "other", now, LEASE)
+        db.take_over_held(held, "other", now, LEASE, MAX)
             .await
             .unwrap()
             .is_none()
     );
-    let (token, record) = db
-        .take_over_held(held, "me", now, LEASE)
-        .await
-        .unwrap()
-        .expect("a held claim is taken over whatever its lease");
+    // A held claim is taken over whatever its lease.
+    let (token, record) = taken(
+        db.take_over_held(held, "me", now, LEASE, MAX)
+            .await
+            .unwrap(),
+    );
     assert_eq!(record.attempts, 2, "the take-over counts as an attempt");
     assert_eq!(record.holder.as_deref(), Some("me"));
     assert_eq!(record.requested_at, t0());
     // Taken over once: the same listing cannot take it again (the token changed).
     assert!(
-        db.take_over_held(held, "me", now, LEASE)
+        db.take_over_held(held, "me", now, LEASE, MAX)
             .await
             .unwrap()
             .is_none()
@@ -308,15 +366,11 @@ async fn a_restarted_holder_takes_over_its_claims_whatever_the_lease(db: Lottery
     // The previous incarnation, were it still alive, is fenced off.
     assert!(!db.renew(c.id, &old[1], now, LEASE).await.unwrap());
     assert_eq!(
-        db.complete(c.id, &old[1], &prize(), "60.jpg", now)
-            .await
-            .unwrap(),
+        db.complete(c.id, &old[1], &prize(), now).await.unwrap(),
         Completion::LostClaim
     );
     assert_eq!(
-        db.complete(c.id, &token, &prize(), "60.jpg", now)
-            .await
-            .unwrap(),
+        db.complete(c.id, &token, &prize(), now).await.unwrap(),
         Completion::Recorded
     );
     // A claim completed meanwhile is not taken over.
@@ -325,7 +379,7 @@ async fn a_restarted_holder_takes_over_its_claims_whatever_the_lease(db: Lottery
         token: done,
     };
     assert!(
-        db.take_over_held(&stale, "me", now, LEASE)
+        db.take_over_held(&stale, "me", now, LEASE, MAX)
             .await
             .unwrap()
             .is_none()
@@ -336,10 +390,8 @@ async fn a_restarted_holder_takes_over_its_claims_whatever_the_lease(db: Lottery
 async fn notifications_are_leased_once_and_retried(db: LotteryDb) {
     for id in 10..13 {
         let c = customer(id);
-        let token = acquired(db.claim(&c, t0(), LEASE, "p1").await.unwrap());
-        db.complete(c.id, &token, &prize(), "x.jpg", t0())
-            .await
-            .unwrap();
+        let token = acquired(db.claim(&c, t0(), LEASE, "p1", MAX).await.unwrap());
+        db.complete(c.id, &token, &prize(), t0()).await.unwrap();
     }
     let now = t0() + secs(1);
     let a = db.lease_notifications("a", now, LEASE, 2).await.unwrap();
@@ -385,10 +437,8 @@ async fn notifications_are_leased_once_and_retried(db: LotteryDb) {
 
 async fn a_notifier_sends_only_what_it_still_holds(db: LotteryDb) {
     let c = customer(40);
-    let token = acquired(db.claim(&c, t0(), LEASE, "p1").await.unwrap());
-    db.complete(c.id, &token, &prize(), "40.jpg", t0())
-        .await
-        .unwrap();
+    let token = acquired(db.claim(&c, t0(), LEASE, "p1", MAX).await.unwrap());
+    db.complete(c.id, &token, &prize(), t0()).await.unwrap();
     let a = db.lease_notifications("a", t0(), LEASE, 10).await.unwrap();
     assert!(
         db.hold_notification(a[0].id, "a", t0() + secs(1), LEASE)
@@ -425,7 +475,7 @@ async fn a_notifier_sends_only_what_it_still_holds(db: LotteryDb) {
 
 async fn expired_claims_are_listed_oldest_first(db: LotteryDb) {
     for (i, id) in [21u32, 20, 22].into_iter().enumerate() {
-        db.claim(&customer(id), t0() + secs(i as i64), LEASE, "p1")
+        db.claim(&customer(id), t0() + secs(i as i64), LEASE, "p1", MAX)
             .await
             .unwrap();
     }
@@ -443,6 +493,140 @@ async fn expired_claims_are_listed_oldest_first(db: LotteryDb) {
     );
 }
 
+async fn no_take_over_drives_a_draw_beyond_max_attempts(db: LotteryDb) {
+    const MAX: u32 = 3;
+    let c = customer(70);
+    let first = acquired(db.claim(&c, t0(), LEASE, "p1", MAX).await.unwrap());
+    // Interrupted, then taken over by a sweeper (attempt 2) and by the customer's click
+    // (attempt 3): each take-over counts, whoever makes it.
+    let mut at = t0() + secs(61);
+    let (second, record) = taken(
+        db.take_over_expired(c.id, at, LEASE, "p2", MAX)
+            .await
+            .unwrap(),
+    );
+    assert_eq!(record.attempts, 2);
+    at += secs(61);
+    let third = acquired(db.claim(&c, at, LEASE, "p3", MAX).await.unwrap());
+    let record = db.record(c.id).await.unwrap().unwrap();
+    assert_eq!((record.state, record.attempts), (RecordState::Drawing, 3));
+    assert_eq!(
+        record.requested_at,
+        t0(),
+        "still the draw the customer asked for"
+    );
+
+    // Interrupted once more: the sweeper does not drive it a fourth time but gives it up.
+    at += secs(61);
+    let record = given_up(
+        db.take_over_expired(c.id, at, LEASE, "p2", MAX)
+            .await
+            .unwrap(),
+    );
+    assert_eq!(record.state, RecordState::Failed);
+    assert_eq!(record.attempts, MAX);
+    assert_eq!(record.failure, Some(DrawFailure::Abandoned));
+    assert_eq!(
+        record.last_error.as_deref(),
+        Some("gave up after 3 attempts")
+    );
+    assert_eq!(
+        record.to_status().last_failure,
+        Some(DrawFailure::Abandoned)
+    );
+    assert_eq!(record.to_status().state, PlayState::NotPlayed);
+    assert_eq!(record.to_status().last_failure_at, Some(at));
+    // Given up: nobody holds it, and no later take-over finds it.
+    for token in [&first, &second, &third] {
+        assert!(!db.renew(c.id, token, at, LEASE).await.unwrap());
+    }
+    assert!(
+        db.take_over_expired(c.id, at + secs(61), LEASE, "p2", MAX)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        db.expired_claims(at + secs(61), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(db.outbox_counts().await.unwrap().pending, 0);
+
+    // The customer may press Play again: a new draw, counted from 1.
+    at += secs(5);
+    acquired(db.claim(&c, at, LEASE, "p1", MAX).await.unwrap());
+    let record = db.record(c.id).await.unwrap().unwrap();
+    assert_eq!((record.attempts, record.requested_at), (1, at));
+}
+
+async fn a_click_on_a_draw_that_used_its_attempts_starts_a_new_one(db: LotteryDb) {
+    const MAX: u32 = 2;
+    let c = customer(71);
+    let first = acquired(db.claim(&c, t0(), LEASE, "p1", MAX).await.unwrap());
+    let at = t0() + secs(61);
+    taken(
+        db.take_over_expired(c.id, at, LEASE, "p2", MAX)
+            .await
+            .unwrap(),
+    );
+    // Interrupted again after its last attempt, and clicked before any sweeper saw it: the
+    // click does not drive it a third time; it starts a new draw.
+    let click = at + secs(61);
+    let token = acquired(db.claim(&c, click, LEASE, "p3", MAX).await.unwrap());
+    let record = db.record(c.id).await.unwrap().unwrap();
+    assert_eq!(record.state, RecordState::Drawing);
+    assert_eq!(record.attempts, 1);
+    assert_eq!(record.requested_at, click);
+    assert_eq!(record.holder.as_deref(), Some("p3"));
+    assert!(!db.renew(c.id, &first, click, LEASE).await.unwrap());
+    assert!(db.renew(c.id, &token, click, LEASE).await.unwrap());
+}
+
+async fn a_restarted_holder_gives_up_a_draw_that_used_its_attempts(db: LotteryDb) {
+    let c = customer(72);
+    let old = acquired(db.claim(&c, t0(), LEASE, "me", 1).await.unwrap());
+    let now = t0() + secs(2);
+    let held = db.held_claims("me", now + LEASE, None, 10).await.unwrap();
+    assert_eq!(held.len(), 1);
+    // Driven once, and one attempt allowed: the restart gives it up instead of driving it.
+    let record = given_up(
+        db.take_over_held(&held[0], "me", now, LEASE, 1)
+            .await
+            .unwrap(),
+    );
+    assert_eq!((record.state, record.attempts), (RecordState::Failed, 1));
+    assert_eq!(record.failure, Some(DrawFailure::Abandoned));
+    assert!(!db.renew(c.id, &old, now, LEASE).await.unwrap());
+    // The same listing finds nothing more to take over or give up.
+    assert!(
+        db.take_over_held(&held[0], "me", now, LEASE, 1)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        db.held_claims("me", now + LEASE, None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+async fn every_failure_kind_is_stored_with_its_text(db: LotteryDb) {
+    for (n, failure) in DrawFailure::ALL.into_iter().enumerate() {
+        let c = customer(80 + n as u32);
+        let token = acquired(db.claim(&c, t0(), LEASE, "p1", MAX).await.unwrap());
+        let text = format!("text of {}", failure.as_str());
+        assert!(db.fail(c.id, &token, failure, &text, t0()).await.unwrap());
+        let record = db.record(c.id).await.unwrap().unwrap();
+        assert_eq!(record.failure, Some(failure));
+        assert_eq!(record.last_error.as_deref(), Some(text.as_str()));
+        assert_eq!(record.to_status().last_failure, Some(failure));
+    }
+}
+
 /// Instantiates every test of the suite for one backend.
 macro_rules! lottery_suite {
     ($backend:ident, $open:path) => {
@@ -452,10 +636,14 @@ macro_rules! lottery_suite {
                 first_claim_draws_and_later_ones_see_it,
                 concurrent_claims_acquire_once,
                 a_failed_draw_can_be_tried_again,
+                every_failure_kind_is_stored_with_its_text,
                 an_expired_claim_is_taken_over_and_fences_its_old_holder,
                 a_customer_click_also_recovers_an_expired_claim,
                 a_claim_records_its_holder_and_a_take_over_changes_it,
                 a_restarted_holder_takes_over_its_claims_whatever_the_lease,
+                no_take_over_drives_a_draw_beyond_max_attempts,
+                a_click_on_a_draw_that_used_its_attempts_starts_a_new_one,
+                a_restarted_holder_gives_up_a_draw_that_used_its_attempts,
                 notifications_are_leased_once_and_retried,
                 expired_claims_are_listed_oldest_first,
                 outbox_entries_are_published_once_and_delivered_once,
@@ -476,10 +664,8 @@ macro_rules! lottery_suite {
 
 async fn outbox_entries_are_published_once_and_delivered_once(db: LotteryDb) {
     let c = customer(30);
-    let token = acquired(db.claim(&c, t0(), LEASE, "p1").await.unwrap());
-    db.complete(c.id, &token, &prize(), "30.jpg", t0())
-        .await
-        .unwrap();
+    let token = acquired(db.claim(&c, t0(), LEASE, "p1", MAX).await.unwrap());
+    db.complete(c.id, &token, &prize(), t0()).await.unwrap();
     let unpublished = db.unpublished_notifications(10).await.unwrap();
     assert_eq!(unpublished.len(), 1);
     let entry = &unpublished[0];

@@ -12,7 +12,6 @@ use anyhow::Context;
 use axum::Router;
 use cloudhp_core::RoleSet;
 use cloudhp_store::Pool;
-use futures::FutureExt;
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -22,6 +21,7 @@ use crate::config::Config;
 use crate::roles;
 use crate::rpc::Remote;
 use crate::server::{ConnectionLimits, serve};
+use crate::supervisor;
 use crate::wiring::{LocalRoles, Task, Wakes, Wired, Wiring};
 
 /// What a started process tells its user.
@@ -91,16 +91,16 @@ impl App {
         let stop = cancel.clone();
         let ops_stop = cancel.clone();
         let ops_limits = limits.clone();
-        set.spawn(async move {
+        set.spawn(supervisor::named("http server", async move {
             serve("public", listener, router, limits, stop).await;
-            ("http server", Ok(()))
-        });
-        set.spawn(async move {
+            Ok(())
+        }));
+        set.spawn(supervisor::named("operations server", async move {
             serve("ops", ops_listener, ops_router, ops_limits, ops_stop).await;
-            ("operations server", Ok(()))
-        });
+            Ok(())
+        }));
         for (name, task) in tasks {
-            set.spawn(task.map(move |r| (name, r)));
+            set.spawn(supervisor::named(name, task));
         }
         tracing::info!(addr = %summary.addr, ops = %summary.ops_addr, roles = %summary.roles, "serving");
 
@@ -108,10 +108,10 @@ impl App {
         tokio::select! {
             () = shutdown => tracing::info!("stop requested"),
             Some(done) = set.join_next() => {
-                let (name, result) = done.unwrap_or_else(|e| ("a task", Err(anyhow::anyhow!("panicked: {e}"))));
-                let err = result.err().unwrap_or_else(|| anyhow::anyhow!("stopped unexpectedly"));
-                tracing::error!(part = name, error = %format!("{err:#}"), "a part of the process failed; stopping everything");
-                failure = Some(err.context(format!("{name} failed")));
+                // Panics come back as errors with their part's name (supervisor::named); a
+                // join error is left only for a task aborted from outside.
+                let (name, result) = done.unwrap_or_else(|e| ("a task", Err(e.into())));
+                failure = Some(supervisor::failure(name, result));
             }
         }
         cancel.cancel();

@@ -4,6 +4,8 @@
 //! The file is PrestaShop's customer CSV format, `;`-separated, with its header:
 //! `ID;Active (0/1);Titles ID (Mr = 1, Ms = 2, else 0);Email *;Password *;Birthday (yyyy-mm-dd);
 //! Last Name *;First Name *;Newsletter (0/1);Opt-in (0/1);Groups (x,y,z...);Default group ID`.
+//! The columns are read by their name: each of these must be there once, in any order (names
+//! compared without case); other columns are ignored.
 //!
 //! Every row is checked first; rows that cannot be imported are reported with their line number
 //! and the reason, and the others are imported in one transaction: a fatal error (unreadable
@@ -16,10 +18,11 @@ use std::path::Path;
 
 use cloudhp_core::CustomerId;
 use cloudhp_store::{CustomerDb, NewCustomer};
+use serde::Deserialize;
 use time::Date;
 use time::macros::format_description;
 
-/// The columns of PrestaShop's export, in order.
+/// The columns of PrestaShop's export, in its order (a file may have them in any order).
 pub const HEADER: [&str; 12] = [
     "ID",
     "Active (0/1)",
@@ -34,6 +37,34 @@ pub const HEADER: [&str; 12] = [
     "Groups (x,y,z...)",
     "Default group ID",
 ];
+
+/// One row of the export, its fields read by column name as they are (the checks of [`row`]
+/// give the reasons a row is refused). The password column is not read.
+#[derive(Debug, Deserialize)]
+struct Row {
+    #[serde(rename = "ID")]
+    id: String,
+    #[serde(rename = "Active (0/1)")]
+    active: String,
+    #[serde(rename = "Titles ID (Mr = 1, Ms = 2, else 0)")]
+    title: String,
+    #[serde(rename = "Email *")]
+    email: String,
+    #[serde(rename = "Birthday (yyyy-mm-dd)")]
+    birthday: String,
+    #[serde(rename = "Last Name *")]
+    lastname: String,
+    #[serde(rename = "First Name *")]
+    firstname: String,
+    #[serde(rename = "Newsletter (0/1)")]
+    newsletter: String,
+    #[serde(rename = "Opt-in (0/1)")]
+    optin: String,
+    #[serde(rename = "Groups (x,y,z...)")]
+    groups: String,
+    #[serde(rename = "Default group ID")]
+    default_group: String,
+}
 
 /// Longest names and e-mail PrestaShop 1.6 stores.
 const MAX_NAME: usize = 32;
@@ -68,15 +99,10 @@ pub enum ImportError {
         #[source]
         source: csv::Error,
     },
-    #[error(
-        "the header is not PrestaShop's customer export: column {column} is `{found}`, \
-         expected `{expected}`"
-    )]
-    Header {
-        column: usize,
-        found: String,
-        expected: &'static str,
-    },
+    #[error("the header is not PrestaShop's customer export: it has no column `{0}`")]
+    MissingColumn(&'static str),
+    #[error("the header is not PrestaShop's customer export: column `{0}` appears twice")]
+    DuplicateColumn(&'static str),
     #[error("the file is empty")]
     Empty,
 }
@@ -118,39 +144,42 @@ fn email(value: &str) -> Result<String, String> {
         .map_err(|_| format!("`{value}` is not an e-mail address"))
 }
 
-fn row(record: &csv::StringRecord) -> Result<NewCustomer, String> {
-    if record.len() != HEADER.len() {
+fn row(record: &csv::StringRecord, header: &csv::StringRecord) -> Result<NewCustomer, String> {
+    if record.len() != header.len() {
         return Err(format!(
             "{} columns instead of {}",
             record.len(),
-            HEADER.len()
+            header.len()
         ));
     }
-    let raw_id = record[0].trim();
+    let row: Row = record
+        .deserialize(Some(header))
+        .map_err(|e| format!("unreadable row: {e}"))?;
+    let raw_id = row.id.trim();
     if raw_id.is_empty() {
         return Err("ID is required: the lottery's links use the shop's customer ids".into());
     }
     let id = CustomerId::parse(raw_id).map_err(|e| format!("ID `{raw_id}`: {e}"))?;
-    let gender = match record[2].trim() {
+    let gender = match row.title.trim() {
         "1" => 1,
         "2" => 2,
         "0" | "" => 0,
         other => return Err(format!("Titles ID must be 0, 1 or 2, not `{other}`")),
     };
-    let birthday = match record[5].trim() {
+    let birthday = match row.birthday.trim() {
         "" | "0000-00-00" => None,
         text => Some(
             Date::parse(text, format_description!("[year]-[month]-[day]"))
                 .map_err(|_| format!("Birthday `{text}` is not a date (yyyy-mm-dd)"))?,
         ),
     };
-    let groups = record[10].trim();
+    let groups = row.groups.trim();
     if !groups.is_empty() && groups.split(',').any(|g| g.trim().parse::<u32>().is_err()) {
         return Err(format!(
             "Groups `{groups}` must be numbers separated by commas"
         ));
     }
-    let default_group = match record[11].trim() {
+    let default_group = match row.default_group.trim() {
         "" => 3,
         text => text
             .parse::<u32>()
@@ -158,18 +187,44 @@ fn row(record: &csv::StringRecord) -> Result<NewCustomer, String> {
     };
     Ok(NewCustomer {
         id,
-        firstname: name(&record[7], "First Name")?,
-        lastname: name(&record[6], "Last Name")?,
-        email: email(&record[3])?,
-        active: flag(&record[1], "Active")?,
+        firstname: name(&row.firstname, "First Name")?,
+        lastname: name(&row.lastname, "Last Name")?,
+        email: email(&row.email)?,
+        active: flag(&row.active, "Active")?,
         gender,
         birthday,
-        newsletter: flag(&record[8], "Newsletter")?,
-        optin: flag(&record[9], "Opt-in")?,
+        newsletter: flag(&row.newsletter, "Newsletter")?,
+        optin: flag(&row.optin, "Opt-in")?,
         default_group,
         // Not kept: an unusable value in PrestaShop's column.
         password_hash: "!".into(),
     })
+}
+
+/// The header with PrestaShop's column names spelt as [`HEADER`] spells them (whatever their
+/// case, spaces around them and a byte order mark), other columns as they are; every column
+/// of [`HEADER`] must be there, once.
+fn column_names(header: &csv::StringRecord) -> Result<csv::StringRecord, ImportError> {
+    let mut seen = [false; HEADER.len()];
+    let mut names = csv::StringRecord::with_capacity(header.as_slice().len(), header.len());
+    for found in header {
+        let found = found.trim().trim_start_matches('\u{feff}').trim();
+        match HEADER
+            .iter()
+            .position(|name| found.eq_ignore_ascii_case(name))
+        {
+            Some(i) if seen[i] => return Err(ImportError::DuplicateColumn(HEADER[i])),
+            Some(i) => {
+                seen[i] = true;
+                names.push_field(HEADER[i]);
+            }
+            None => names.push_field(found),
+        }
+    }
+    match seen.iter().position(|&present| !present) {
+        Some(missing) => Err(ImportError::MissingColumn(HEADER[missing])),
+        None => Ok(names),
+    }
 }
 
 /// Reads and checks a whole export. Rows with problems are set aside with their reason;
@@ -188,20 +243,7 @@ pub fn check(input: impl Read, mut progress: impl FnMut(u64)) -> Result<Checked,
     if header.is_empty() || (header.len() == 1 && header[0].trim().is_empty()) {
         return Err(ImportError::Empty);
     }
-    for (column, expected) in HEADER.iter().enumerate() {
-        let found = header
-            .get(column)
-            .unwrap_or("")
-            .trim()
-            .trim_start_matches('\u{feff}');
-        if !found.eq_ignore_ascii_case(expected) {
-            return Err(ImportError::Header {
-                column: column + 1,
-                found: found.to_owned(),
-                expected,
-            });
-        }
-    }
+    let header = column_names(&header)?;
     let mut checked = Checked::default();
     let mut seen = HashSet::new();
     for record in reader.records() {
@@ -214,7 +256,7 @@ pub fn check(input: impl Read, mut progress: impl FnMut(u64)) -> Result<Checked,
         if record.iter().all(|f| f.trim().is_empty()) {
             continue;
         }
-        match row(&record) {
+        match row(&record, &header) {
             Ok(customer) if !seen.insert(customer.id) => checked.rejected.push(Rejected {
                 line,
                 reason: format!("customer {} appears earlier in the file", customer.id),
@@ -345,11 +387,136 @@ mod tests {
     #[test]
     fn a_wrong_header_stops_everything() {
         let err = check("ID;Email;Name\n1;a@b.c;x\n".as_bytes(), |_| {}).unwrap_err();
-        assert!(err.to_string().contains("column 2"), "{err}");
+        assert!(
+            matches!(err, ImportError::MissingColumn("Active (0/1)")),
+            "{err}"
+        );
+        assert!(err.to_string().contains("header"), "{err}");
         assert!(matches!(
             check("".as_bytes(), |_| {}),
             Err(ImportError::Empty)
         ));
+        // A column twice (whatever its case) is ambiguous.
+        let twice = format!("{};email *\n", HEAD.trim_end());
+        assert!(matches!(
+            check(twice.as_bytes(), |_| {}),
+            Err(ImportError::DuplicateColumn("Email *"))
+        ));
+    }
+
+    /// The export's header and rows, its columns put in the order of `order` (indexes into
+    /// [`HEADER`]), with `extra` columns (name, value of every row) after.
+    fn reordered(order: &[usize], extra: &[(&str, &str)], rows: &[&str]) -> String {
+        let mut header: Vec<&str> = order.iter().map(|&i| HEADER[i]).collect();
+        header.extend(extra.iter().map(|(name, _)| *name));
+        let mut text = header.join(";") + "\n";
+        for row in rows {
+            let fields: Vec<&str> = row.split(';').collect();
+            let mut out: Vec<&str> = order.iter().map(|&i| fields[i]).collect();
+            out.extend(extra.iter().map(|(_, value)| *value));
+            text.push_str(&out.join(";"));
+            text.push('\n');
+        }
+        text
+    }
+
+    const ROWS: [&str; 2] = [
+        "7;1;2;zoe@example.com;secret;1990-05-17;Lefèvre;Zoé;1;0;1,2,3;3",
+        "8;0;0;a@example.com;x;;Smith;Ann;0;1;;",
+    ];
+
+    fn customers(text: &str) -> Vec<(u64, NewCustomer)> {
+        let checked = check(text.as_bytes(), |_| {}).unwrap();
+        assert!(checked.rejected.is_empty(), "{:?}", checked.rejected);
+        checked.customers
+    }
+
+    #[test]
+    fn columns_are_read_by_name_in_any_order() {
+        let in_order = customers(&reordered(&(0..12).collect::<Vec<_>>(), &[], &ROWS));
+        let reversed = customers(&reordered(&(0..12).rev().collect::<Vec<_>>(), &[], &ROWS));
+        let shuffled = customers(&reordered(
+            &[7, 3, 11, 0, 6, 9, 1, 5, 10, 2, 8, 4],
+            &[],
+            &ROWS,
+        ));
+        assert_eq!(in_order, reversed);
+        assert_eq!(in_order, shuffled);
+        let zoe = &shuffled[0].1;
+        assert_eq!((zoe.id.get(), zoe.gender, zoe.default_group), (7, 2, 3));
+        assert_eq!(
+            (zoe.firstname.as_str(), zoe.lastname.as_str()),
+            ("Zoé", "Lefèvre")
+        );
+        assert_eq!(zoe.email, "zoe@example.com");
+        assert!(zoe.active && zoe.newsletter && !zoe.optin);
+        assert_eq!(zoe.birthday.unwrap().to_string(), "1990-05-17");
+        let ann = &shuffled[1].1;
+        assert!(!ann.active && ann.optin && ann.birthday.is_none());
+    }
+
+    #[test]
+    fn extra_columns_anywhere_are_ignored() {
+        let plain = customers(&reordered(&(0..12).collect::<Vec<_>>(), &[], &ROWS));
+        // Columns of a newer PrestaShop (or a module) after the known ones...
+        let after = customers(&reordered(
+            &(0..12).collect::<Vec<_>>(),
+            &[
+                ("Company", "ACME Inc"),
+                ("Last visit", "2026-11-01"),
+                ("", ""),
+            ],
+            &ROWS,
+        ));
+        assert_eq!(plain, after);
+        // ...or among them, with the names in another case and spaces around them.
+        let text = "id ; ACTIVE (0/1);Shop;Titles ID (Mr = 1, Ms = 2, else 0);Email *;\
+            Password *;Birthday (yyyy-mm-dd);Last Name *;first name *;Newsletter (0/1);\
+            Opt-in (0/1);Groups (x,y,z...);Default group ID;Note\n\
+            7;1;Main;2;zoe@example.com;secret;1990-05-17;Lefèvre;Zoé;1;0;1,2,3;3;VIP\n\
+            8;0;Other;0;a@example.com;x;;Smith;Ann;0;1;;;\n";
+        let among = customers(text);
+        assert_eq!(plain, among);
+    }
+
+    #[test]
+    fn reordered_rows_are_checked_and_reported_as_before() {
+        let text = reordered(
+            &[3, 0, 7, 6, 1, 2, 4, 5, 8, 9, 10, 11],
+            &[("Company", "x")],
+            &[
+                "1;1;1;ok@example.com;x;;Ok;Ok;0;0;;3",
+                "2;1;1;not-an-email;x;;Bad;Mail;0;0;;3",
+                ";1;1;noid@example.com;x;;No;Id;0;0;;3",
+            ],
+        );
+        let checked = check(text.as_bytes(), |_| {}).unwrap();
+        assert_eq!(checked.customers.len(), 1);
+        let rejected: Vec<(u64, &str)> = checked
+            .rejected
+            .iter()
+            .map(|r| (r.line, r.reason.as_str()))
+            .collect();
+        assert_eq!(rejected.len(), 2);
+        assert_eq!(rejected[0].0, 3);
+        assert!(
+            rejected[0].1.contains("not an e-mail address"),
+            "{rejected:?}"
+        );
+        assert_eq!(rejected[1].0, 4);
+        assert!(rejected[1].1.contains("ID is required"), "{rejected:?}");
+        // A row shorter than the header is refused with its line, as before.
+        let short = format!(
+            "{}1;2;3\n",
+            reordered(&(0..12).collect::<Vec<_>>(), &[("Company", "x")], &[])
+        );
+        let checked = check(short.as_bytes(), |_| {}).unwrap();
+        assert_eq!(checked.rejected[0].line, 2);
+        assert!(
+            checked.rejected[0]
+                .reason
+                .contains("3 columns instead of 13")
+        );
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub mod link_keys;
 pub mod roles;
 pub mod rpc;
 pub mod server;
+mod supervisor;
 pub mod telemetry;
 mod wiring;
 

@@ -16,6 +16,7 @@ use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
+use cloudhp_core::retry::{Policy, Retryable};
 use cloudhp_core::{CustomerId, ServiceError};
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
@@ -126,26 +127,30 @@ impl RemoteRole {
         path: &str,
     ) -> Result<reqwest::Response, ServiceError> {
         let url = format!("{}{}", self.base, path);
-        let mut attempt = 0;
-        loop {
+        let attempt = || async {
             let mut request = build(&self.http, url.clone()).timeout(self.timeout);
             if let Some(token) = &self.token {
                 request = request.bearer_auth(token.expose());
             }
-            match request.send().await {
-                Ok(response) => return Ok(response),
-                Err(e) if e.is_connect() && attempt < self.retries => {
-                    attempt += 1;
-                    tokio::time::sleep(Duration::from_millis(50 * u64::from(attempt))).await;
-                }
-                Err(e) if e.is_timeout() => {
-                    tracing::warn!(role = self.name, url, "call timed out");
-                    return Err(ServiceError::timeout(self.name, self.timeout));
-                }
-                Err(e) => {
-                    tracing::warn!(role = self.name, url, error = %crate::telemetry::chain(&e), "call failed");
-                    return Err(ServiceError::unavailable(self.name));
-                }
+            request.send().await
+        };
+        // Only a refused connection is retried: the request never reached the role.
+        let sent = attempt
+            .retry(Policy::linear(
+                Duration::from_millis(50),
+                self.retries as usize,
+            ))
+            .when(reqwest::Error::is_connect)
+            .await;
+        match sent {
+            Ok(response) => Ok(response),
+            Err(e) if e.is_timeout() => {
+                tracing::warn!(role = self.name, url, "call timed out");
+                Err(ServiceError::timeout(self.name, self.timeout))
+            }
+            Err(e) => {
+                tracing::warn!(role = self.name, url, error = %crate::telemetry::chain(&e), "call failed");
+                Err(ServiceError::unavailable(self.name))
             }
         }
     }

@@ -57,10 +57,6 @@ impl IdentityService {
             query_timeout,
         }
     }
-
-    pub fn db(&self) -> &CustomerDb {
-        &self.db
-    }
 }
 
 #[async_trait]

@@ -16,8 +16,9 @@ pub mod wiring;
 use std::sync::Arc;
 use std::time::Duration;
 
+use cloudhp_core::retry::Policy;
 use cloudhp_events::{Delivery, OutboxEvent};
-use cloudhp_mail::{MailSettings, OutgoingMail, Transport, winner_mail};
+use cloudhp_mail::{MailSettings, OutgoingMail, Transport, send_within, winner_mail};
 use cloudhp_store::{LotteryDb, Notification, StoreError};
 use time::OffsetDateTime;
 use tokio::sync::Notify;
@@ -79,13 +80,10 @@ impl Notifier {
     }
 
     /// The delay before retry number `attempts` (1-based): doubling from `retry_min`, at most
-    /// `retry_max`.
+    /// `retry_max`. The retries themselves are scheduled in the outbox (or on the bus), not
+    /// run in this process.
     fn backoff(&self, attempts: u32) -> Duration {
-        let factor = 1u32 << attempts.saturating_sub(1).min(16);
-        self.settings
-            .retry_min
-            .saturating_mul(factor)
-            .min(self.settings.retry_max)
+        Policy::doubling(self.settings.retry_min, self.settings.retry_max).delay(attempts)
     }
 
     /// Builds and sends the mail of one entry (within `send_timeout`); marks it delivered
@@ -102,14 +100,7 @@ impl Notifier {
                 return Sent::Never;
             }
         };
-        let sent = tokio::time::timeout(self.settings.send_timeout, self.transport.send(&mail))
-            .await
-            .unwrap_or_else(|_| {
-                Err(cloudhp_mail::MailError::Url(format!(
-                    "no answer within {:?}",
-                    self.settings.send_timeout
-                )))
-            });
+        let sent = send_within(self.transport.as_ref(), &mail, self.settings.send_timeout).await;
         match sent {
             Ok(()) => {
                 if let Err(e) = self.db.mark_delivered(id, OffsetDateTime::now_utc()).await {

@@ -42,12 +42,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use cloudhp_core::retry::{Policy, Retryable};
 use cloudhp_core::{
-    CampaignWindow, Clock, CustomerId, IdentityHandle, Play, PlayOutcome, PlayReply, PlayState,
-    PlayStatus, ServiceError, WorkerHandle, system_clock,
+    CampaignWindow, Clock, CustomerId, DrawFailure, IdentityHandle, Play, PlayOutcome, PlayReply,
+    PlayState, PlayStatus, ServiceError, WorkerHandle, system_clock,
 };
 use cloudhp_objects::{ImageStore, picture_key};
-use cloudhp_store::{Claim, ClaimToken, Completion, LotteryDb, PlayRecord, StoreError};
+use cloudhp_store::{Claim, ClaimToken, Completion, LotteryDb, StoreError, TakeOver};
 use time::OffsetDateTime;
 use tokio::sync::{Notify, Semaphore};
 use tokio_util::sync::CancellationToken;
@@ -151,7 +152,8 @@ impl PlayService {
         }
     }
 
-    /// Reads the campaign's window against `clock` (tests), not the system's.
+    /// Reads the campaign's window against `clock`, not the system's.
+    #[cfg(test)]
     pub fn with_clock(mut self, clock: Clock) -> Self {
         if let Some(inner) = Arc::get_mut(&mut self.inner) {
             inner.clock = clock;
@@ -183,13 +185,12 @@ impl PlayService {
             let now = OffsetDateTime::now_utc();
             let expired = self.inner.db.expired_claims(now, SWEEP_BATCH).await?;
             for &id in &expired {
-                if let Some((token, record)) = self
+                let taken = self
                     .inner
                     .db
-                    .take_over_expired(id, now, s.lease, &s.instance)
-                    .await?
-                    && self.redrive(token, &record, Recovery::Expired, now).await?
-                {
+                    .take_over_expired(id, now, s.lease, &s.instance, s.max_attempts)
+                    .await?;
+                if self.redrive(taken, Recovery::Expired) {
                     recovered += 1;
                 }
             }
@@ -221,13 +222,12 @@ impl PlayService {
                 .await?;
             let now = OffsetDateTime::now_utc();
             for claim in &held {
-                if let Some((token, record)) = self
+                let taken = self
                     .inner
                     .db
-                    .take_over_held(claim, &s.instance, now, s.lease)
-                    .await?
-                    && self.redrive(token, &record, Recovery::Restart, now).await?
-                {
+                    .take_over_held(claim, &s.instance, now, s.lease, s.max_attempts)
+                    .await?;
+                if self.redrive(taken, Recovery::Restart) {
                     recovered += 1;
                 }
             }
@@ -238,28 +238,25 @@ impl PlayService {
         }
     }
 
-    /// Drives a claim just taken over again, unless it was interrupted too often: then it is
-    /// given up as failed. Returns whether it is driven again.
-    async fn redrive(
-        &self,
-        token: ClaimToken,
-        record: &PlayRecord,
-        why: Recovery,
-        now: OffsetDateTime,
-    ) -> Result<bool, StoreError> {
-        let s = &self.inner.settings;
-        let id = record.customer.id;
-        if record.attempts > s.max_attempts {
-            let reason = format!("gave up after {} attempts", s.max_attempts);
-            tracing::error!(customer = %id, attempts = record.attempts, "draw keeps being interrupted; {reason}");
-            self.inner.db.fail(id, &token, &reason, now).await?;
-            count("abandoned");
-            return Ok(false);
+    /// Drives a claim just taken over again; a draw the store gave up (interrupted
+    /// `max_attempts` times) is only counted. Returns whether it is driven again.
+    fn redrive(&self, taken: Option<TakeOver>, why: Recovery) -> bool {
+        match taken {
+            None => false,
+            Some(TakeOver::GaveUp(record)) => {
+                tracing::error!(customer = %record.customer.id, attempts = record.attempts, "draw keeps being interrupted; given up");
+                count("abandoned");
+                false
+            }
+            Some(TakeOver::Acquired(token, record)) => {
+                let id = record.customer.id;
+                tracing::info!(customer = %id, attempt = record.attempts, reason = why.label(), "re-driving an interrupted draw");
+                metrics::counter!("cloudhp_draws_recovered_total", "reason" => why.label())
+                    .increment(1);
+                self.spawn_draw(id, token);
+                true
+            }
         }
-        tracing::info!(customer = %id, attempt = record.attempts, reason = why.label(), "re-driving an interrupted draw");
-        metrics::counter!("cloudhp_draws_recovered_total", "reason" => why.label()).increment(1);
-        self.spawn_draw(id, token);
-        Ok(true)
     }
 
     /// Recovers this instance's own interrupted draws at once (retried every
@@ -320,10 +317,18 @@ impl Inner {
         // `play.worker_timeout`, within the claim's lease. The W client has none of its own.
         let draw = match tokio::time::timeout(s.worker_timeout, self.worker.draw(id)).await {
             Ok(Ok(draw)) => draw,
-            Ok(Err(e)) => return self.give_up(id, &token, &e.to_string()).await,
+            Ok(Err(e)) => {
+                let failure = match e {
+                    ServiceError::Timeout { .. } => DrawFailure::WTimeout,
+                    _ => DrawFailure::WFailed,
+                };
+                return self.give_up(id, &token, failure, &e.to_string()).await;
+            }
             Err(_) => {
                 let e = ServiceError::timeout(PRIZE_WORKER, s.worker_timeout);
-                return self.give_up(id, &token, &e.to_string()).await;
+                return self
+                    .give_up(id, &token, DrawFailure::WTimeout, &e.to_string())
+                    .await;
             }
         };
 
@@ -338,20 +343,23 @@ impl Inner {
             Ok(Ok(())) => {}
             Ok(Err(e)) => {
                 tracing::warn!(customer = %id, error = %chain(&e), "cannot store the prize picture");
+                let reason = format!("{IMAGE_STORE} is unavailable");
                 return self
-                    .give_up(id, &token, &format!("{IMAGE_STORE} is unavailable"))
+                    .give_up(id, &token, DrawFailure::PictureFailed, &reason)
                     .await;
             }
             Err(_) => {
                 tracing::warn!(customer = %id, "storing the prize picture timed out");
                 let e = ServiceError::timeout(IMAGE_STORE, s.store_timeout);
-                return self.give_up(id, &token, &e.to_string()).await;
+                return self
+                    .give_up(id, &token, DrawFailure::PictureTimeout, &e.to_string())
+                    .await;
             }
         }
 
         match self
             .db
-            .complete(id, &token, &draw.prize, &key, OffsetDateTime::now_utc())
+            .complete(id, &token, &draw.prize, OffsetDateTime::now_utc())
             .await
         {
             Ok(Completion::Recorded) => {
@@ -403,28 +411,30 @@ impl Inner {
         key: &str,
         jpeg: bytes::Bytes,
     ) -> Result<(), cloudhp_objects::ObjectError> {
-        const ATTEMPTS: u32 = 3;
-        let mut attempt = 1;
-        loop {
-            match self.images.put(key, jpeg.clone()).await {
-                Ok(()) => return Ok(()),
-                Err(e) if attempt < ATTEMPTS => {
-                    tracing::info!(customer = %id, attempt, error = %chain(&e), "storing the prize picture failed; retrying");
-                    tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt))).await;
-                    attempt += 1;
-                }
-                Err(e) => return Err(e),
-            }
-        }
+        let mut attempt = 0;
+        (|| self.images.put(key, jpeg.clone()))
+            .retry(Policy::linear(Duration::from_millis(200), 2))
+            .notify(|e, _| {
+                attempt += 1;
+                tracing::info!(customer = %id, attempt, error = %chain(e), "storing the prize picture failed; retrying");
+            })
+            .await
     }
 
-    /// Ends a draw without a prize: the customer may play again.
-    async fn give_up(&self, id: CustomerId, token: &ClaimToken, reason: &str) {
-        tracing::warn!(customer = %id, reason, "draw failed; the customer may try again");
+    /// Ends a draw without a prize, recording why (`failure`, and its text `reason`): the
+    /// customer may play again.
+    async fn give_up(
+        &self,
+        id: CustomerId,
+        token: &ClaimToken,
+        failure: DrawFailure,
+        reason: &str,
+    ) {
+        tracing::warn!(customer = %id, failure = failure.as_str(), reason, "draw failed; the customer may try again");
         count("failed");
         if let Err(e) = self
             .db
-            .fail(id, token, reason, OffsetDateTime::now_utc())
+            .fail(id, token, failure, reason, OffsetDateTime::now_utc())
             .await
         {
             tracing::warn!(customer = %id, error = %chain(&e), "cannot record the failure; the claim will expire and be retried");
@@ -449,6 +459,7 @@ impl Play for PlayService {
                 now,
                 self.inner.settings.lease,
                 &self.inner.settings.instance,
+                self.inner.settings.max_attempts,
             )
             .await
             .map_err(|e| {
@@ -500,16 +511,21 @@ mod tests {
 
     use super::*;
 
-    /// A W that answers at once, or, when `gate` is given, says it was called (`entered`)
-    /// and waits for a permit.
+    /// A W that answers at once (with `fail`'s error when given), or, when `gate` is given,
+    /// says it was called (`entered`) and waits for a permit.
     struct FakeW {
-        fail: bool,
+        fail: Option<ServiceError>,
         gate: Option<Arc<Semaphore>>,
         entered: Arc<Semaphore>,
     }
 
     impl FakeW {
         fn new(fail: bool, gate: Option<Arc<Semaphore>>) -> Self {
+            let fail = fail.then(|| ServiceError::unavailable("the prize worker"));
+            Self::failing(fail, gate)
+        }
+
+        fn failing(fail: Option<ServiceError>, gate: Option<Arc<Semaphore>>) -> Self {
             Self {
                 fail,
                 gate,
@@ -525,8 +541,8 @@ mod tests {
             if let Some(gate) = &self.gate {
                 let _ = gate.acquire().await;
             }
-            if self.fail {
-                return Err(ServiceError::unavailable("the prize worker"));
+            if let Some(e) = &self.fail {
+                return Err(e.clone());
             }
             Ok(Draw {
                 prize: Prize::parse("drone.jpg").unwrap(),
@@ -562,9 +578,6 @@ mod tests {
         }
         async fn ready(&self) -> Result<(), ObjectError> {
             Ok(())
-        }
-        fn describe(&self) -> String {
-            "fake".into()
         }
     }
 
@@ -657,6 +670,7 @@ mod tests {
         finish(&s).await;
         let record = s.db.record(customer().id).await.unwrap().unwrap();
         assert_eq!(record.state, RecordState::Failed);
+        assert_eq!(record.failure, Some(DrawFailure::PictureFailed));
         assert_eq!(record.prize, None);
         assert_eq!(s.db.pending_notifications().await.unwrap(), 0);
     }
@@ -668,10 +682,28 @@ mod tests {
         finish(&s).await;
         let record = s.db.record(customer().id).await.unwrap().unwrap();
         assert_eq!(record.state, RecordState::Failed);
+        assert_eq!(record.failure, Some(DrawFailure::WFailed));
+        assert_eq!(
+            record.last_error.as_deref(),
+            Some("the prize worker is unavailable")
+        );
         assert_eq!(s.store.puts.load(Ordering::SeqCst), 0);
         // The customer may play again.
         let again = s.service.play(customer().id).await.unwrap();
         assert_eq!(again.outcome, PlayOutcome::Started);
+    }
+
+    #[tokio::test]
+    async fn a_w_that_times_out_is_recorded_as_a_timeout() {
+        let late = ServiceError::timeout("the prize worker", Duration::from_secs(30));
+        let s = setup(FakeW::failing(Some(late.clone()), None), 0).await;
+        s.service.play(customer().id).await.unwrap();
+        finish(&s).await;
+        let record = s.db.record(customer().id).await.unwrap().unwrap();
+        assert_eq!(record.state, RecordState::Failed);
+        assert_eq!(record.failure, Some(DrawFailure::WTimeout));
+        assert_eq!(record.last_error, Some(late.to_string()));
+        assert_eq!(record.to_status().last_failure, Some(DrawFailure::WTimeout));
     }
 
     #[tokio::test]
@@ -685,11 +717,13 @@ mod tests {
         entered.acquire().await.unwrap().forget();
         // While W works, the lease is (made to look) expired and a recovery takes the claim.
         let later = OffsetDateTime::now_utc() + time::Duration::minutes(5);
-        let (new_token, _) =
-            s.db.take_over_expired(customer().id, later, Duration::from_secs(600), "other")
+        let Some(TakeOver::Acquired(new_token, _)) =
+            s.db.take_over_expired(customer().id, later, Duration::from_secs(600), "other", 3)
                 .await
                 .unwrap()
-                .expect("the claim can be taken over");
+        else {
+            panic!("the claim can be taken over");
+        };
         gate.add_permits(1);
         finish(&s).await;
         // The old holder stopped at its renewal: no picture written, nothing recorded.
@@ -715,7 +749,7 @@ mod tests {
         let then = OffsetDateTime::now_utc() - age;
         for n in ids {
             let claim = db
-                .claim(&customer_n(n), then, Duration::from_secs(60), holder)
+                .claim(&customer_n(n), then, Duration::from_secs(60), holder, 3)
                 .await
                 .unwrap();
             assert!(matches!(claim, Claim::Acquired(_)));
@@ -806,6 +840,7 @@ mod tests {
                 "test-1",
                 OffsetDateTime::now_utc() - Duration::from_secs(2),
                 Duration::from_secs(60),
+                3,
             )
             .await
             .unwrap()
@@ -815,7 +850,8 @@ mod tests {
         finish(&s).await;
         let record = s.db.record(customer_n(400).id).await.unwrap().unwrap();
         assert_eq!(record.state, RecordState::Failed);
-        assert_eq!(record.attempts, 4);
+        assert_eq!(record.failure, Some(DrawFailure::Abandoned));
+        assert_eq!(record.attempts, 3, "never driven beyond max_attempts");
         assert_eq!(s.store.puts.load(Ordering::SeqCst), 0);
     }
 

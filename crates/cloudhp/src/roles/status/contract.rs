@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use cloudhp_core::{
+use cloudhp_core::{DrawFailure, 
     Customer, CustomerId, PlayState, PlayStatus, Prize, ServiceError, StatusHandle,
 };
 use cloudhp_store::{Claim, LotteryDb, Pool, PoolSettings};
@@ -41,17 +41,17 @@ async fn plays(db: &LotteryDb) -> Vec<PlayStatus> {
     let lease = Duration::from_secs(60);
     let mut tokens = Vec::new();
     for n in 1..=3 {
-        let Claim::Acquired(token) = db.claim(&customer(n), now, lease, "test").await.unwrap()
+        let Claim::Acquired(token) = db.claim(&customer(n), now, lease, "test", 3).await.unwrap()
         else {
             panic!("customer {n} was claimed already");
         };
         tokens.push(token);
     }
     let prize = Prize::parse("drone.jpg").unwrap();
-    db.complete(customer(1).id, &tokens[0], &prize, "1.jpg", now)
+    db.complete(customer(1).id, &tokens[0], &prize, now)
         .await
         .unwrap();
-    db.fail(customer(3).id, &tokens[2], "W failed", now)
+    db.fail(customer(3).id, &tokens[2], DrawFailure::WFailed, "W failed", now)
         .await
         .unwrap();
     let mut statuses = Vec::new();

@@ -6,7 +6,7 @@ use askama::Template;
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
-use cloudhp_core::{CustomerId, IdError, Phase, PlayState, PlayStatus, ServiceError};
+use cloudhp_core::{CustomerId, DrawFailure, IdError, Phase, PlayState, PlayStatus, ServiceError};
 use serde::Serialize;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -357,6 +357,9 @@ pub(super) struct PlayerJson {
     requested_at: Option<String>,
     played_at: Option<String>,
     last_failure_at: Option<String>,
+    /// Why the last attempt failed (`w_timeout`, `w_failed`, `picture_failed`,
+    /// `picture_timeout`, `abandoned`), when known.
+    last_failure: Option<&'static str>,
     picture_url: Option<String>,
     can_play: bool,
     /// `open`, `not_started` or `over`, and what the page says about it.
@@ -400,6 +403,7 @@ impl PlayerJson {
             requested_at: rfc3339(status.and_then(|s| s.requested_at)),
             played_at: rfc3339(status.and_then(|s| s.played_at)),
             last_failure_at: rfc3339(status.and_then(|s| s.last_failure_at)),
+            last_failure: status.and_then(|s| s.last_failure).map(DrawFailure::as_str),
             picture_url: picture_src(links, id, parts),
             can_play: can_play(parts),
             campaign: match parts.campaign {
@@ -719,6 +723,28 @@ mod tests {
             "{html}"
         );
         assert!(html.contains("disabled>Drawing"));
+    }
+
+    #[test]
+    fn the_json_of_a_failed_draw_names_the_kind_of_failure() {
+        let id = CustomerId::new(9).unwrap();
+        let mut failed = PlayStatus::not_played(id);
+        failed.last_failure_at = Some(time::macros::datetime!(2026-11-25 10:04 UTC));
+        failed.last_failure = Some(DrawFailure::WTimeout);
+        let json =
+            serde_json::to_value(PlayerJson::from_parts(&web().links, id, &parts(Ok(failed))))
+                .unwrap();
+        assert_eq!(json["status"], "not_played");
+        assert_eq!(json["last_failure_at"], "2026-11-25T10:04:00Z");
+        assert_eq!(json["last_failure"], "w_timeout");
+
+        let json = serde_json::to_value(PlayerJson::from_parts(
+            &web().links,
+            id,
+            &parts(Ok(PlayStatus::not_played(id))),
+        ))
+        .unwrap();
+        assert!(json["last_failure"].is_null(), "{json}");
     }
 
     trait RenderBody {
