@@ -119,9 +119,12 @@ impl Sandbox {
             "50",
         ];
         Proc::start(&self.config, &args, env)
+            .unwrap_or_else(|log| panic!("cloudhp {args:?} did not start:\n{log}"))
     }
 
-    /// Starts `cloudhp serve` with these roles, listening on `listen`.
+    /// Starts `cloudhp serve` with these roles, listening on `listen`. On a given port (a
+    /// restart on the port a process just released), a start that finds the port taken for a
+    /// moment is tried again, a bounded number of times.
     pub fn serve(&self, roles: &str, listen: &str, env: &[(&str, &str)]) -> Proc {
         let data_dir = self.data_dir();
         let args = [
@@ -133,9 +136,30 @@ impl Sandbox {
             "--data-dir",
             data_dir.to_str().unwrap(),
         ];
-        Proc::start(&self.config, &args, env)
+        if listen.ends_with(":0") {
+            return Proc::start(&self.config, &args, env).unwrap_or_else(|log| {
+                panic!("cloudhp {args:?} did not start:\n{log}");
+            });
+        }
+        let mut last = String::new();
+        for _ in 0..BIND_TRIES {
+            match Proc::start(&self.config, &args, env) {
+                Ok(proc) => return proc,
+                Err(log) if log.contains("cannot listen on") => {
+                    last = log;
+                    std::thread::sleep(POLL);
+                }
+                Err(log) => panic!("cloudhp {args:?} did not start:\n{log}"),
+            }
+        }
+        panic!("cloudhp {args:?} found {listen} taken {BIND_TRIES} times:\n{last}");
     }
 }
+
+/// How many times a process is started again on a port that is taken (a count, not a
+/// deadline): the port a stopped process released can be taken for a moment by an outgoing
+/// connection that happened to get it.
+const BIND_TRIES: u32 = 50;
 
 /// Appends `extra` to `base`, merging sections that both define.
 fn merge_toml(base: &str, extra: &str) -> String {
@@ -163,7 +187,8 @@ pub struct Proc {
 }
 
 impl Proc {
-    fn start(config: &Path, args: &[&str], env: &[(&str, &str)]) -> Proc {
+    /// Starts the binary; its log when it exits before listening.
+    fn start(config: &Path, args: &[&str], env: &[(&str, &str)]) -> Result<Proc, String> {
         let log_dir = config.parent().unwrap();
         let stderr_log = log_dir.join(format!(
             "proc-{}-{}.log",
@@ -209,16 +234,16 @@ impl Proc {
             Ok(addrs) => addrs,
             Err(_) => {
                 let _ = child.kill();
-                let log = std::fs::read_to_string(&stderr_log).unwrap_or_default();
-                panic!("cloudhp {args:?} did not start:\n{log}");
+                let _ = child.wait();
+                return Err(std::fs::read_to_string(&stderr_log).unwrap_or_default());
             }
         };
-        Proc {
+        Ok(Proc {
             child,
             addr,
             ops_addr,
             stderr_log,
-        }
+        })
     }
 
     /// The operations listener (`/metrics`, `/readyz`).

@@ -218,8 +218,9 @@ async fn play_calls_any_w_honouring_the_contract_the_single_threaded_original_in
 async fn play_spreads_over_several_w_instances_and_skips_a_dead_one() {
     let sandbox = Sandbox::new("[worker]\ntempo = 0.3\n");
     let live = sandbox.serve("worker", "127.0.0.1:0", &[]);
-    let dead = format!("http://127.0.0.1:{}", cloudhp_testkit::free_port());
-    let urls = format!("{dead},{}", live.base());
+    // Nothing listens there, and nothing else can while the test holds the port.
+    let dead = cloudhp_testkit::ClosedPort::new();
+    let urls = format!("http://127.0.0.1:{},{}", dead.port, live.base());
     let app = sandbox.up_with(&[("CLOUDHP_PLAY__WORKER_URLS", urls.as_str())]);
     let links = sandbox.links(&app.base());
     for n in 1..=6u32 {
