@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -378,28 +379,66 @@ pub async fn page(proc: &impl Site, links: &Links, n: u32) -> (u16, String) {
     (status, response.text().await.unwrap())
 }
 
-/// The whole `/metrics` text of a process (from its operations listener).
-pub async fn metrics_text(proc: &Proc) -> String {
-    client()
-        .get(proc.ops().url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
+async fn get_text(url: &str) -> String {
+    let response = client().get(url).send().await.unwrap();
+    assert_eq!(response.status(), 200, "GET {url}");
+    response.text().await.unwrap()
 }
 
-/// The value of a metric (first sample whose line starts with `name`), 0 when absent (a
-/// counter that never counted is not exported). Assert on positive counts where possible.
-pub async fn metric(proc: &Proc, name: &str) -> f64 {
-    let text = metrics_text(proc).await;
-    text.lines()
-        .filter(|l| !l.starts_with('#'))
-        .find(|l| l.starts_with(name) && l[name.len()..].starts_with([' ', '{']))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0.0)
+/// The whole `/metrics` text of a child process (from its operations listener).
+pub async fn metrics_text(proc: &Proc) -> String {
+    get_text(&proc.ops().url("/metrics")).await
+}
+
+/// A metric of a child process (as in [`Metrics::get`]); `None` when it is not exported (a
+/// counter that never counted is not).
+pub async fn metric(proc: &Proc, name: &str) -> Option<f64> {
+    Metrics(metrics_text(proc).await).get(name)
+}
+
+/// Waits until a metric of a child process reaches `n`; its value then (more than `n` when it
+/// went past).
+pub async fn wait_metric(proc: &Proc, name: &str, n: f64) -> f64 {
+    wait_for(&format!("{name} to reach {n}"), || async {
+        metric(proc, name).await.filter(|v| *v >= n)
+    })
+    .await
+}
+
+/// A reading of `/metrics` (Prometheus text format).
+pub struct Metrics(pub String);
+
+impl Metrics {
+    /// The sum of the samples of `name`: a bare name (`cloudhp_draws_total`) sums every
+    /// series of it, a name with all its labels (`cloudhp_draws_total{outcome="won"}`) is that
+    /// one series. `None` when no sample matches.
+    pub fn get(&self, name: &str) -> Option<f64> {
+        self.samples()
+            .filter(|(series, _)| {
+                series.strip_prefix(name).is_some_and(|rest| {
+                    rest.is_empty() || (rest.starts_with('{') && !name.contains('{'))
+                })
+            })
+            .map(|(_, value)| value)
+            .reduce(|a, b| a + b)
+    }
+
+    /// Every sample, by its series (`name{labels}`).
+    pub fn series(&self) -> BTreeMap<String, f64> {
+        self.samples()
+            .map(|(series, value)| (series.to_owned(), value))
+            .collect()
+    }
+
+    fn samples(&self) -> impl Iterator<Item = (&str, f64)> {
+        self.0
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+            .filter_map(|l| {
+                let (series, value) = l.rsplit_once(' ')?;
+                Some((series, value.parse().ok()?))
+            })
+    }
 }
 
 /// Runs a `cloudhp` command to its end, with the sandbox's configuration.
