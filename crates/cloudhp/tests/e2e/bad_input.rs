@@ -123,7 +123,7 @@ async fn bad_ids_and_bad_links_are_refused_with_4xx() {
 #[tokio::test]
 async fn unknown_deleted_and_inactive_customers_do_not_exist() {
     let sandbox = Sandbox::new("");
-    let app = sandbox.up();
+    let app = sandbox.app().spawn().await;
     let links = sandbox.links(&app.base());
     let http = client();
     let customers = sandbox.customers();
@@ -170,7 +170,7 @@ async fn unknown_deleted_and_inactive_customers_do_not_exist() {
 #[tokio::test]
 async fn customer_fields_with_markup_are_escaped() {
     let sandbox = Sandbox::new("");
-    let app = sandbox.up();
+    let app = sandbox.app().spawn().await;
     let links = sandbox.links(&app.base());
     let mut evil = cloudhp_store::demo_customer(id(500));
     evil.firstname = "<script>alert('x')</script>".into();
@@ -196,7 +196,7 @@ async fn customer_fields_with_markup_are_escaped() {
 #[tokio::test]
 async fn line_breaks_in_customer_fields_cannot_forge_mail_lines() {
     let sandbox = Sandbox::new("");
-    let app = sandbox.up();
+    let app = sandbox.app().spawn().await;
     let links = sandbox.links(&app.base());
     // The shop's table is written by the shop, not by our import: anything can be in it.
     let mut evil = cloudhp_store::demo_customer(id(501));

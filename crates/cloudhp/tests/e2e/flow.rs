@@ -136,7 +136,7 @@ async fn page_play_drawing_won_picture_and_one_mail() {
 #[tokio::test]
 async fn the_api_answers_202_while_drawing_and_the_home_page_explains_the_link() {
     let sandbox = Sandbox::new("[worker]\ntempo = 1.0\n");
-    let app = sandbox.up();
+    let app = sandbox.app().spawn().await;
     let links = sandbox.links(&app.base());
     let http = client();
     let token = links.token(id(3)).unwrap();

@@ -1,5 +1,7 @@
 //! Nothing stuck, nothing doubled: crashes and W failures.
 
+use cloudhp_testkit::ClosedPort;
+
 use crate::support::*;
 
 /// Short leases so that recovery happens within the test.
@@ -175,13 +177,11 @@ async fn a_restarted_process_re_drives_its_own_draws_at_once_whatever_their_leas
 
 #[tokio::test]
 async fn a_failed_w_call_records_no_prize_and_the_customer_can_try_again() {
-    // A W of our own, as its own process; stopped, then started again on the same port.
+    // A W of our own, down at first: its port reserved, where nothing listens. The app is a
+    // process of its own: its metrics count this test's draws only.
     let sandbox = Sandbox::new("[worker]\ntempo = 0.2\n");
-    let w = sandbox.serve("worker", "127.0.0.1:0", &[]);
-    let w_port = w.port();
-    assert!(w.stop());
-    let w_url = format!("http://127.0.0.1:{w_port}");
-
+    let w_port = ClosedPort::new();
+    let w_url = format!("http://127.0.0.1:{}", w_port.port);
     let app = sandbox.up_with(&[("CLOUDHP_PLAY__WORKER_URLS", w_url.as_str())]);
     let links = sandbox.links(&app.base());
     let token = links.token(id(9)).unwrap();
@@ -205,8 +205,11 @@ async fn a_failed_w_call_records_no_prize_and_the_customer_can_try_again() {
         Some(1.0)
     );
 
-    // W is back: the customer plays again and wins.
-    let _w = sandbox.serve("worker", &format!("127.0.0.1:{w_port}"), &[]);
+    // W comes up on its port (in the test process, bound as soon as the port is given back):
+    // the customer plays again and wins.
+    let port = w_port.port;
+    drop(w_port);
+    let _w = sandbox.app().roles("worker").on_port(port).spawn().await;
     let response = client().post(&play).send().await.unwrap();
     assert_eq!(response.status(), 202);
     wait_for_state(&app, &links, 9, "won").await;

@@ -77,6 +77,11 @@ async fn shop(count: u32) -> (MysqlDatabase, String) {
     (db, url)
 }
 
+/// `identity.database` on the shop database at `url`.
+fn shop_database(url: &str) -> String {
+    format!("[identity]\ndatabase = \"{url}\"\n")
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn identity_reads_a_prestashop_table_through_a_read_only_account() {
     let (_db, url) = shop(5000).await;
@@ -92,7 +97,7 @@ async fn identity_reads_a_prestashop_table_through_a_read_only_account() {
     ro.close().await;
 
     let sandbox = Sandbox::new("[identity]\ntable_prefix = \"shop7_\"\n");
-    let app = sandbox.up_with(&[("CLOUDHP_IDENTITY__DATABASE", url.as_str())]);
+    let app = sandbox.app().with(&shop_database(&url)).spawn().await;
     let links = sandbox.links(&app.base());
 
     for n in [1u32, 2500, 4999, 5000] {
@@ -141,7 +146,7 @@ async fn inactive_customers_and_guests_follow_the_campaign_settings() {
     let sandbox = Sandbox::new(
         "[identity]\ntable_prefix = \"shop7_\"\ninactive = \"include\"\nguests = \"exclude\"\n",
     );
-    let app = sandbox.up_with(&[("CLOUDHP_IDENTITY__DATABASE", url.as_str())]);
+    let app = sandbox.app().with(&shop_database(&url)).spawn().await;
     let links = sandbox.links(&app.base());
     assert_eq!(page(&app, &links, 11).await.0, 200, "inactive, included");
     assert_eq!(page(&app, &links, 12).await.0, 404, "guest, excluded");
@@ -154,12 +159,13 @@ async fn the_shop_database_down_or_hanging_gives_na_and_recovers_by_itself() {
     let proxy = Proxy::start(db.host.clone()).await;
     let proxied = url.replace(&db.host, &format!("127.0.0.1:{}", proxy.port));
     let sandbox = Sandbox::new("[identity]\ntable_prefix = \"shop7_\"\n");
-    let identity = sandbox.serve(
-        "identity",
-        "127.0.0.1:0",
-        &[("CLOUDHP_IDENTITY__DATABASE", proxied.as_str())],
-    );
-    let app = sandbox.up_with(&[("CLOUDHP_IDENTITY__DATABASE", proxied.as_str())]);
+    let identity = sandbox
+        .app()
+        .roles("identity")
+        .with(&shop_database(&proxied))
+        .spawn()
+        .await;
+    let app = sandbox.app().with(&shop_database(&proxied)).spawn().await;
     let links = sandbox.links(&app.base());
     let internal = format!("{}/v1/identity/customers/3", identity.base());
     assert_eq!(client().get(&internal).send().await.unwrap().status(), 200);
@@ -260,8 +266,7 @@ async fn seed_makes_a_demo_shop_database_once_from_a_secret_file() {
 
     // The identity role reads the seeded shop.
     let sandbox = Sandbox::new("[identity]\ntable_prefix = \"demo_\"\n");
-    let url = db.url();
-    let app = sandbox.up_with(&[("CLOUDHP_IDENTITY__DATABASE", url.as_str())]);
+    let app = sandbox.app().with(&shop_database(&db.url())).spawn().await;
     let links = sandbox.links(&app.base());
     let json = player(&app, &links, 120).await;
     assert_eq!(json["customer"]["id"], 120, "{json}");

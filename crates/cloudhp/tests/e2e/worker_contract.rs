@@ -25,7 +25,7 @@ fn decode_ticket(answer: &serde_json::Value) -> image::RgbImage {
 #[tokio::test]
 async fn our_worker_honours_the_w_contract() {
     let sandbox = Sandbox::new("[worker]\ntempo = 1.0\n");
-    let w = sandbox.serve("worker", "127.0.0.1:0", &[]);
+    let w = sandbox.app().roles("worker").spawn().await;
     let http = client();
 
     let about = http.get(w.url("/")).send().await.unwrap();
@@ -206,7 +206,11 @@ async fn play_calls_any_w_honouring_the_contract_the_single_threaded_original_in
     tokio::spawn(async move { axum::serve(listener, router).await });
 
     let sandbox = Sandbox::new("[play]\nworker_concurrency = 1\n");
-    let app = sandbox.up_with(&[("CLOUDHP_PLAY__WORKER_URLS", w_url.as_str())]);
+    let app = sandbox
+        .app()
+        .with(&format!("[play]\nworker_urls = \"{w_url}\"\n"))
+        .spawn()
+        .await;
     let links = sandbox.links(&app.base());
     for n in 1..=6u32 {
         start_play(&app, &links, n).await;
@@ -237,12 +241,17 @@ async fn play_calls_any_w_honouring_the_contract_the_single_threaded_original_in
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn play_spreads_over_several_w_instances_and_skips_a_dead_one() {
+    // The live W a process of its own: its metrics count this test's draws only.
     let sandbox = Sandbox::new("[worker]\ntempo = 0.3\n");
     let live = sandbox.serve("worker", "127.0.0.1:0", &[]);
     // Nothing listens there, and nothing else can while the test holds the port.
     let dead = cloudhp_testkit::ClosedPort::new();
     let urls = format!("http://127.0.0.1:{},{}", dead.port, live.base());
-    let app = sandbox.up_with(&[("CLOUDHP_PLAY__WORKER_URLS", urls.as_str())]);
+    let app = sandbox
+        .app()
+        .with(&format!("[play]\nworker_urls = \"{urls}\"\n"))
+        .spawn()
+        .await;
     let links = sandbox.links(&app.base());
     for n in 1..=6u32 {
         start_play(&app, &links, n).await;
