@@ -53,11 +53,9 @@ async fn fifty_concurrent_plays_of_one_customer_give_one_draw_and_one_mail() {
     let lottery = sandbox.lottery();
     let record = lottery.record(id(11)).await.unwrap().unwrap();
     assert_eq!(record.attempts, 1);
-    let counts = wait_for("the notification to be delivered", || async {
-        let counts = lottery.outbox_counts().await.unwrap();
-        (counts.delivered == 1).then_some(counts)
-    })
-    .await;
+    let sent = "cloudhp_notifications_total{outcome=\"sent\"}";
+    assert_eq!(wait_metric(&app, sent, 1.0).await, 1.0, "one mail sent");
+    let counts = lottery.outbox_counts().await.unwrap();
     assert_eq!((counts.pending, counts.delivered), (0, 1));
     assert_eq!(sandbox.mails().len(), 1);
     // One picture, under the customer's key.

@@ -124,6 +124,8 @@ async fn winners_travel_through_jetstream_to_the_notifier() {
         (sandbox.mails().len() == 3).then_some(())
     })
     .await;
+    let sent = "cloudhp_notifications_total{outcome=\"sent\"}";
+    assert_eq!(wait_metric(&app, sent, 3.0).await, 3.0, "three mails sent");
     assert_eq!(
         metric(&app, "cloudhp_events_published_total").await,
         Some(3.0)

@@ -1,6 +1,7 @@
 //! The identity role on a real PrestaShop customer table in MariaDB, read through a read-only
 //! account; the shop database going down, hanging and coming back.
 
+use cloudhp_testkit::{SmtpMode, SmtpServer};
 use sqlx::{AssertSqlSafe, Executor, MySqlPool};
 
 use crate::proxy::{Mode, Proxy};
@@ -96,8 +97,15 @@ async fn identity_reads_a_prestashop_table_through_a_read_only_account() {
     );
     ro.close().await;
 
+    // Mail through a test relay, which keeps each message sent.
+    let smtp = SmtpServer::start(SmtpMode::Plain, None);
     let sandbox = Sandbox::new("[identity]\ntable_prefix = \"shop7_\"\n");
-    let app = sandbox.app().with(&shop_database(&url)).spawn().await;
+    let app = sandbox
+        .app()
+        .with(&shop_database(&url))
+        .with(&format!("[mail]\nurl = \"{}\"\n", plain_smtp_url(&smtp)))
+        .spawn()
+        .await;
     let links = sandbox.links(&app.base());
 
     for n in [1u32, 2500, 4999, 5000] {
@@ -132,12 +140,17 @@ async fn identity_reads_a_prestashop_table_through_a_read_only_account() {
     // A play works end to end with the shop's customer.
     start_play(&app, &links, 8).await;
     wait_for_state(&app, &links, 8, "won").await;
-    wait_for("the winner mail", || async {
-        (sandbox.mails().len() == 1).then_some(())
+    wait_for("the notification to be delivered", || async {
+        (sandbox.lottery().outbox_counts().await.unwrap().delivered == 1).then_some(())
     })
     .await;
-    let mail = std::fs::read_to_string(&sandbox.mails()[0]).unwrap();
-    assert!(mail.contains("customer8@shop.example"), "{mail}");
+    let messages = smtp.messages();
+    assert_eq!(messages.len(), 1, "one mail sent");
+    assert!(
+        messages[0].contains("customer8@shop.example"),
+        "{}",
+        messages[0]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -59,6 +59,26 @@ retry_max = "1s"
 enabled = false
 "#;
 
+/// `mail.url` of a test SMTP server without TLS. The server keeps every message it is sent, so
+/// a mail sent twice is two messages there (the spool would rewrite the same file).
+pub fn plain_smtp_url(smtp: &cloudhp_testkit::SmtpServer) -> String {
+    format!("smtp://127.0.0.1:{}?tls=none", smtp.port)
+}
+
+/// The Customer id lines of mails, sorted (one per mail sent).
+pub fn mailed_customers(messages: &[String]) -> Vec<String> {
+    let mut ids: Vec<String> = messages
+        .iter()
+        .filter_map(|m| {
+            m.lines()
+                .find(|l| l.starts_with("Customer id:"))
+                .map(|l| l.trim().to_owned())
+        })
+        .collect();
+    ids.sort();
+    ids
+}
+
 /// A data dir and a configuration file, shared by the processes of one test.
 pub struct Sandbox {
     pub dir: tempfile::TempDir,

@@ -205,10 +205,13 @@ async fn play_calls_any_w_honouring_the_contract_the_single_threaded_original_in
     let w_url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, router).await });
 
+    // Mail through a test relay, which keeps each message sent.
+    let smtp = cloudhp_testkit::SmtpServer::start(cloudhp_testkit::SmtpMode::Plain, None);
     let sandbox = Sandbox::new("[play]\nworker_concurrency = 1\n");
     let app = sandbox
         .app()
         .with(&format!("[play]\nworker_urls = \"{w_url}\"\n"))
+        .with(&format!("[mail]\nurl = \"{}\"\n", plain_smtp_url(&smtp)))
         .spawn()
         .await;
     let links = sandbox.links(&app.base());
@@ -233,10 +236,14 @@ async fn play_calls_any_w_honouring_the_contract_the_single_threaded_original_in
         1,
         "the original was never called twice at once"
     );
-    wait_for("six mails", || async {
-        (sandbox.mails().len() == 6).then_some(())
+    // Six mails, one per winner: none sent twice.
+    wait_for("six notifications to be delivered", || async {
+        (sandbox.lottery().outbox_counts().await.unwrap().delivered == 6).then_some(())
     })
     .await;
+    let customers = mailed_customers(&smtp.messages());
+    let want: Vec<String> = (1..=6).map(|n| format!("Customer id: {n}")).collect();
+    assert_eq!(customers, want, "one mail per winner");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
