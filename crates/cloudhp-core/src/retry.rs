@@ -1,7 +1,5 @@
 //! The one retry policy of CloudHP: the delays between the attempts of an operation are built
-//! here, and [backon] runs the attempts, in async code
-//! (`op.retry(policy).when(…).notify(…).await`) and in blocking code
-//! (`op.retry(policy).when(…).call()`).
+//! here, and [backon] runs the attempts (`op.retry(policy).when(…).notify(…).await`).
 //!
 //! The delays are computed here rather than by backon's own builders: they stay exactly those
 //! the product had (whole milliseconds, no floating point, no jitter), and backon has no
@@ -9,7 +7,7 @@
 
 use std::time::Duration;
 
-pub use backon::{BackoffBuilder, BlockingRetryable, Retryable};
+pub use backon::{BackoffBuilder, Retryable};
 
 /// How the delay grows from one retry to the next.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -176,14 +174,5 @@ mod tests {
         .when(|e| *e == "refused")
         .await;
         assert_eq!((result, calls), (Err("broken"), 1), "only what `when` says");
-
-        let mut calls = 0;
-        let blocking: Result<u32, &str> = (|| {
-            calls += 1;
-            if calls < 3 { Err("not yet") } else { Ok(calls) }
-        })
-        .retry(Policy::constant(Duration::ZERO, 5))
-        .call();
-        assert_eq!(blocking, Ok(3));
     }
 }

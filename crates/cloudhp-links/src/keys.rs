@@ -7,11 +7,9 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use cloudhp_core::retry::{BlockingRetryable, Policy};
 
 /// The shortest key accepted (characters).
 pub const MIN_KEY_LEN: usize = 32;
@@ -88,32 +86,47 @@ fn options_owner_only() -> std::fs::OpenOptions {
 }
 
 /// Reads the keys of `path`, or creates it with one random key (readable by the owner only).
-/// Several processes starting together agree on the first one written.
+/// Several processes starting together agree on the first one written: a new key is written
+/// to a file of its own, then published under `path` whole and at once (a hard link, which
+/// fails when `path` exists), so a concurrent starter reads a complete key file or none, and
+/// never waits for another's write to finish.
 pub fn load_or_create(path: &Path) -> Result<Vec<Vec<u8>>, KeyFileError> {
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent).map_err(|e| KeyFileError::io(path, e))?;
     }
-    match options_owner_only().open(path) {
-        Ok(mut file) => {
-            let key: [u8; 32] = rand::random();
-            let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
-            file.write_all(format!("{hex}\n").as_bytes())
-                .and_then(|()| file.sync_all())
-                .map_err(|e| KeyFileError::io(path, e))?;
-            Ok(vec![hex.into_bytes()])
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            // A concurrent starter may still be writing it: a file not readable as keys yet is
-            // read again, 50 times at most, 20 ms apart; a file that cannot be read is an
-            // error at once.
-            (|| {
-                let text = std::fs::read_to_string(path).map_err(|e| KeyFileError::io(path, e))?;
-                parse(path, &text)
-            })
-            .retry(Policy::constant(Duration::from_millis(20), 49))
-            .when(|e| !matches!(e, KeyFileError::Io { .. }))
-            .call()
-        }
+    let read = |path: &Path| {
+        let text = std::fs::read_to_string(path).map_err(|e| KeyFileError::io(path, e))?;
+        parse(path, &text)
+    };
+    if path.exists() {
+        return read(path);
+    }
+    let key: [u8; 32] = rand::random();
+    let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
+    let tmp = path.with_extension(format!(
+        "key.new-{}-{:016x}",
+        std::process::id(),
+        rand::random::<u64>()
+    ));
+    let write = |target: &Path| {
+        options_owner_only().open(target).and_then(|mut file| {
+            file.write_all(format!("{hex}\n").as_bytes())?;
+            file.sync_all()
+        })
+    };
+    let published = write(&tmp).and_then(|()| std::fs::hard_link(&tmp, path));
+    let _ = std::fs::remove_file(&tmp);
+    // A filesystem without hard links (some network or FUSE mounts): the key is written in
+    // place instead, created only if absent; a concurrent starter may then, rarely, read it
+    // before it is whole and fail with a clear error, and succeeds when started again.
+    let published = match published {
+        Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists && !path.exists() => write(path),
+        other => other,
+    };
+    match published {
+        Ok(()) => Ok(vec![hex.into_bytes()]),
+        // Another starter published its key first, complete: that one is the campaign's.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => read(path),
         Err(e) => Err(KeyFileError::io(path, e)),
     }
 }
@@ -168,6 +181,28 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(path).unwrap().permissions().mode();
         assert_eq!(mode & 0o077, 0, "the key must not be readable by others");
+    }
+
+    #[test]
+    fn starters_racing_for_a_new_key_file_agree_on_one_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("link.key");
+        let barrier = std::sync::Barrier::new(16);
+        let keys: Vec<Vec<Vec<u8>>> = std::thread::scope(|s| {
+            let starters: Vec<_> = (0..16)
+                .map(|_| {
+                    s.spawn(|| {
+                        barrier.wait();
+                        load_or_create(&path).unwrap()
+                    })
+                })
+                .collect();
+            starters.into_iter().map(|t| t.join().unwrap()).collect()
+        });
+        assert!(keys.iter().all(|k| *k == keys[0]), "{keys:?}");
+        assert_eq!(load_or_create(&path).unwrap(), keys[0]);
+        // No temporary file is left behind.
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 
     #[test]

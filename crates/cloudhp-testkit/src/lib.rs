@@ -95,7 +95,15 @@ impl SmtpServer {
         server
     }
 
+    /// Starts the server: on a free port the first time (it binds port 0 and says which), on
+    /// the same port on a restart.
     fn spawn(&mut self) {
+        let port = self.port;
+        self.port = start_on(port, "the test SMTP server", || self.try_spawn());
+    }
+
+    /// One start; `None` when the server exits without listening (its port is taken).
+    fn try_spawn(&mut self) -> Option<u16> {
         use std::io::BufRead;
         let script = require("CLOUDHP_TEST_SMTP_SERVER");
         // Run by its own first line: it needs the system Python, which has aiosmtpd.
@@ -135,14 +143,19 @@ impl SmtpServer {
         std::io::BufReader::new(stdout)
             .read_line(&mut line)
             .expect("the SMTP server says where it listens");
+        if line.is_empty() {
+            // It exited before listening.
+            let _ = child.wait();
+            return None;
+        }
         let port = line
             .trim()
             .rsplit(':')
             .next()
             .and_then(|p| p.parse().ok())
             .unwrap_or_else(|| panic!("unexpected first line of the SMTP server: {line:?}"));
-        self.port = port;
         self.child = Some(child);
+        Some(port)
     }
 
     /// Stops the server (connections are refused until `restart`).
@@ -201,48 +214,70 @@ impl Drop for SmtpServer {
 /// when dropped.
 pub struct NatsServer {
     child: Option<std::process::Child>,
+    /// 0 until the first start has bound a port.
     pub port: u16,
     dir: tempfile::TempDir,
 }
 
 impl NatsServer {
+    /// Starts a server on a port of its own choosing (it binds port 0 and logs which).
     pub fn start() -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        let port = free_port();
         let mut server = Self {
             child: None,
-            port,
+            port: 0,
             dir,
         };
         server.spawn();
         server
     }
 
+    /// Starts the server: on a free port the first time (it binds port 0 and logs which), on
+    /// the same port on a restart.
     fn spawn(&mut self) {
+        let port = self.port;
+        self.port = start_on(port, "nats-server", || self.try_spawn());
+    }
+
+    /// One start; `None` when the server exits without listening. Ready when it logs the
+    /// address it accepts clients on, then that it is ready (a connection test could reach
+    /// another program holding the port).
+    fn try_spawn(&mut self) -> Option<u16> {
+        use std::io::BufRead;
         let binary = require("CLOUDHP_TEST_NATS_SERVER");
-        let child = std::process::Command::new(&binary)
-            .args([
-                "-js",
-                "-a",
-                "127.0.0.1",
-                "-p",
-                &self.port.to_string(),
-                "-sd",
-            ])
+        // -1: a random free port, chosen by the server itself.
+        let port = if self.port == 0 {
+            "-1".to_owned()
+        } else {
+            self.port.to_string()
+        };
+        let mut child = std::process::Command::new(&binary)
+            .args(["-js", "-a", "127.0.0.1", "-p", &port, "-sd"])
             .arg(self.dir.path())
             .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {binary}: {e}"));
+        let stderr = child.stderr.take().expect("stderr");
+        let mut lines = std::io::BufReader::new(stderr).lines();
+        let listening = lines.by_ref().map_while(Result::ok).find_map(|line| {
+            let (_, addr) = line.split_once("Listening for client connections on ")?;
+            addr.trim().rsplit(':').next()?.parse::<u16>().ok()
+        });
+        let ready = listening.is_some()
+            && lines
+                .by_ref()
+                .map_while(Result::ok)
+                .any(|line| line.contains("Server is ready"));
+        let (Some(port), true) = (listening, ready) else {
+            // The log ended: it exited without listening.
+            kill(&mut Some(child));
+            return None;
+        };
+        // Keep reading its log, or it would block once the pipe is full.
+        std::thread::spawn(move || lines.for_each(drop));
         self.child = Some(child);
-        // Ready when it accepts connections (bounded by a count of tries).
-        for _ in 0..200 {
-            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                return;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(25));
-        }
-        panic!("nats-server did not listen on port {}", self.port);
+        Some(port)
     }
 
     pub fn url(&self) -> String {
@@ -266,6 +301,24 @@ impl Drop for NatsServer {
     }
 }
 
+/// Starts a test server with `try_spawn` (the port it listens on, or `None` when it exited
+/// without listening) on `port`, 0 for a free one. On a given port (a restart), where the port
+/// just released may be taken for a moment by an outgoing connection that happened to get it,
+/// it tries again, a bounded number of times; on port 0 nothing can be in the way.
+fn start_on(port: u16, what: &str, mut try_spawn: impl FnMut() -> Option<u16>) -> u16 {
+    let tries = if port == 0 { 1 } else { BIND_TRIES };
+    for _ in 0..tries {
+        if let Some(port) = try_spawn() {
+            return port;
+        }
+        std::thread::sleep(BIND_PAUSE);
+    }
+    panic!(
+        "{what} exited without listening on port {port} ({tries} tries); `{SCRIPT}` installs \
+         what it needs"
+    );
+}
+
 /// Kills a child process of a test server and reaps it.
 fn kill(child: &mut Option<std::process::Child>) {
     if let Some(mut child) = child.take() {
@@ -274,12 +327,38 @@ fn kill(child: &mut Option<std::process::Child>) {
     }
 }
 
-/// A TCP port that was free a moment ago.
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
+/// How many times a test server is started again on its port before the test gives up, and
+/// the pause between two tries: a bound by count (the port a killed server released is taken
+/// only for a moment, by an outgoing connection that happened to get it).
+const BIND_TRIES: u32 = 50;
+const BIND_PAUSE: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// A loopback port where nothing listens, reserved for as long as this lives: connections to
+/// it are refused, and no other program can take it meanwhile (a port merely "free a moment
+/// ago" can be).
+pub struct ClosedPort {
+    _socket: tokio::net::TcpSocket,
+    pub port: u16,
+}
+
+impl ClosedPort {
+    pub fn new() -> Self {
+        let socket = tokio::net::TcpSocket::new_v4().expect("a socket");
+        socket
+            .bind(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
+            .expect("bind a loopback port");
+        let port = socket.local_addr().expect("its address").port();
+        Self {
+            _socket: socket,
+            port,
+        }
+    }
+}
+
+impl Default for ClosedPort {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 /// A fresh database on the test MariaDB, dropped at the end of the test.

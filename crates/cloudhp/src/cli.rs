@@ -49,6 +49,9 @@ struct Common {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run every role in one process on embedded backends: no server, no setup.
+    ///
+    /// Once its listeners are bound, it prints one line for the programs that start it:
+    /// `listening public=http://ADDR ops=http://ADDR` (the public and operations listeners).
     Up {
         #[command(flatten)]
         common: Common,
@@ -60,6 +63,9 @@ enum Command {
         demo_customers: Option<u32>,
     },
     /// Run some roles; the others are reached over HTTP at the URLs of [roles].
+    ///
+    /// Once its listeners are bound, it prints one line for the programs that start it:
+    /// `listening public=http://ADDR ops=http://ADDR` (the public and operations listeners).
     Serve {
         /// A role or alias (repeatable, or comma-separated): web, identity, status, play,
         /// worker, picture, notifier, all, backend.

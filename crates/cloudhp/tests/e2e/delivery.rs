@@ -83,10 +83,7 @@ async fn winner_mails_go_through_smtp_and_wait_while_it_is_down() {
         wait_for_state(&app, &links, n, "won").await;
     }
     let lottery = sandbox.lottery();
-    wait_for("failed delivery attempts", || async {
-        (metric(&app, "cloudhp_notifications_total{outcome=\"failed\"}").await >= 2.0).then_some(())
-    })
-    .await;
+    wait_metric(&app, "cloudhp_notifications_total{outcome=\"failed\"}", 2.0).await;
     assert_eq!(lottery.outbox_counts().await.unwrap().pending, 2);
 
     // It comes back: every waiting mail goes out, once.
@@ -127,7 +124,12 @@ async fn winners_travel_through_jetstream_to_the_notifier() {
         (sandbox.mails().len() == 3).then_some(())
     })
     .await;
-    assert_eq!(metric(&app, "cloudhp_events_published_total").await, 3.0);
+    let sent = "cloudhp_notifications_total{outcome=\"sent\"}";
+    assert_eq!(wait_metric(&app, sent, 3.0).await, 3.0, "three mails sent");
+    assert_eq!(
+        metric(&app, "cloudhp_events_published_total").await,
+        Some(3.0)
+    );
     // The stream holds the three events, all acknowledged by the notifier.
     let bus = EventBus::connect(&nats.url(), bus_settings())
         .await

@@ -2,8 +2,12 @@
 
 use crate::support::*;
 
+const SENT: &str = "cloudhp_notifications_total{outcome=\"sent\"}";
+
 #[tokio::test]
 async fn page_play_drawing_won_picture_and_one_mail() {
+    // The real binary: it is restarted, and its metrics count this test's mails only (as
+    // sent: a mail sent twice would rewrite the same file of the spool).
     let sandbox = Sandbox::new("[worker]\ntempo = 1.0\n");
     let app = sandbox.up();
     let links = sandbox.links(&app.base());
@@ -97,13 +101,16 @@ async fn page_play_drawing_won_picture_and_one_mail() {
         .unwrap();
     assert_eq!(response.status(), 304);
 
-    // One mail for the admins, naming the winner.
+    // One mail for the admins, naming the winner: sent once.
     let mails = wait_for("the winner mail", || async {
         let mails = sandbox.mails();
         (!mails.is_empty()).then_some(mails)
     })
     .await;
     assert_eq!(mails.len(), 1);
+    assert_eq!(wait_metric(&app, SENT, 1.0).await, 1.0, "one mail sent");
+    let counts = sandbox.lottery().outbox_counts().await.unwrap();
+    assert_eq!((counts.pending, counts.delivered), (0, 1));
     let mail = std::fs::read_to_string(&mails[0]).unwrap();
     assert!(mail.contains("Message-ID: <winner-7-"), "{mail}");
     assert!(mail.contains("To: admin@localhost"), "{mail}");
@@ -122,7 +129,7 @@ async fn page_play_drawing_won_picture_and_one_mail() {
     let again: serde_json::Value = again.json().await.unwrap();
     assert_eq!(again["prize"], prize.as_str());
 
-    // A restart keeps everything.
+    // A restart keeps everything, and sends nothing again.
     assert!(app.stop(), "a clean stop");
     let app = sandbox.up();
     let links = sandbox.links(&app.base());
@@ -131,12 +138,27 @@ async fn page_play_drawing_won_picture_and_one_mail() {
     assert_eq!(after["prize"], prize.as_str());
     assert_eq!(after["played_at"], won["played_at"]);
     assert_eq!(sandbox.mails().len(), 1);
+    // Once the restarted process has sent the next winner's mail (so its notifier has gone
+    // through the outbox since the restart), it has sent that one only: customer 7's mail was
+    // sent once in all.
+    start_play(&app, &links, 8).await;
+    wait_for("customer 8's mail to be delivered", || async {
+        let counts = sandbox.lottery().outbox_counts().await.unwrap();
+        (counts.delivered == 2).then_some(())
+    })
+    .await;
+    assert_eq!(
+        wait_metric(&app, SENT, 1.0).await,
+        1.0,
+        "customer 7's mail sent once"
+    );
+    assert_eq!(sandbox.mails().len(), 2);
 }
 
 #[tokio::test]
 async fn the_api_answers_202_while_drawing_and_the_home_page_explains_the_link() {
     let sandbox = Sandbox::new("[worker]\ntempo = 1.0\n");
-    let app = sandbox.up();
+    let app = sandbox.app().spawn().await;
     let links = sandbox.links(&app.base());
     let http = client();
     let token = links.token(id(3)).unwrap();

@@ -73,7 +73,7 @@ async fn an_export_is_imported_with_its_bad_rows_reported() {
     );
 
     // The imported customers are the campaign's (no demo customers are mixed in).
-    let app = sandbox.up();
+    let app = sandbox.app().spawn().await;
     let links = sandbox.links(&app.base());
     let json = player(&app, &links, 1234).await;
     assert_eq!(json["customer"]["email"], "client1234@example.com");

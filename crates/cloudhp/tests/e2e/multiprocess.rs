@@ -36,6 +36,15 @@ impl Cluster {
         self.procs.iter_mut().find(|(r, _, _)| *r == role).unwrap()
     }
 
+    /// The running process of `role`.
+    fn proc(&self, role: &str) -> &Proc {
+        self.procs
+            .iter()
+            .find(|(r, _, _)| *r == role)
+            .and_then(|(_, proc, _)| proc.as_ref())
+            .unwrap()
+    }
+
     fn stop(&mut self, role: &str) {
         let proc = self.slot(role).1.take().unwrap();
         assert!(proc.stop(), "{role} stops cleanly");
@@ -115,6 +124,12 @@ async fn each_role_in_its_own_process_and_the_page_survives_each_one_dying() {
         (cluster.sandbox.mails().len() == 1).then_some(())
     })
     .await;
+    let sent = "cloudhp_notifications_total{outcome=\"sent\"}";
+    assert_eq!(
+        wait_metric(cluster.proc("notifier"), sent, 1.0).await,
+        1.0,
+        "one mail sent"
+    );
 
     // Each part dies in turn: the page is still a 200, that panel says N/A, and Play is not
     // offered while what it needs is unknown.
@@ -184,6 +199,11 @@ async fn each_role_in_its_own_process_and_the_page_survives_each_one_dying() {
     }
 
     // The notifier is down: a winner's notification waits, and goes out when it is back.
+    assert_eq!(
+        metric(cluster.proc("notifier"), sent).await,
+        Some(1.0),
+        "still one mail sent"
+    );
     cluster.stop("notifier");
     let response = http
         .post(web.url(&links.page_path(id(3))))
@@ -204,5 +224,15 @@ async fn each_role_in_its_own_process_and_the_page_survives_each_one_dying() {
         (cluster.sandbox.mails().len() == 2).then_some(())
     })
     .await;
-    assert_eq!(lottery.outbox_counts().await.unwrap().pending, 0);
+    wait_for("the waiting notification to be delivered", || async {
+        let counts = lottery.outbox_counts().await.unwrap();
+        ((counts.pending, counts.delivered) == (0, 2)).then_some(())
+    })
+    .await;
+    // The restarted notifier sent that one mail only: two in all, across both notifiers.
+    assert_eq!(
+        wait_metric(cluster.proc("notifier"), sent, 1.0).await,
+        1.0,
+        "the restarted notifier sent one mail"
+    );
 }

@@ -54,15 +54,19 @@ async fn a_role_api_off_loopback_needs_a_token_or_a_loud_opt_out() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_play_role_draws_only_for_customers_of_the_shop_under_their_own_name() {
-    let sandbox = Sandbox::new("[worker]\ntempo = 0.1\n");
-    let token = ("CLOUDHP_ROLES__TOKEN", TOKEN);
-    let identity = sandbox.serve("identity", "127.0.0.1:0", &[token]);
-    let identity_url = identity.base();
-    let play = sandbox.serve(
-        "play,worker,status",
-        "127.0.0.1:0",
-        &[token, ("CLOUDHP_ROLES__IDENTITY_URL", &identity_url)],
-    );
+    let sandbox = Sandbox::new(&format!(
+        "[worker]\ntempo = 0.1\n[roles]\ntoken = \"{TOKEN}\"\n"
+    ));
+    let identity = sandbox.app().roles("identity").spawn().await;
+    let play = sandbox
+        .app()
+        .roles("play,worker,status")
+        .with(&format!(
+            "[roles]\nidentity_url = \"{}\"\n",
+            identity.base()
+        ))
+        .spawn()
+        .await;
     let forged = serde_json::json!({
         "id": 999_999,
         "firstname": "Mallory",

@@ -1,6 +1,7 @@
 //! The identity role on a real PrestaShop customer table in MariaDB, read through a read-only
 //! account; the shop database going down, hanging and coming back.
 
+use cloudhp_testkit::{SmtpMode, SmtpServer};
 use sqlx::{AssertSqlSafe, Executor, MySqlPool};
 
 use crate::proxy::{Mode, Proxy};
@@ -77,6 +78,11 @@ async fn shop(count: u32) -> (MysqlDatabase, String) {
     (db, url)
 }
 
+/// `identity.database` on the shop database at `url`.
+fn shop_database(url: &str) -> String {
+    format!("[identity]\ndatabase = \"{url}\"\n")
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn identity_reads_a_prestashop_table_through_a_read_only_account() {
     let (_db, url) = shop(5000).await;
@@ -91,8 +97,15 @@ async fn identity_reads_a_prestashop_table_through_a_read_only_account() {
     );
     ro.close().await;
 
+    // Mail through a test relay, which keeps each message sent.
+    let smtp = SmtpServer::start(SmtpMode::Plain, None);
     let sandbox = Sandbox::new("[identity]\ntable_prefix = \"shop7_\"\n");
-    let app = sandbox.up_with(&[("CLOUDHP_IDENTITY__DATABASE", url.as_str())]);
+    let app = sandbox
+        .app()
+        .with(&shop_database(&url))
+        .with(&format!("[mail]\nurl = \"{}\"\n", plain_smtp_url(&smtp)))
+        .spawn()
+        .await;
     let links = sandbox.links(&app.base());
 
     for n in [1u32, 2500, 4999, 5000] {
@@ -127,12 +140,17 @@ async fn identity_reads_a_prestashop_table_through_a_read_only_account() {
     // A play works end to end with the shop's customer.
     start_play(&app, &links, 8).await;
     wait_for_state(&app, &links, 8, "won").await;
-    wait_for("the winner mail", || async {
-        (sandbox.mails().len() == 1).then_some(())
+    wait_for("the notification to be delivered", || async {
+        (sandbox.lottery().outbox_counts().await.unwrap().delivered == 1).then_some(())
     })
     .await;
-    let mail = std::fs::read_to_string(&sandbox.mails()[0]).unwrap();
-    assert!(mail.contains("customer8@shop.example"), "{mail}");
+    let messages = smtp.messages();
+    assert_eq!(messages.len(), 1, "one mail sent");
+    assert!(
+        messages[0].contains("customer8@shop.example"),
+        "{}",
+        messages[0]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -141,7 +159,7 @@ async fn inactive_customers_and_guests_follow_the_campaign_settings() {
     let sandbox = Sandbox::new(
         "[identity]\ntable_prefix = \"shop7_\"\ninactive = \"include\"\nguests = \"exclude\"\n",
     );
-    let app = sandbox.up_with(&[("CLOUDHP_IDENTITY__DATABASE", url.as_str())]);
+    let app = sandbox.app().with(&shop_database(&url)).spawn().await;
     let links = sandbox.links(&app.base());
     assert_eq!(page(&app, &links, 11).await.0, 200, "inactive, included");
     assert_eq!(page(&app, &links, 12).await.0, 404, "guest, excluded");
@@ -154,12 +172,13 @@ async fn the_shop_database_down_or_hanging_gives_na_and_recovers_by_itself() {
     let proxy = Proxy::start(db.host.clone()).await;
     let proxied = url.replace(&db.host, &format!("127.0.0.1:{}", proxy.port));
     let sandbox = Sandbox::new("[identity]\ntable_prefix = \"shop7_\"\n");
-    let identity = sandbox.serve(
-        "identity",
-        "127.0.0.1:0",
-        &[("CLOUDHP_IDENTITY__DATABASE", proxied.as_str())],
-    );
-    let app = sandbox.up_with(&[("CLOUDHP_IDENTITY__DATABASE", proxied.as_str())]);
+    let identity = sandbox
+        .app()
+        .roles("identity")
+        .with(&shop_database(&proxied))
+        .spawn()
+        .await;
+    let app = sandbox.app().with(&shop_database(&proxied)).spawn().await;
     let links = sandbox.links(&app.base());
     let internal = format!("{}/v1/identity/customers/3", identity.base());
     assert_eq!(client().get(&internal).send().await.unwrap().status(), 200);
@@ -201,13 +220,6 @@ async fn the_shop_database_down_or_hanging_gives_na_and_recovers_by_itself() {
 
         // The database comes back: everything recovers without a restart.
         proxy.set(Mode::Pass);
-        tokio::time::sleep(std::time::Duration::from_secs(3)).await;
-        eprintln!(
-            "DEBUG internal {:?}",
-            client().get(&internal).send().await.unwrap().text().await
-        );
-        eprintln!("DEBUG player {}", player(&app, &links, 3).await);
-        eprintln!("DEBUG LOG {}", identity.log());
         wait_for(&format!("identity to recover after {mode:?}"), || async {
             let ok = client().get(&internal).send().await.ok()?.status() == 200;
             let json = player(&app, &links, 3).await;
@@ -267,8 +279,7 @@ async fn seed_makes_a_demo_shop_database_once_from_a_secret_file() {
 
     // The identity role reads the seeded shop.
     let sandbox = Sandbox::new("[identity]\ntable_prefix = \"demo_\"\n");
-    let url = db.url();
-    let app = sandbox.up_with(&[("CLOUDHP_IDENTITY__DATABASE", url.as_str())]);
+    let app = sandbox.app().with(&shop_database(&db.url())).spawn().await;
     let links = sandbox.links(&app.base());
     let json = player(&app, &links, 120).await;
     assert_eq!(json["customer"]["id"], 120, "{json}");

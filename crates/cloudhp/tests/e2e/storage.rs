@@ -49,7 +49,7 @@ fn s3_options() -> StoreOptions {
     }
 }
 
-async fn play_and_fetch_the_picture(sandbox: &Sandbox, app: &Proc, n: u32) -> Vec<u8> {
+async fn play_and_fetch_the_picture(sandbox: &Sandbox, app: &impl Site, n: u32) -> Vec<u8> {
     let links = sandbox.links(&app.base());
     start_play(app, &links, n).await;
     let won = wait_for_state(app, &links, n, "won").await;
@@ -68,27 +68,15 @@ async fn play_and_fetch_the_picture(sandbox: &Sandbox, app: &Proc, n: u32) -> Ve
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn pictures_are_kept_in_swift() {
     let container = unique("cloudhp-e2e-");
-    let env = [
-        (
-            "CLOUDHP_IMAGES__URL",
-            format!("swift://{container}/campaign"),
-        ),
-        (
-            "CLOUDHP_IMAGES__SWIFT__AUTH_URL",
-            require("CLOUDHP_TEST_SWIFT_AUTH_URL"),
-        ),
-        (
-            "CLOUDHP_IMAGES__SWIFT__USER",
-            require("CLOUDHP_TEST_SWIFT_USER"),
-        ),
-        (
-            "CLOUDHP_IMAGES__SWIFT__PASSWORD",
-            require("CLOUDHP_TEST_SWIFT_KEY"),
-        ),
-    ];
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let images = format!(
+        "[images]\nurl = \"swift://{container}/campaign\"\n\
+         [images.swift]\nauth_url = {:?}\nuser = {:?}\npassword = {:?}\n",
+        require("CLOUDHP_TEST_SWIFT_AUTH_URL"),
+        require("CLOUDHP_TEST_SWIFT_USER"),
+        require("CLOUDHP_TEST_SWIFT_KEY"),
+    );
     let sandbox = Sandbox::new("[worker]\ntempo = 0.2\n");
-    let app = sandbox.up_with(&env);
+    let app = sandbox.app().with(&images).spawn().await;
     let jpeg = play_and_fetch_the_picture(&sandbox, &app, 4).await;
     // The object is in the container, as image/jpeg under the customer's key.
     let swift = store_from_url(&format!("swift://{container}/campaign"), &swift_options()).unwrap();
@@ -108,28 +96,16 @@ async fn pictures_are_kept_in_s3() {
     let bucket = unique("cloudhp-e2e-s3-");
     let swift = store_from_url(&format!("swift://{bucket}"), &swift_options()).unwrap();
     swift.ready().await.unwrap();
-    let env = [
-        ("CLOUDHP_IMAGES__URL", format!("s3://{bucket}")),
-        (
-            "CLOUDHP_IMAGES__S3__ENDPOINT",
-            require("CLOUDHP_TEST_S3_ENDPOINT"),
-        ),
-        (
-            "CLOUDHP_IMAGES__S3__REGION",
-            require("CLOUDHP_TEST_S3_REGION"),
-        ),
-        (
-            "CLOUDHP_IMAGES__S3__ACCESS_KEY",
-            require("CLOUDHP_TEST_S3_ACCESS_KEY"),
-        ),
-        (
-            "CLOUDHP_IMAGES__S3__SECRET_KEY",
-            require("CLOUDHP_TEST_S3_SECRET_KEY"),
-        ),
-    ];
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let images = format!(
+        "[images]\nurl = \"s3://{bucket}\"\n\
+         [images.s3]\nendpoint = {:?}\nregion = {:?}\naccess_key = {:?}\nsecret_key = {:?}\n",
+        require("CLOUDHP_TEST_S3_ENDPOINT"),
+        require("CLOUDHP_TEST_S3_REGION"),
+        require("CLOUDHP_TEST_S3_ACCESS_KEY"),
+        require("CLOUDHP_TEST_S3_SECRET_KEY"),
+    );
     let sandbox = Sandbox::new("[worker]\ntempo = 0.2\n");
-    let app = sandbox.up_with(&env);
+    let app = sandbox.app().with(&images).spawn().await;
     let jpeg = play_and_fetch_the_picture(&sandbox, &app, 5).await;
     let s3 = store_from_url(&format!("s3://{bucket}"), &s3_options()).unwrap();
     let info = s3

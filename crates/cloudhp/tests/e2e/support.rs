@@ -1,8 +1,24 @@
-//! Test support: runs the real `cloudhp` binary on free ports with a fresh data dir, and talks
-//! to it over HTTP as a browser or an API client would.
+//! Test support: runs CloudHP with a fresh data dir on free ports, and talks to it over HTTP as
+//! a browser or an API client would.
+//!
+//! Two ways to run it:
+//!
+//! - in this test process ([`Sandbox::app`] → [`TestApp`]): the app built by
+//!   [`cloudhp::build`] and run on a task of the test's runtime, as `cloudhp up` or
+//!   `cloudhp serve` would run it, for the tests where no process must die.
+//! - as a child process ([`Sandbox::up`], [`Sandbox::serve`] → [`Proc`]): the real binary, for
+//!   the tests that kill or restart a process, that run several processes as separate
+//!   replicas, that look at what a process prints, or that read its metrics.
+//!
+//! Metrics are one registry per process (see `cloudhp::telemetry::metrics`): every app of this
+//! test binary counts into the same one, and the counters of earlier tests stay in it. So the
+//! tests that read metrics run the binary, whose metrics are its own ([`metric`]); a test that
+//! reads the registry of this process holds it [`Alone`].
 
 #![allow(dead_code)]
 
+use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -10,9 +26,10 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use cloudhp::roles::web::Links;
-use cloudhp_core::CustomerId;
+use cloudhp_core::{CustomerId, RoleSet};
 use cloudhp_store::{CustomerDb, LotteryDb, Pool, PoolSettings, TablePrefix};
 pub use cloudhp_testkit::MysqlDatabase;
+use tokio::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 /// How often and how long the tests poll for something to happen: a count, not a deadline.
 pub const POLL: Duration = Duration::from_millis(100);
@@ -41,6 +58,26 @@ retry_max = "1s"
 [limits]
 enabled = false
 "#;
+
+/// `mail.url` of a test SMTP server without TLS. The server keeps every message it is sent, so
+/// a mail sent twice is two messages there (the spool would rewrite the same file).
+pub fn plain_smtp_url(smtp: &cloudhp_testkit::SmtpServer) -> String {
+    format!("smtp://127.0.0.1:{}?tls=none", smtp.port)
+}
+
+/// The Customer id lines of mails, sorted (one per mail sent).
+pub fn mailed_customers(messages: &[String]) -> Vec<String> {
+    let mut ids: Vec<String> = messages
+        .iter()
+        .filter_map(|m| {
+            m.lines()
+                .find(|l| l.starts_with("Customer id:"))
+                .map(|l| l.trim().to_owned())
+        })
+        .collect();
+    ids.sort();
+    ids
+}
 
 /// A data dir and a configuration file, shared by the processes of one test.
 pub struct Sandbox {
@@ -102,6 +139,50 @@ impl Sandbox {
         Links::signed(&keys, base).expect("a key")
     }
 
+    /// An app in this test process, every role by default (as `cloudhp up`, with 50 demo
+    /// customers), configured by the sandbox's file.
+    pub fn app(&self) -> AppBuilder<'_> {
+        AppBuilder {
+            sandbox: self,
+            roles: None,
+            extra: Vec::new(),
+            port: 0,
+        }
+    }
+
+    /// The configuration of an app in this test process: the sandbox's file, then `extra` (in
+    /// order), then loopback port 0 for both listeners and the sandbox's data dir. The
+    /// environment is not read (a child process gets a cleared one).
+    fn config(&self, all_roles: bool, extra: &[String], port: u16) -> cloudhp::Config {
+        let mut text = std::fs::read_to_string(&self.config).expect("read config");
+        for more in extra {
+            text = merge_toml(&text, more);
+        }
+        let mut table: toml::Table = toml::from_str(&text).expect("config toml");
+        let mut set = |section: &str, key: &str, value: toml::Value| {
+            let section = table
+                .entry(section)
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            section
+                .as_table_mut()
+                .expect("a section")
+                .insert(key.into(), value);
+        };
+        set("server", "listen", format!("127.0.0.1:{port}").into());
+        set("server", "ops_listen", "127.0.0.1:0".into());
+        set(
+            "server",
+            "data_dir",
+            self.data_dir().to_str().unwrap().into(),
+        );
+        if all_roles {
+            set("identity", "demo_customers", 50.into());
+        }
+        toml::Value::Table(table)
+            .try_into()
+            .expect("a valid configuration")
+    }
+
     /// Starts `cloudhp up` on a free port.
     pub fn up(&self) -> Proc {
         self.up_with(&[])
@@ -119,9 +200,12 @@ impl Sandbox {
             "50",
         ];
         Proc::start(&self.config, &args, env)
+            .unwrap_or_else(|log| panic!("cloudhp {args:?} did not start:\n{log}"))
     }
 
-    /// Starts `cloudhp serve` with these roles, listening on `listen`.
+    /// Starts `cloudhp serve` with these roles, listening on `listen`. On a given port (a
+    /// restart on the port a process just released), a start that finds the port taken for a
+    /// moment is tried again, a bounded number of times.
     pub fn serve(&self, roles: &str, listen: &str, env: &[(&str, &str)]) -> Proc {
         let data_dir = self.data_dir();
         let args = [
@@ -133,8 +217,203 @@ impl Sandbox {
             "--data-dir",
             data_dir.to_str().unwrap(),
         ];
-        Proc::start(&self.config, &args, env)
+        if listen.ends_with(":0") {
+            return Proc::start(&self.config, &args, env).unwrap_or_else(|log| {
+                panic!("cloudhp {args:?} did not start:\n{log}");
+            });
+        }
+        let mut last = String::new();
+        for _ in 0..BIND_TRIES {
+            match Proc::start(&self.config, &args, env) {
+                Ok(proc) => return proc,
+                Err(log) if log.contains("cannot listen on") => {
+                    last = log;
+                    std::thread::sleep(POLL);
+                }
+                Err(log) => panic!("cloudhp {args:?} did not start:\n{log}"),
+            }
+        }
+        panic!("cloudhp {args:?} found {listen} taken {BIND_TRIES} times:\n{last}");
     }
+}
+
+/// How many times a process is started again on a port that is taken (a count, not a
+/// deadline): the port a stopped process released can be taken for a moment by an outgoing
+/// connection that happened to get it.
+const BIND_TRIES: u32 = 50;
+
+/// What an app in the test process runs: roles, and configuration added to the sandbox's.
+pub struct AppBuilder<'a> {
+    sandbox: &'a Sandbox,
+    roles: Option<String>,
+    extra: Vec<String>,
+    port: u16,
+}
+
+impl AppBuilder<'_> {
+    /// These roles only (as `cloudhp serve --role ROLES`; no demo customers override).
+    pub fn roles(mut self, roles: &str) -> Self {
+        self.roles = Some(roles.to_owned());
+        self
+    }
+
+    /// More configuration, merged over the sandbox's (as `merge_toml`).
+    pub fn with(mut self, toml: &str) -> Self {
+        self.extra.push(toml.to_owned());
+        self
+    }
+
+    /// The public listener on this loopback port (a port the test reserved, or one an app
+    /// of the test released) instead of a free one.
+    pub fn on_port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
+    }
+
+    /// Builds the app (its listeners bound) and runs it on a task of the test's runtime. On a
+    /// given port, a build that finds the port taken for a moment is tried again, a bounded
+    /// number of times.
+    pub async fn spawn(self) -> TestApp {
+        let roles = match &self.roles {
+            Some(roles) => RoleSet::parse(&[roles.as_str()]).expect("roles"),
+            None => RoleSet::all(),
+        };
+        let config = self
+            .sandbox
+            .config(self.roles.is_none(), &self.extra, self.port);
+        let tries = if self.port == 0 { 1 } else { BIND_TRIES };
+        let mut last = None;
+        for _ in 0..tries {
+            match TestApp::start(config.clone(), roles.clone()).await {
+                Ok(app) => return app,
+                Err(e) if format!("{e:#}").contains("cannot listen on") => last = Some(e),
+                Err(e) => panic!("cannot build the app: {e:#}"),
+            }
+            tokio::time::sleep(POLL).await;
+        }
+        panic!("cannot build the app ({tries} tries): {:#}", last.unwrap());
+    }
+}
+
+/// The in-process apps of this test binary and the metrics registry they share: each test
+/// running apps holds it shared, [`Alone`] holds it alone.
+static REGISTRY: RwLock<()> = RwLock::const_new(());
+
+/// How a test holds the registry.
+enum Lease {
+    Shared(RwLockReadGuard<'static, ()>),
+    Alone(RwLockWriteGuard<'static, ()>),
+}
+
+thread_local! {
+    /// The lease of the test running on this thread (libtest runs each test on a thread of its
+    /// own). Kept until the thread ends, that is after the test's runtime has dropped every
+    /// task of its apps: nothing of this test counts into the registry once another test
+    /// holds it alone. Every app of one test shares the one lease (a second one, asked for
+    /// while another test waits to hold the registry alone, would wait forever).
+    static LEASE: RefCell<Option<Lease>> = const { RefCell::new(None) };
+}
+
+/// Takes the registry shared for this test, unless it holds it already.
+async fn hold_registry() {
+    if LEASE.with_borrow(Option::is_some) {
+        return;
+    }
+    let lease = Lease::Shared(REGISTRY.read().await);
+    LEASE.set(Some(lease));
+}
+
+/// The metrics registry of this test binary, held alone by a test that reads it: no app of
+/// another test runs in this process meanwhile. (The fuzzing router of `edge.rs` is no app of
+/// a test: it counts its requests beside.)
+pub struct Alone(());
+
+impl Alone {
+    /// Waits until no other test runs an app in this process, then keeps them from starting
+    /// one until this test ends. For a test without a runtime of its own.
+    pub fn take_blocking() -> Alone {
+        let guard = REGISTRY.blocking_write();
+        LEASE.with_borrow_mut(|lease| {
+            assert!(
+                lease.is_none(),
+                "take Alone before starting the test's apps (they hold the registry shared)"
+            );
+            *lease = Some(Lease::Alone(guard));
+        });
+        Alone(())
+    }
+}
+
+/// An app running in the test process. Asked to stop when dropped; the end of the test's
+/// runtime ends whatever is left of it.
+pub struct TestApp {
+    pub addr: String,
+    pub ops_addr: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+impl TestApp {
+    /// Builds and runs an app; the build's error (a port taken is one).
+    async fn start(config: cloudhp::Config, roles: RoleSet) -> anyhow::Result<TestApp> {
+        init_logs();
+        hold_registry().await;
+        let app = cloudhp::build(config, roles).await?;
+        let summary = app.summary().clone();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(app.run_until_stopped(async move {
+            // A dropped sender asks for a stop too.
+            let _ = stopped.await;
+        }));
+        Ok(TestApp {
+            addr: summary.addr.to_string(),
+            ops_addr: summary.ops_addr.to_string(),
+            stop: Some(stop),
+            task: Some(task),
+        })
+    }
+
+    /// Asks it to stop, as SIGTERM would, and waits until it has; whether it stopped cleanly.
+    pub async fn stop(mut self) -> bool {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        match self.task.take() {
+            Some(task) => matches!(task.await, Ok(Ok(()))),
+            None => false,
+        }
+    }
+
+    /// The operations listener (`/metrics`, `/readyz`).
+    pub fn ops(&self) -> Port {
+        Port(self.ops_addr.rsplit(':').next().unwrap().parse().unwrap())
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+impl Site for TestApp {
+    fn base(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+/// Logs of the in-process apps, through the test harness's capture: shown with a failing
+/// test's output, and only then. `RUST_LOG` overrides the level.
+fn init_logs() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,cloudhp=info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(false)
+        .with_test_writer()
+        .try_init();
 }
 
 /// Appends `extra` to `base`, merging sections that both define.
@@ -163,7 +442,8 @@ pub struct Proc {
 }
 
 impl Proc {
-    fn start(config: &Path, args: &[&str], env: &[(&str, &str)]) -> Proc {
+    /// Starts the binary; its log when it exits before listening.
+    fn start(config: &Path, args: &[&str], env: &[(&str, &str)]) -> Result<Proc, String> {
         let log_dir = config.parent().unwrap();
         let stderr_log = log_dir.join(format!(
             "proc-{}-{}.log",
@@ -209,16 +489,16 @@ impl Proc {
             Ok(addrs) => addrs,
             Err(_) => {
                 let _ = child.kill();
-                let log = std::fs::read_to_string(&stderr_log).unwrap_or_default();
-                panic!("cloudhp {args:?} did not start:\n{log}");
+                let _ = child.wait();
+                return Err(std::fs::read_to_string(&stderr_log).unwrap_or_default());
             }
         };
-        Proc {
+        Ok(Proc {
             child,
             addr,
             ops_addr,
             stderr_log,
-        }
+        })
     }
 
     /// The operations listener (`/metrics`, `/readyz`).
@@ -353,28 +633,66 @@ pub async fn page(proc: &impl Site, links: &Links, n: u32) -> (u16, String) {
     (status, response.text().await.unwrap())
 }
 
-/// The whole `/metrics` text of a process (from its operations listener).
-pub async fn metrics_text(proc: &Proc) -> String {
-    client()
-        .get(proc.ops().url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
+async fn get_text(url: &str) -> String {
+    let response = client().get(url).send().await.unwrap();
+    assert_eq!(response.status(), 200, "GET {url}");
+    response.text().await.unwrap()
 }
 
-/// The value of a metric (first sample whose line starts with `name`), 0 when absent (a
-/// counter that never counted is not exported). Assert on positive counts where possible.
-pub async fn metric(proc: &Proc, name: &str) -> f64 {
-    let text = metrics_text(proc).await;
-    text.lines()
-        .filter(|l| !l.starts_with('#'))
-        .find(|l| l.starts_with(name) && l[name.len()..].starts_with([' ', '{']))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0.0)
+/// The whole `/metrics` text of a child process (from its operations listener).
+pub async fn metrics_text(proc: &Proc) -> String {
+    get_text(&proc.ops().url("/metrics")).await
+}
+
+/// A metric of a child process (as in [`Metrics::get`]); `None` when it is not exported (a
+/// counter that never counted is not).
+pub async fn metric(proc: &Proc, name: &str) -> Option<f64> {
+    Metrics(metrics_text(proc).await).get(name)
+}
+
+/// Waits until a metric of a child process reaches `n`; its value then (more than `n` when it
+/// went past).
+pub async fn wait_metric(proc: &Proc, name: &str, n: f64) -> f64 {
+    wait_for(&format!("{name} to reach {n}"), || async {
+        metric(proc, name).await.filter(|v| *v >= n)
+    })
+    .await
+}
+
+/// A reading of `/metrics` (Prometheus text format).
+pub struct Metrics(pub String);
+
+impl Metrics {
+    /// The sum of the samples of `name`: a bare name (`cloudhp_draws_total`) sums every
+    /// series of it, a name with all its labels (`cloudhp_draws_total{outcome="won"}`) is that
+    /// one series. `None` when no sample matches.
+    pub fn get(&self, name: &str) -> Option<f64> {
+        self.samples()
+            .filter(|(series, _)| {
+                series.strip_prefix(name).is_some_and(|rest| {
+                    rest.is_empty() || (rest.starts_with('{') && !name.contains('{'))
+                })
+            })
+            .map(|(_, value)| value)
+            .reduce(|a, b| a + b)
+    }
+
+    /// Every sample, by its series (`name{labels}`).
+    pub fn series(&self) -> BTreeMap<String, f64> {
+        self.samples()
+            .map(|(series, value)| (series.to_owned(), value))
+            .collect()
+    }
+
+    fn samples(&self) -> impl Iterator<Item = (&str, f64)> {
+        self.0
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+            .filter_map(|l| {
+                let (series, value) = l.rsplit_once(' ')?;
+                Some((series, value.parse().ok()?))
+            })
+    }
 }
 
 /// Runs a `cloudhp` command to its end, with the sandbox's configuration.

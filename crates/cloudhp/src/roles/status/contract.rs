@@ -6,8 +6,8 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use cloudhp_core::{DrawFailure, 
-    Customer, CustomerId, PlayState, PlayStatus, Prize, ServiceError, StatusHandle,
+use cloudhp_core::{
+    Customer, CustomerId, DrawFailure, PlayState, PlayStatus, Prize, ServiceError, StatusHandle,
 };
 use cloudhp_store::{Claim, LotteryDb, Pool, PoolSettings};
 use time::OffsetDateTime;
@@ -51,9 +51,15 @@ async fn plays(db: &LotteryDb) -> Vec<PlayStatus> {
     db.complete(customer(1).id, &tokens[0], &prize, now)
         .await
         .unwrap();
-    db.fail(customer(3).id, &tokens[2], DrawFailure::WFailed, "W failed", now)
-        .await
-        .unwrap();
+    db.fail(
+        customer(3).id,
+        &tokens[2],
+        DrawFailure::WFailed,
+        "W failed",
+        now,
+    )
+    .await
+    .unwrap();
     let mut statuses = Vec::new();
     for n in 1..=3 {
         statuses.push(
