@@ -1,7 +1,8 @@
 #![allow(dead_code)]
 
 //! The backends the contract suite runs against: a folder, a real Swift (TempAuth and
-//! Keystone v3) and a real S3 endpoint (Swift's s3api), all on loopback.
+//! Keystone v3) and a real S3 endpoint (Swift's s3api), all on loopback. The end-to-end suite of
+//! `cloudhp` includes this file too, for the accounts of those servers.
 
 use std::sync::Arc;
 
@@ -60,6 +61,16 @@ pub async fn swift_keystone() -> (Arc<dyn ImageStore>, Guard) {
     (store_from_url(&url, &options).unwrap(), Guard(None))
 }
 
+/// The account of the S3 endpoint (Swift's s3api).
+pub fn s3_options() -> S3Options {
+    S3Options {
+        endpoint: require("CLOUDHP_TEST_S3_ENDPOINT"),
+        region: require("CLOUDHP_TEST_S3_REGION"),
+        access_key: require("CLOUDHP_TEST_S3_ACCESS_KEY"),
+        secret_key: require("CLOUDHP_TEST_S3_SECRET_KEY").into(),
+    }
+}
+
 /// S3 through Swift's s3api: the bucket is a container of the same account, created through
 /// the native API first (S3 stores expect their bucket to exist).
 pub async fn s3_on_swift() -> (Arc<dyn ImageStore>, Guard) {
@@ -74,12 +85,7 @@ pub async fn s3_on_swift() -> (Arc<dyn ImageStore>, Guard) {
     .unwrap();
     swift.ready().await.unwrap();
     let options = StoreOptions {
-        s3: S3Options {
-            endpoint: require("CLOUDHP_TEST_S3_ENDPOINT"),
-            region: require("CLOUDHP_TEST_S3_REGION"),
-            access_key: require("CLOUDHP_TEST_S3_ACCESS_KEY"),
-            secret_key: require("CLOUDHP_TEST_S3_SECRET_KEY").into(),
-        },
+        s3: s3_options(),
         ..StoreOptions::default()
     };
     let url = format!("s3://{bucket}/campaign");

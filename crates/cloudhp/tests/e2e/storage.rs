@@ -1,8 +1,9 @@
 //! The lottery database on MariaDB with several play processes, and pictures in Swift and S3.
 
-use cloudhp_objects::{S3Options, StoreOptions, SwiftOptions, store_from_url};
+use cloudhp_objects::{StoreOptions, store_from_url};
 use cloudhp_testkit::{require, unique};
 
+use crate::backends;
 use crate::support::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -27,24 +28,14 @@ async fn two_play_processes_on_one_mariadb_lottery_draw_once() {
 
 fn swift_options() -> StoreOptions {
     StoreOptions {
-        swift: SwiftOptions {
-            auth_url: require("CLOUDHP_TEST_SWIFT_AUTH_URL"),
-            user: require("CLOUDHP_TEST_SWIFT_USER"),
-            password: require("CLOUDHP_TEST_SWIFT_KEY").into(),
-            ..SwiftOptions::default()
-        },
+        swift: backends::tempauth_options(),
         ..StoreOptions::default()
     }
 }
 
 fn s3_options() -> StoreOptions {
     StoreOptions {
-        s3: S3Options {
-            endpoint: require("CLOUDHP_TEST_S3_ENDPOINT"),
-            region: require("CLOUDHP_TEST_S3_REGION"),
-            access_key: require("CLOUDHP_TEST_S3_ACCESS_KEY"),
-            secret_key: require("CLOUDHP_TEST_S3_SECRET_KEY").into(),
-        },
+        s3: backends::s3_options(),
         ..StoreOptions::default()
     }
 }

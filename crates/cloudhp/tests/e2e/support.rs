@@ -569,6 +569,11 @@ pub fn client() -> reqwest::Client {
         .unwrap()
 }
 
+/// The status code a request is answered with.
+pub async fn status_of(request: reqwest::RequestBuilder) -> u16 {
+    request.send().await.unwrap().status().as_u16()
+}
+
 pub fn id(n: u32) -> CustomerId {
     CustomerId::new(n).unwrap()
 }

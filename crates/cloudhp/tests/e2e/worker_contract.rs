@@ -90,13 +90,7 @@ async fn our_worker_honours_the_w_contract() {
         ("GET", "/play/1/2"),
         ("POST", "/play/1"),
     ] {
-        let status = http
-            .request(method.parse().unwrap(), w.url(path))
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .as_u16();
+        let status = status_of(http.request(method.parse().unwrap(), w.url(path))).await;
         assert!(
             status == 404 || status == 405,
             "{method} {path} gave {status}"
