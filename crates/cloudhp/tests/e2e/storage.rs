@@ -26,13 +26,6 @@ async fn two_play_processes_on_one_mariadb_lottery_draw_once() {
     assert_eq!((counts.pending, counts.delivered), (0, 1));
 }
 
-fn swift_options() -> StoreOptions {
-    StoreOptions {
-        swift: backends::tempauth_options(),
-        ..StoreOptions::default()
-    }
-}
-
 fn s3_options() -> StoreOptions {
     StoreOptions {
         s3: backends::s3_options(),
@@ -70,7 +63,10 @@ async fn pictures_are_kept_in_swift() {
     let app = sandbox.app().with(&images).spawn().await;
     let jpeg = play_and_fetch_the_picture(&sandbox, &app, 4).await;
     // The object is in the container, as image/jpeg under the customer's key.
-    let swift = store_from_url(&format!("swift://{container}/campaign"), &swift_options()).unwrap();
+    let (swift, _) = backends::on_swift(
+        &format!("swift://{container}/campaign"),
+        backends::tempauth_options(),
+    );
     let info = swift
         .head("4.jpg")
         .await
@@ -85,7 +81,7 @@ async fn pictures_are_kept_in_swift() {
 async fn pictures_are_kept_in_s3() {
     // The bucket of an S3 store exists beforehand: create it as a Swift container.
     let bucket = unique("cloudhp-e2e-s3-");
-    let swift = store_from_url(&format!("swift://{bucket}"), &swift_options()).unwrap();
+    let (swift, _) = backends::on_swift(&format!("swift://{bucket}"), backends::tempauth_options());
     swift.ready().await.unwrap();
     let images = format!(
         "[images]\nurl = \"s3://{bucket}\"\n\
