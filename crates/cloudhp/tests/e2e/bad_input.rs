@@ -176,11 +176,7 @@ async fn customer_fields_with_markup_are_escaped() {
     evil.firstname = "<script>alert('x')</script>".into();
     evil.lastname = "\"><img src=x onerror=alert(1)>".into();
     evil.email = "o'brien&co@example.com".into();
-    sandbox
-        .customers()
-        .insert_all(&[evil], time::OffsetDateTime::now_utc())
-        .await
-        .unwrap();
+    sandbox.add_customer(evil).await;
 
     let (status, html) = page(&app, &links, 500).await;
     assert_eq!(status, 200);
@@ -202,11 +198,7 @@ async fn line_breaks_in_customer_fields_cannot_forge_mail_lines() {
     let mut evil = cloudhp_store::demo_customer(id(501));
     evil.firstname = "Eve\u{2028}To: a@evil.example".into();
     evil.lastname = "Doe\r\nBcc: x@evil.example".into();
-    sandbox
-        .customers()
-        .insert_all(&[evil], time::OffsetDateTime::now_utc())
-        .await
-        .unwrap();
+    sandbox.add_customer(evil).await;
 
     start_play(&app, &links, 501).await;
     let mail = wait_for("the winner mail in the spool", || async {

@@ -132,6 +132,15 @@ impl Sandbox {
         CustomerDb::new(pool, TablePrefix::default())
     }
 
+    /// Writes `customer` into the embedded customer table, as the shop would: anything can be
+    /// in its fields.
+    pub async fn add_customer(&self, customer: cloudhp_store::NewCustomer) {
+        self.customers()
+            .insert_all(&[customer], time::OffsetDateTime::now_utc())
+            .await
+            .unwrap();
+    }
+
     /// The links of the campaign (its keys are created by the first process started).
     pub fn links(&self, base: &str) -> Links {
         let keys = cloudhp::link_keys::load_or_create(&self.data_dir().join("link.key"))
@@ -625,6 +634,18 @@ pub async fn start_play(site: &impl Site, links: &Links, n: u32) {
     let url = site.url(&format!("/api/v1/players/{n}/play?t={token}"));
     let response = client().post(url).send().await.unwrap();
     assert_eq!(response.status(), 202, "play of customer {n}");
+}
+
+/// Presses Play on customer `n`'s page: the form posts to the page, which answers with a
+/// redirect back to itself (returned, for its headers).
+pub async fn press_play(site: &impl Site, links: &Links, n: u32) -> reqwest::Response {
+    let response = client()
+        .post(site.url(&links.page_path(id(n))))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 303, "Play pressed by customer {n}");
+    response
 }
 
 /// The HTML of a customer's page.
