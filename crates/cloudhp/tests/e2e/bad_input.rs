@@ -2,6 +2,22 @@
 
 use crate::support::*;
 
+/// Sends `request` and expects a JSON error answer: `status`, and `error` as its code. Returns
+/// the answer.
+async fn api_error(
+    request: reqwest::RequestBuilder,
+    status: u16,
+    error: &str,
+) -> serde_json::Value {
+    let request = request.build().unwrap();
+    let what = format!("{} {}", request.method(), request.url());
+    let response = client().execute(request).await.unwrap();
+    assert_eq!(response.status(), status, "{what}");
+    let json: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(json["error"], error, "{what}");
+    json
+}
+
 #[tokio::test]
 async fn bad_ids_and_bad_links_are_refused_with_4xx() {
     // A process of its own: its metrics count this test's requests only.
@@ -52,14 +68,12 @@ async fn bad_ids_and_bad_links_are_refused_with_4xx() {
         .await
         .unwrap();
     assert_eq!(response.status(), 403);
-    let response = http
-        .post(app.url(&format!("/api/v1/players/2/play?t={t1}")))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 403);
-    let json: serde_json::Value = response.json().await.unwrap();
-    assert_eq!(json["error"], "invalid_link");
+    api_error(
+        http.post(app.url(&format!("/api/v1/players/2/play?t={t1}"))),
+        403,
+        "invalid_link",
+    )
+    .await;
 
     // No picture before a win: 404, not cached.
     let t2 = links.token(id(2)).unwrap();
@@ -79,14 +93,12 @@ async fn bad_ids_and_bad_links_are_refused_with_4xx() {
         "/api/v1/players/%FF",
         "/api/v1/players/%FF/play",
     ] {
-        let response = if path.ends_with("/play") {
-            http.post(app.url(path)).send().await.unwrap()
+        let request = if path.ends_with("/play") {
+            http.post(app.url(path))
         } else {
-            http.get(app.url(path)).send().await.unwrap()
+            http.get(app.url(path))
         };
-        assert_eq!(response.status(), 400, "{path}");
-        let json: serde_json::Value = response.json().await.unwrap();
-        assert_eq!(json["error"], "invalid_id", "{path}");
+        let json = api_error(request, 400, "invalid_id").await;
         assert!(json["message"].as_str().unwrap().contains("digits"));
     }
 
@@ -139,27 +151,17 @@ async fn unknown_deleted_and_inactive_customers_do_not_exist() {
         assert_eq!(status, 404, "customer {n}");
         assert!(html.contains("We do not know this link"), "{html}");
         let t = links.token(id(n)).unwrap();
-        let response = http
-            .get(app.url(&format!("/api/v1/players/{n}?t={t}")))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 404);
-        let json: serde_json::Value = response.json().await.unwrap();
-        assert_eq!(json["error"], "not_found");
+        api_error(
+            http.get(app.url(&format!("/api/v1/players/{n}?t={t}"))),
+            404,
+            "not_found",
+        )
+        .await;
         // Playing for them is refused, and nothing is claimed.
-        let response = http
-            .post(app.url(&format!("/api/v1/players/{n}/play?t={t}")))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 404);
-        let response = http
-            .post(app.url(&links.page_path(id(n))))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 404);
+        let play = http.post(app.url(&format!("/api/v1/players/{n}/play?t={t}")));
+        assert_eq!(status_of(play).await, 404);
+        let press = http.post(app.url(&links.page_path(id(n))));
+        assert_eq!(status_of(press).await, 404);
         assert!(sandbox.lottery().record(id(n)).await.unwrap().is_none());
     }
     // Guests are admitted by default.
