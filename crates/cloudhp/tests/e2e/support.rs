@@ -86,12 +86,15 @@ pub struct Sandbox {
 }
 
 impl Sandbox {
-    /// A fresh sandbox whose configuration is `FAST` followed by `extra` TOML (later keys win
-    /// only where `extra` opens a section FAST does not have; use distinct sections or keys).
+    /// A fresh sandbox whose configuration is `FAST` and the shared prize catalog, followed by
+    /// `extra` TOML (later keys win only where `extra` opens a section FAST does not have; use
+    /// distinct sections or keys).
     pub fn new(extra: &str) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let config = dir.path().join("cloudhp.toml");
-        std::fs::write(&config, merge_toml(FAST, extra)).expect("write config");
+        let catalog = toml::toml! { [worker] catalog_dir = (prize_catalog().to_str().unwrap()) };
+        let base = merge_toml(FAST, &catalog.to_string());
+        std::fs::write(&config, merge_toml(&base, extra)).expect("write config");
         Self { dir, config }
     }
 
@@ -423,6 +426,25 @@ fn init_logs() {
         .with_ansi(false)
         .with_test_writer()
         .try_init();
+}
+
+/// The demo prize catalog, painted once per test process into a folder under the target dir
+/// and only read by the apps of the tests (`worker.catalog_dir`): a fresh data dir would
+/// otherwise paint its own, at some tenths of a second per app.
+pub fn prize_catalog() -> &'static Path {
+    static CATALOG: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    CATALOG
+        .get_or_init(|| {
+            let dir = tempfile::Builder::new()
+                .prefix("e2e-prizes-")
+                .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+                .expect("catalog dir");
+            cloudhp_worker::Catalog::demo()
+                .write_dir(dir.path())
+                .expect("paint the demo catalog");
+            dir
+        })
+        .path()
 }
 
 /// Appends `extra` to `base`, merging sections that both define.
