@@ -1,6 +1,17 @@
 //! Client mistakes give clear 4xx answers, never a 500; customer fields are escaped.
 
+use cloudhp::roles::web::Links;
+
 use crate::support::*;
+
+/// An app on the default configuration whose shop also has `customer`, and its links.
+async fn app_with_customer(customer: cloudhp_store::NewCustomer) -> (Sandbox, TestApp, Links) {
+    let sandbox = Sandbox::new("");
+    let app = sandbox.app().spawn().await;
+    let links = sandbox.links(&app.base());
+    sandbox.add_customer(customer).await;
+    (sandbox, app, links)
+}
 
 /// Sends `request` and expects a JSON error answer: `status`, and `error` as its code. Returns
 /// the answer.
@@ -171,14 +182,11 @@ async fn unknown_deleted_and_inactive_customers_do_not_exist() {
 
 #[tokio::test]
 async fn customer_fields_with_markup_are_escaped() {
-    let sandbox = Sandbox::new("");
-    let app = sandbox.app().spawn().await;
-    let links = sandbox.links(&app.base());
     let mut evil = cloudhp_store::demo_customer(id(500));
     evil.firstname = "<script>alert('x')</script>".into();
     evil.lastname = "\"><img src=x onerror=alert(1)>".into();
     evil.email = "o'brien&co@example.com".into();
-    sandbox.add_customer(evil).await;
+    let (_sandbox, app, links) = app_with_customer(evil).await;
 
     let (status, html) = page(&app, &links, 500).await;
     assert_eq!(status, 200);
@@ -193,14 +201,11 @@ async fn customer_fields_with_markup_are_escaped() {
 
 #[tokio::test]
 async fn line_breaks_in_customer_fields_cannot_forge_mail_lines() {
-    let sandbox = Sandbox::new("");
-    let app = sandbox.app().spawn().await;
-    let links = sandbox.links(&app.base());
     // The shop's table is written by the shop, not by our import: anything can be in it.
     let mut evil = cloudhp_store::demo_customer(id(501));
     evil.firstname = "Eve\u{2028}To: a@evil.example".into();
     evil.lastname = "Doe\r\nBcc: x@evil.example".into();
-    sandbox.add_customer(evil).await;
+    let (sandbox, app, links) = app_with_customer(evil).await;
 
     start_play(&app, &links, 501).await;
     let mail = wait_for("the winner mail in the spool", || async {
