@@ -127,12 +127,7 @@ image_store_suite!(s3, backends::s3_on_swift);
 #[tokio::test]
 async fn an_s3_bucket_that_does_not_exist_is_not_ready() {
     let options = cloudhp_objects::StoreOptions {
-        s3: cloudhp_objects::S3Options {
-            endpoint: cloudhp_testkit::require("CLOUDHP_TEST_S3_ENDPOINT"),
-            region: cloudhp_testkit::require("CLOUDHP_TEST_S3_REGION"),
-            access_key: cloudhp_testkit::require("CLOUDHP_TEST_S3_ACCESS_KEY"),
-            secret_key: cloudhp_testkit::require("CLOUDHP_TEST_S3_SECRET_KEY").into(),
-        },
+        s3: backends::s3_options(),
         ..cloudhp_objects::StoreOptions::default()
     };
     let missing = format!("s3://{}", cloudhp_testkit::unique("no-such-bucket-"));

@@ -1,7 +1,8 @@
 #![allow(dead_code)]
 
 //! The backends the contract suite runs against: a folder, a real Swift (TempAuth and
-//! Keystone v3) and a real S3 endpoint (Swift's s3api), all on loopback.
+//! Keystone v3) and a real S3 endpoint (Swift's s3api), all on loopback. The end-to-end suite of
+//! `cloudhp` includes this file too, for the accounts of those servers.
 
 use std::sync::Arc;
 
@@ -31,12 +32,17 @@ pub fn tempauth_options() -> SwiftOptions {
 
 /// A container that does not exist yet: the store creates it.
 pub async fn swift_tempauth() -> (Arc<dyn ImageStore>, Guard) {
+    let url = format!("swift://{}/pictures", unique("cloudhp-"));
+    on_swift(&url, tempauth_options())
+}
+
+/// The store at `url`, on the Swift account of `swift`.
+pub fn on_swift(url: &str, swift: SwiftOptions) -> (Arc<dyn ImageStore>, Guard) {
     let options = StoreOptions {
-        swift: tempauth_options(),
+        swift,
         ..StoreOptions::default()
     };
-    let url = format!("swift://{}/pictures", unique("cloudhp-"));
-    (store_from_url(&url, &options).unwrap(), Guard(None))
+    (store_from_url(url, &options).unwrap(), Guard(None))
 }
 
 pub fn keystone_options() -> SwiftOptions {
@@ -52,34 +58,28 @@ pub fn keystone_options() -> SwiftOptions {
 }
 
 pub async fn swift_keystone() -> (Arc<dyn ImageStore>, Guard) {
-    let options = StoreOptions {
-        swift: keystone_options(),
-        ..StoreOptions::default()
-    };
     let url = format!("swift://{}", unique("cloudhp-ks-"));
-    (store_from_url(&url, &options).unwrap(), Guard(None))
+    on_swift(&url, keystone_options())
+}
+
+/// The account of the S3 endpoint (Swift's s3api).
+pub fn s3_options() -> S3Options {
+    S3Options {
+        endpoint: require("CLOUDHP_TEST_S3_ENDPOINT"),
+        region: require("CLOUDHP_TEST_S3_REGION"),
+        access_key: require("CLOUDHP_TEST_S3_ACCESS_KEY"),
+        secret_key: require("CLOUDHP_TEST_S3_SECRET_KEY").into(),
+    }
 }
 
 /// S3 through Swift's s3api: the bucket is a container of the same account, created through
 /// the native API first (S3 stores expect their bucket to exist).
 pub async fn s3_on_swift() -> (Arc<dyn ImageStore>, Guard) {
     let bucket = unique("cloudhp-s3-");
-    let swift = store_from_url(
-        &format!("swift://{bucket}"),
-        &StoreOptions {
-            swift: tempauth_options(),
-            ..StoreOptions::default()
-        },
-    )
-    .unwrap();
+    let (swift, _) = on_swift(&format!("swift://{bucket}"), tempauth_options());
     swift.ready().await.unwrap();
     let options = StoreOptions {
-        s3: S3Options {
-            endpoint: require("CLOUDHP_TEST_S3_ENDPOINT"),
-            region: require("CLOUDHP_TEST_S3_REGION"),
-            access_key: require("CLOUDHP_TEST_S3_ACCESS_KEY"),
-            secret_key: require("CLOUDHP_TEST_S3_SECRET_KEY").into(),
-        },
+        s3: s3_options(),
         ..StoreOptions::default()
     };
     let url = format!("s3://{bucket}/campaign");

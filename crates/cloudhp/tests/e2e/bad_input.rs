@@ -1,6 +1,33 @@
 //! Client mistakes give clear 4xx answers, never a 500; customer fields are escaped.
 
+use cloudhp::roles::web::Links;
+
 use crate::support::*;
+
+/// An app on the default configuration whose shop also has `customer`, and its links.
+async fn app_with_customer(customer: cloudhp_store::NewCustomer) -> (Sandbox, TestApp, Links) {
+    let sandbox = Sandbox::new("");
+    let app = sandbox.app().spawn().await;
+    let links = sandbox.links(&app.base());
+    sandbox.add_customer(customer).await;
+    (sandbox, app, links)
+}
+
+/// Sends `request` and expects a JSON error answer: `status`, and `error` as its code. Returns
+/// the answer.
+async fn api_error(
+    request: reqwest::RequestBuilder,
+    status: u16,
+    error: &str,
+) -> serde_json::Value {
+    let request = request.build().unwrap();
+    let what = format!("{} {}", request.method(), request.url());
+    let response = client().execute(request).await.unwrap();
+    assert_eq!(response.status(), status, "{what}");
+    let json: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(json["error"], error, "{what}");
+    json
+}
 
 #[tokio::test]
 async fn bad_ids_and_bad_links_are_refused_with_4xx() {
@@ -46,20 +73,14 @@ async fn bad_ids_and_bad_links_are_refused_with_4xx() {
         assert!(!body.is_empty(), "GET {path} explains itself");
     }
     // The token of customer 1 does not open customer 2.
-    let response = http
-        .get(app.url(&format!("/index.html?id=2&t={t1}")))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 403);
-    let response = http
-        .post(app.url(&format!("/api/v1/players/2/play?t={t1}")))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 403);
-    let json: serde_json::Value = response.json().await.unwrap();
-    assert_eq!(json["error"], "invalid_link");
+    let page_of_2 = http.get(app.url(&format!("/index.html?id=2&t={t1}")));
+    assert_eq!(status_of(page_of_2).await, 403);
+    api_error(
+        http.post(app.url(&format!("/api/v1/players/2/play?t={t1}"))),
+        403,
+        "invalid_link",
+    )
+    .await;
 
     // No picture before a win: 404, not cached.
     let t2 = links.token(id(2)).unwrap();
@@ -79,14 +100,12 @@ async fn bad_ids_and_bad_links_are_refused_with_4xx() {
         "/api/v1/players/%FF",
         "/api/v1/players/%FF/play",
     ] {
-        let response = if path.ends_with("/play") {
-            http.post(app.url(path)).send().await.unwrap()
+        let request = if path.ends_with("/play") {
+            http.post(app.url(path))
         } else {
-            http.get(app.url(path)).send().await.unwrap()
+            http.get(app.url(path))
         };
-        assert_eq!(response.status(), 400, "{path}");
-        let json: serde_json::Value = response.json().await.unwrap();
-        assert_eq!(json["error"], "invalid_id", "{path}");
+        let json = api_error(request, 400, "invalid_id").await;
         assert!(json["message"].as_str().unwrap().contains("digits"));
     }
 
@@ -139,27 +158,17 @@ async fn unknown_deleted_and_inactive_customers_do_not_exist() {
         assert_eq!(status, 404, "customer {n}");
         assert!(html.contains("We do not know this link"), "{html}");
         let t = links.token(id(n)).unwrap();
-        let response = http
-            .get(app.url(&format!("/api/v1/players/{n}?t={t}")))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 404);
-        let json: serde_json::Value = response.json().await.unwrap();
-        assert_eq!(json["error"], "not_found");
+        api_error(
+            http.get(app.url(&format!("/api/v1/players/{n}?t={t}"))),
+            404,
+            "not_found",
+        )
+        .await;
         // Playing for them is refused, and nothing is claimed.
-        let response = http
-            .post(app.url(&format!("/api/v1/players/{n}/play?t={t}")))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 404);
-        let response = http
-            .post(app.url(&links.page_path(id(n))))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 404);
+        let play = http.post(app.url(&format!("/api/v1/players/{n}/play?t={t}")));
+        assert_eq!(status_of(play).await, 404);
+        let press = http.post(app.url(&links.page_path(id(n))));
+        assert_eq!(status_of(press).await, 404);
         assert!(sandbox.lottery().record(id(n)).await.unwrap().is_none());
     }
     // Guests are admitted by default.
@@ -169,18 +178,11 @@ async fn unknown_deleted_and_inactive_customers_do_not_exist() {
 
 #[tokio::test]
 async fn customer_fields_with_markup_are_escaped() {
-    let sandbox = Sandbox::new("");
-    let app = sandbox.app().spawn().await;
-    let links = sandbox.links(&app.base());
     let mut evil = cloudhp_store::demo_customer(id(500));
     evil.firstname = "<script>alert('x')</script>".into();
     evil.lastname = "\"><img src=x onerror=alert(1)>".into();
     evil.email = "o'brien&co@example.com".into();
-    sandbox
-        .customers()
-        .insert_all(&[evil], time::OffsetDateTime::now_utc())
-        .await
-        .unwrap();
+    let (_sandbox, app, links) = app_with_customer(evil).await;
 
     let (status, html) = page(&app, &links, 500).await;
     assert_eq!(status, 200);
@@ -195,18 +197,11 @@ async fn customer_fields_with_markup_are_escaped() {
 
 #[tokio::test]
 async fn line_breaks_in_customer_fields_cannot_forge_mail_lines() {
-    let sandbox = Sandbox::new("");
-    let app = sandbox.app().spawn().await;
-    let links = sandbox.links(&app.base());
     // The shop's table is written by the shop, not by our import: anything can be in it.
     let mut evil = cloudhp_store::demo_customer(id(501));
     evil.firstname = "Eve\u{2028}To: a@evil.example".into();
     evil.lastname = "Doe\r\nBcc: x@evil.example".into();
-    sandbox
-        .customers()
-        .insert_all(&[evil], time::OffsetDateTime::now_utc())
-        .await
-        .unwrap();
+    let (sandbox, app, links) = app_with_customer(evil).await;
 
     start_play(&app, &links, 501).await;
     let mail = wait_for("the winner mail in the spool", || async {

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use cloudhp::roles::web::Links;
 use cloudhp_events::{BusSettings, EventBus};
 use cloudhp_testkit::{NatsServer, SmtpMode, SmtpServer, require};
 
@@ -45,6 +46,14 @@ fn message_ids(messages: &[String]) -> Vec<String> {
     ids
 }
 
+/// Customers 1 to 3 play, and win; waits until `mails` counts their three mails.
+async fn three_winners_mailed(app: &Proc, links: &Links, mails: impl Fn() -> usize) {
+    for n in 1..=3 {
+        start_play(app, links, n).await;
+    }
+    wait_for("three mails", || async { (mails() == 3).then_some(()) }).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn winner_mails_go_through_smtp_and_wait_while_it_is_down() {
     let mut smtp = SmtpServer::start(SmtpMode::StartTls, Some(("lottery", "relay@pw")));
@@ -53,13 +62,7 @@ async fn winner_mails_go_through_smtp_and_wait_while_it_is_down() {
     let app = sandbox.up_with(&env_refs(&env));
     let links = sandbox.links(&app.base());
 
-    for n in 1..=3 {
-        start_play(&app, &links, n).await;
-    }
-    wait_for("three mails over SMTP", || async {
-        (smtp.messages().len() == 3).then_some(())
-    })
-    .await;
+    three_winners_mailed(&app, &links, || smtp.messages().len()).await;
     let messages = smtp.messages();
     let first = messages
         .iter()
@@ -117,13 +120,7 @@ async fn winners_travel_through_jetstream_to_the_notifier() {
     );
     let app = sandbox.up_with(&[("CLOUDHP_EVENTS__URL", nats.url().as_str())]);
     let links = sandbox.links(&app.base());
-    for n in 1..=3 {
-        start_play(&app, &links, n).await;
-    }
-    wait_for("three mails", || async {
-        (sandbox.mails().len() == 3).then_some(())
-    })
-    .await;
+    three_winners_mailed(&app, &links, || sandbox.mails().len()).await;
     let sent = "cloudhp_notifications_total{outcome=\"sent\"}";
     assert_eq!(wait_metric(&app, sent, 3.0).await, 3.0, "three mails sent");
     assert_eq!(

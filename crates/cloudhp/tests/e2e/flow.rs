@@ -28,12 +28,7 @@ async fn page_play_drawing_won_picture_and_one_mail() {
     assert!(html.contains(&email));
 
     // Play: a redirect back to the page, so a reload never posts twice.
-    let response = http
-        .post(app.url(&links.page_path(id(7))))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 303);
+    let response = press_play(&app, &links, 7).await;
     assert_eq!(
         response.headers()["location"].to_str().unwrap(),
         links.page_path(id(7))

@@ -1,5 +1,8 @@
 //! End-to-end tests: the real binary, on loopback, with fresh data dirs.
 
+/// The accounts of the Swift and S3 test servers, shared with the object store's own suite.
+#[path = "../../../cloudhp-objects/tests/backends/mod.rs"]
+mod backends;
 mod proxy;
 mod support;
 

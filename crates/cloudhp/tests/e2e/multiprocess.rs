@@ -107,12 +107,7 @@ async fn each_role_in_its_own_process_and_the_page_survives_each_one_dying() {
         panel(&html, "play").contains(r#"<button type="submit">Play</button>"#),
         "{html}"
     );
-    let response = http
-        .post(web.url(&links.page_path(id(1))))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 303);
+    press_play(&web, &links, 1).await;
     let won = wait_for_state(&web, &links, 1, "won").await;
     let picture_url = won["picture_url"].as_str().unwrap().to_owned();
     let response = http.get(web.url(&picture_url)).send().await.unwrap();
@@ -205,12 +200,7 @@ async fn each_role_in_its_own_process_and_the_page_survives_each_one_dying() {
         "still one mail sent"
     );
     cluster.stop("notifier");
-    let response = http
-        .post(web.url(&links.page_path(id(3))))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 303);
+    press_play(&web, &links, 3).await;
     wait_for_state(&web, &links, 3, "won").await;
     let lottery = cluster.sandbox.lottery();
     assert_eq!(lottery.outbox_counts().await.unwrap().pending, 1);

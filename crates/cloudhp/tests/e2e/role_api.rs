@@ -52,6 +52,18 @@ async fn a_role_api_off_loopback_needs_a_token_or_a_loud_opt_out() {
     assert_eq!(with_token.status(), 200);
 }
 
+/// The status the play role answers a draw for customer `n` with, asked with the role token
+/// and `customer` as the body, as the web role would.
+async fn draw_as_the_web_role(play: &impl Site, n: u32, customer: &serde_json::Value) -> u16 {
+    status_of(
+        client()
+            .post(play.url(&format!("/v1/play/players/{n}")))
+            .bearer_auth(TOKEN)
+            .json(customer),
+    )
+    .await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_play_role_draws_only_for_customers_of_the_shop_under_their_own_name() {
     let sandbox = Sandbox::new(&format!(
@@ -75,27 +87,13 @@ async fn the_play_role_draws_only_for_customers_of_the_shop_under_their_own_name
     });
 
     // A customer the shop does not have: refused, nothing recorded.
-    let response = client()
-        .post(play.url("/v1/play/players/999999"))
-        .bearer_auth(TOKEN)
-        .json(&forged)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 404);
+    assert_eq!(draw_as_the_web_role(&play, 999999, &forged).await, 404);
     assert_eq!(sandbox.lottery().record(id(999_999)).await.unwrap(), None);
 
     // A real customer with a forged identity in the body: the draw records the shop's.
     let forged_as_7 = serde_json::json!({ "id": 7, "firstname": "Mallory", "lastname": "X",
         "email": "mallory@evil.example" });
-    let response = client()
-        .post(play.url("/v1/play/players/7"))
-        .bearer_auth(TOKEN)
-        .json(&forged_as_7)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
+    assert_eq!(draw_as_the_web_role(&play, 7, &forged_as_7).await, 200);
     let shop: serde_json::Value = client()
         .get(identity.url("/v1/identity/customers/7"))
         .bearer_auth(TOKEN)

@@ -190,13 +190,7 @@ async fn the_shop_database_down_or_hanging_gives_na_and_recovers_by_itself() {
     for mode in [Mode::Down, Mode::Hang] {
         proxy.set(mode);
         // The identity role says it cannot answer (503, or 504 when the database hangs)...
-        let status = client()
-            .get(&internal)
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .as_u16();
+        let status = status_of(client().get(&internal)).await;
         assert!(
             status == 503 || status == 504,
             "{mode:?}: identity answered {status}"

@@ -1,8 +1,9 @@
 //! The lottery database on MariaDB with several play processes, and pictures in Swift and S3.
 
-use cloudhp_objects::{S3Options, StoreOptions, SwiftOptions, store_from_url};
+use cloudhp_objects::{ImageStore, StoreOptions, store_from_url};
 use cloudhp_testkit::{require, unique};
 
+use crate::backends;
 use crate::support::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -25,34 +26,22 @@ async fn two_play_processes_on_one_mariadb_lottery_draw_once() {
     assert_eq!((counts.pending, counts.delivered), (0, 1));
 }
 
-fn swift_options() -> StoreOptions {
-    StoreOptions {
-        swift: SwiftOptions {
-            auth_url: require("CLOUDHP_TEST_SWIFT_AUTH_URL"),
-            user: require("CLOUDHP_TEST_SWIFT_USER"),
-            password: require("CLOUDHP_TEST_SWIFT_KEY").into(),
-            ..SwiftOptions::default()
-        },
-        ..StoreOptions::default()
-    }
-}
-
 fn s3_options() -> StoreOptions {
     StoreOptions {
-        s3: S3Options {
-            endpoint: require("CLOUDHP_TEST_S3_ENDPOINT"),
-            region: require("CLOUDHP_TEST_S3_REGION"),
-            access_key: require("CLOUDHP_TEST_S3_ACCESS_KEY"),
-            secret_key: require("CLOUDHP_TEST_S3_SECRET_KEY").into(),
-        },
+        s3: backends::s3_options(),
         ..StoreOptions::default()
     }
 }
 
-async fn play_and_fetch_the_picture(sandbox: &Sandbox, app: &impl Site, n: u32) -> Vec<u8> {
+/// Plays customer `n` on an app keeping its pictures as `images` (TOML) says, fetches the
+/// picture of the win, and checks that `store` holds it, as image/jpeg under the customer's
+/// key. Returns the sandbox of the app.
+async fn picture_is_kept_in(images: &str, store: &dyn ImageStore, n: u32) -> Sandbox {
+    let sandbox = Sandbox::new("[worker]\ntempo = 0.2\n");
+    let app = sandbox.app().with(images).spawn().await;
     let links = sandbox.links(&app.base());
-    start_play(app, &links, n).await;
-    let won = wait_for_state(app, &links, n, "won").await;
+    start_play(&app, &links, n).await;
+    let won = wait_for_state(&app, &links, n, "won").await;
     let response = client()
         .get(app.url(won["picture_url"].as_str().unwrap()))
         .send()
@@ -62,7 +51,14 @@ async fn play_and_fetch_the_picture(sandbox: &Sandbox, app: &impl Site, n: u32) 
     assert_eq!(response.headers()["content-type"], "image/jpeg");
     let jpeg = response.bytes().await.unwrap().to_vec();
     assert!(jpeg.starts_with(&[0xFF, 0xD8, 0xFF]));
-    jpeg
+    let info = store
+        .head(&format!("{n}.jpg"))
+        .await
+        .unwrap()
+        .expect("the picture is in the store");
+    assert_eq!(info.content_type.as_deref(), Some("image/jpeg"));
+    assert_eq!(info.size as usize, jpeg.len());
+    sandbox
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -75,18 +71,11 @@ async fn pictures_are_kept_in_swift() {
         require("CLOUDHP_TEST_SWIFT_USER"),
         require("CLOUDHP_TEST_SWIFT_KEY"),
     );
-    let sandbox = Sandbox::new("[worker]\ntempo = 0.2\n");
-    let app = sandbox.app().with(&images).spawn().await;
-    let jpeg = play_and_fetch_the_picture(&sandbox, &app, 4).await;
-    // The object is in the container, as image/jpeg under the customer's key.
-    let swift = store_from_url(&format!("swift://{container}/campaign"), &swift_options()).unwrap();
-    let info = swift
-        .head("4.jpg")
-        .await
-        .unwrap()
-        .expect("the picture is in Swift");
-    assert_eq!(info.content_type.as_deref(), Some("image/jpeg"));
-    assert_eq!(info.size as usize, jpeg.len());
+    let (swift, _) = backends::on_swift(
+        &format!("swift://{container}/campaign"),
+        backends::tempauth_options(),
+    );
+    let sandbox = picture_is_kept_in(&images, swift.as_ref(), 4).await;
     assert!(!sandbox.data_dir().join("images").join("4.jpg").exists());
 }
 
@@ -94,7 +83,7 @@ async fn pictures_are_kept_in_swift() {
 async fn pictures_are_kept_in_s3() {
     // The bucket of an S3 store exists beforehand: create it as a Swift container.
     let bucket = unique("cloudhp-e2e-s3-");
-    let swift = store_from_url(&format!("swift://{bucket}"), &swift_options()).unwrap();
+    let (swift, _) = backends::on_swift(&format!("swift://{bucket}"), backends::tempauth_options());
     swift.ready().await.unwrap();
     let images = format!(
         "[images]\nurl = \"s3://{bucket}\"\n\
@@ -104,15 +93,6 @@ async fn pictures_are_kept_in_s3() {
         require("CLOUDHP_TEST_S3_ACCESS_KEY"),
         require("CLOUDHP_TEST_S3_SECRET_KEY"),
     );
-    let sandbox = Sandbox::new("[worker]\ntempo = 0.2\n");
-    let app = sandbox.app().with(&images).spawn().await;
-    let jpeg = play_and_fetch_the_picture(&sandbox, &app, 5).await;
     let s3 = store_from_url(&format!("s3://{bucket}"), &s3_options()).unwrap();
-    let info = s3
-        .head("5.jpg")
-        .await
-        .unwrap()
-        .expect("the picture is in the bucket");
-    assert_eq!(info.size as usize, jpeg.len());
-    assert_eq!(info.content_type.as_deref(), Some("image/jpeg"));
+    picture_is_kept_in(&images, s3.as_ref(), 5).await;
 }

@@ -86,12 +86,15 @@ pub struct Sandbox {
 }
 
 impl Sandbox {
-    /// A fresh sandbox whose configuration is `FAST` followed by `extra` TOML (later keys win
-    /// only where `extra` opens a section FAST does not have; use distinct sections or keys).
+    /// A fresh sandbox whose configuration is `FAST` and the shared prize catalog, followed by
+    /// `extra` TOML (later keys win only where `extra` opens a section FAST does not have; use
+    /// distinct sections or keys).
     pub fn new(extra: &str) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let config = dir.path().join("cloudhp.toml");
-        std::fs::write(&config, merge_toml(FAST, extra)).expect("write config");
+        let catalog = toml::toml! { [worker] catalog_dir = (prize_catalog().to_str().unwrap()) };
+        let base = merge_toml(FAST, &catalog.to_string());
+        std::fs::write(&config, merge_toml(&base, extra)).expect("write config");
         Self { dir, config }
     }
 
@@ -130,6 +133,15 @@ impl Sandbox {
     pub fn customers(&self) -> CustomerDb {
         let pool = Pool::connect_lazy(&self.db_url(), &PoolSettings::default()).expect("db");
         CustomerDb::new(pool, TablePrefix::default())
+    }
+
+    /// Writes `customer` into the embedded customer table, as the shop would: anything can be
+    /// in its fields.
+    pub async fn add_customer(&self, customer: cloudhp_store::NewCustomer) {
+        self.customers()
+            .insert_all(&[customer], time::OffsetDateTime::now_utc())
+            .await
+            .unwrap();
     }
 
     /// The links of the campaign (its keys are created by the first process started).
@@ -416,6 +428,25 @@ fn init_logs() {
         .try_init();
 }
 
+/// The demo prize catalog, painted once per test process into a folder under the target dir
+/// and only read by the apps of the tests (`worker.catalog_dir`): a fresh data dir would
+/// otherwise paint its own, at some tenths of a second per app.
+pub fn prize_catalog() -> &'static Path {
+    static CATALOG: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    CATALOG
+        .get_or_init(|| {
+            let dir = tempfile::Builder::new()
+                .prefix("e2e-prizes-")
+                .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+                .expect("catalog dir");
+            cloudhp_worker::Catalog::demo()
+                .write_dir(dir.path())
+                .expect("paint the demo catalog");
+            dir
+        })
+        .path()
+}
+
 /// Appends `extra` to `base`, merging sections that both define.
 fn merge_toml(base: &str, extra: &str) -> String {
     let mut merged: toml::Table = toml::from_str(base).expect("base toml");
@@ -569,6 +600,11 @@ pub fn client() -> reqwest::Client {
         .unwrap()
 }
 
+/// The status code a request is answered with.
+pub async fn status_of(request: reqwest::RequestBuilder) -> u16 {
+    request.send().await.unwrap().status().as_u16()
+}
+
 pub fn id(n: u32) -> CustomerId {
     CustomerId::new(n).unwrap()
 }
@@ -620,6 +656,18 @@ pub async fn start_play(site: &impl Site, links: &Links, n: u32) {
     let url = site.url(&format!("/api/v1/players/{n}/play?t={token}"));
     let response = client().post(url).send().await.unwrap();
     assert_eq!(response.status(), 202, "play of customer {n}");
+}
+
+/// Presses Play on customer `n`'s page: the form posts to the page, which answers with a
+/// redirect back to itself (returned, for its headers).
+pub async fn press_play(site: &impl Site, links: &Links, n: u32) -> reqwest::Response {
+    let response = client()
+        .post(site.url(&links.page_path(id(n))))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 303, "Play pressed by customer {n}");
+    response
 }
 
 /// The HTML of a customer's page.

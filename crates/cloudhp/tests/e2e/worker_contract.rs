@@ -48,7 +48,7 @@ async fn our_worker_honours_the_w_contract() {
     );
     let answer: serde_json::Value = answer.json().await.unwrap();
     let price = answer["price"].as_str().unwrap();
-    let catalog: HashSet<String> = std::fs::read_dir(sandbox.data_dir().join("prizes"))
+    let catalog: HashSet<String> = std::fs::read_dir(prize_catalog())
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
@@ -60,9 +60,7 @@ async fn our_worker_honours_the_w_contract() {
 
     // The prize picture with the khaki id strip appended below it.
     let ticket = decode_ticket(&answer);
-    let prize = image::open(sandbox.data_dir().join("prizes").join(price))
-        .unwrap()
-        .to_rgb8();
+    let prize = image::open(prize_catalog().join(price)).unwrap().to_rgb8();
     assert_eq!(ticket.width(), prize.width());
     assert_eq!(
         ticket.height(),
@@ -90,13 +88,7 @@ async fn our_worker_honours_the_w_contract() {
         ("GET", "/play/1/2"),
         ("POST", "/play/1"),
     ] {
-        let status = http
-            .request(method.parse().unwrap(), w.url(path))
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .as_u16();
+        let status = status_of(http.request(method.parse().unwrap(), w.url(path))).await;
         assert!(
             status == 404 || status == 405,
             "{method} {path} gave {status}"

@@ -32,6 +32,23 @@ pub(crate) async fn customers(dir: &Path) -> (CustomerDb, Pool) {
     (db, pool)
 }
 
+/// Asserts that `call` answers `NotFound` for each customer of [`customers`] who may not play
+/// (2 inactive, 3 deleted) and for one who does not exist.
+pub(crate) async fn refuses_non_players<T, F, Fut>(call: F)
+where
+    T: std::fmt::Debug + PartialEq,
+    F: Fn(CustomerId) -> Fut,
+    Fut: Future<Output = Result<T, ServiceError>>,
+{
+    for (n, why) in [(2, "inactive"), (3, "deleted"), (999, "unknown")] {
+        assert_eq!(
+            call(id(n)).await,
+            Err(ServiceError::NotFound),
+            "an {why} customer"
+        );
+    }
+}
+
 /// The local identity role over `db`, inactive customers excluded.
 pub(crate) fn local(db: CustomerDb) -> IdentityHandle {
     let policy = Policy {
@@ -45,13 +62,7 @@ pub(crate) fn local(db: CustomerDb) -> IdentityHandle {
 /// at the end to take it down.
 async fn suite(identity: IdentityHandle, expected: Customer, pool: Pool) {
     assert_eq!(identity.customer(id(1)).await, Ok(expected));
-    for (n, why) in [(2, "inactive"), (3, "deleted"), (999, "unknown")] {
-        assert_eq!(
-            identity.customer(id(n)).await,
-            Err(ServiceError::NotFound),
-            "an {why} customer"
-        );
-    }
+    refuses_non_players(|id| identity.customer(id)).await;
     pool.close().await;
     assert_eq!(
         identity.customer(id(1)).await,

@@ -14,7 +14,7 @@ use time::macros::datetime;
 
 use super::client::RemotePlay;
 use super::{PLAY_SERVICE, PlayService, PlaySettings, api};
-use crate::roles::identity::contract::{customers, local as identity};
+use crate::roles::identity::contract::{customers, local as identity, refuses_non_players};
 use crate::roles::status::LOTTERY_DB;
 use crate::roles::status::contract::lottery;
 use crate::roles::worker::LocalWorker;
@@ -78,13 +78,7 @@ async fn suite(play: PlayHandle, local: &PlayService, pool: Pool) {
     assert_eq!(again.status.state, PlayState::Won);
     assert!(again.status.prize.is_some());
 
-    for (n, why) in [(2, "inactive"), (3, "deleted"), (999, "unknown")] {
-        assert_eq!(
-            play.play(id(n)).await,
-            Err(ServiceError::NotFound),
-            "an {why} customer"
-        );
-    }
+    refuses_non_players(|id| play.play(id)).await;
 
     pool.close().await;
     let down = ServiceError::unavailable(LOTTERY_DB);
