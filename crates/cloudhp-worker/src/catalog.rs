@@ -332,8 +332,14 @@ impl Catalog {
                 file: prize.file.clone(),
                 source,
             })?;
-            // Write then rename, so a reader never sees half a picture.
-            let tmp = dir.join(format!(".{}.tmp", prize.file));
+            // Write then rename, so a reader never sees half a picture; the temporary name is
+            // the writer's own, so two processes painting one shared folder never mix halves.
+            let tmp = dir.join(format!(
+                ".{}.{}-{:016x}.tmp",
+                prize.file,
+                std::process::id(),
+                rand::random::<u64>()
+            ));
             std::fs::write(&tmp, jpeg).map_err(write_err)?;
             std::fs::rename(&tmp, dir.join(&prize.file)).map_err(write_err)?;
         }
@@ -398,6 +404,24 @@ mod tests {
                 .to_string_lossy()
                 .starts_with('.'))
         );
+    }
+
+    #[test]
+    fn writers_painting_one_folder_together_leave_whole_pictures() {
+        let dir = tempfile::tempdir().unwrap();
+        let catalog = Catalog::demo();
+        std::thread::scope(|s| {
+            for _ in 0..6 {
+                s.spawn(|| catalog.write_dir(dir.path()).unwrap());
+            }
+        });
+        // Every picture decodes (none is another writer's half), none is left temporary.
+        assert_eq!(Catalog::load_dir(dir.path()).unwrap().len(), catalog.len());
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert!(names.iter().all(|n| !n.ends_with(".tmp")), "{names:?}");
     }
 
     #[test]
