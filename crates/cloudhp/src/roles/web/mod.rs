@@ -282,18 +282,19 @@ async fn page_post(State(web): State<Web>, query: LinkQueryResult) -> Response {
 /// The id of an API path; a path that cannot even be decoded is an invalid id, in JSON.
 type PathId = Result<Path<String>, axum::extract::rejection::PathRejection>;
 
-fn path_id(path: PathId) -> Result<String, PageError> {
-    path.map(|Path(raw)| raw)
-        .map_err(|_| PageError::bad_id(cloudhp_core::IdError::NotANumber))
+/// The customer an API call is for: its path id, checked against the link in the query.
+fn api_customer(
+    links: &Links,
+    path: PathId,
+    query: LinkQueryResult,
+) -> Result<CustomerId, PageError> {
+    let Path(raw_id) = path.map_err(|_| PageError::bad_id(cloudhp_core::IdError::NotANumber))?;
+    admit(links, Some(&raw_id), query).map(|(id, _)| id)
 }
 
 async fn api_get(State(web): State<Web>, path: PathId, query: LinkQueryResult) -> Response {
-    let raw_id = match path_id(path) {
-        Ok(raw) => raw,
-        Err(e) => return e.json(),
-    };
-    let id = match admit(&web.links, Some(&raw_id), query) {
-        Ok((id, _)) => id,
+    let id = match api_customer(&web.links, path, query) {
+        Ok(id) => id,
         Err(e) => return e.json(),
     };
     let parts = web.gather(id).await;
@@ -304,12 +305,8 @@ async fn api_get(State(web): State<Web>, path: PathId, query: LinkQueryResult) -
 }
 
 async fn api_play(State(web): State<Web>, path: PathId, query: LinkQueryResult) -> Response {
-    let raw_id = match path_id(path) {
-        Ok(raw) => raw,
-        Err(e) => return e.json(),
-    };
-    let id = match admit(&web.links, Some(&raw_id), query) {
-        Ok((id, _)) => id,
+    let id = match api_customer(&web.links, path, query) {
+        Ok(id) => id,
         Err(e) => return e.json(),
     };
     let phase = web.phase();
