@@ -158,42 +158,42 @@ fn values_from_files(
 
 /// Accepts a list, or one string with comma-separated items (handy in environment variables).
 fn string_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum OneOrMany {
-        One(String),
-        Many(Vec<String>),
-    }
-    Ok(match OneOrMany::deserialize(d)? {
-        OneOrMany::One(s) => s
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect(),
-        OneOrMany::Many(v) => v,
+    one_or_many(d, |s: String| {
+        items(&s, &[',']).map(str::to_owned).collect()
     })
 }
 
 /// Accepts a list of secrets, or one string of secrets separated by commas or line ends (an
 /// environment variable, or a `_FILE` secret holding one key a line).
 fn secret_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Secret>, D::Error> {
+    one_or_many(d, |s: Secret| {
+        items(s.expose(), &[',', '\n', '\r'])
+            .map(Secret::new)
+            .collect()
+    })
+}
+
+/// A list of `T`, or one `T` that `split` makes a list of.
+fn one_or_many<'de, D, T>(d: D, split: impl FnOnce(T) -> Vec<T>) -> Result<Vec<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
     #[derive(Deserialize)]
     #[serde(untagged)]
-    enum OneOrMany {
-        One(Secret),
-        Many(Vec<Secret>),
+    enum OneOrMany<T> {
+        One(T),
+        Many(Vec<T>),
     }
     Ok(match OneOrMany::deserialize(d)? {
-        OneOrMany::One(s) => s
-            .expose()
-            .split([',', '\n', '\r'])
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(Secret::new)
-            .collect(),
-        OneOrMany::Many(v) => v,
+        OneOrMany::One(one) => split(one),
+        OneOrMany::Many(many) => many,
     })
+}
+
+/// The non-empty items of `s` between `separators`, trimmed.
+fn items<'a>(s: &'a str, separators: &[char]) -> impl Iterator<Item = &'a str> {
+    s.split(separators).map(str::trim).filter(|s| !s.is_empty())
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
