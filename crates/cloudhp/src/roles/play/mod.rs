@@ -506,7 +506,7 @@ mod tests {
     use bytes::Bytes;
     use cloudhp_core::{Customer, Draw, Prize, Worker};
     use cloudhp_objects::{ObjectError, ObjectInfo, ObjectStream};
-    use cloudhp_store::{PoolSettings, RecordState};
+    use cloudhp_store::{PlayRecord, PoolSettings, RecordState};
     use tokio::sync::Semaphore;
 
     use super::*;
@@ -651,13 +651,20 @@ mod tests {
         draws.wait().await;
     }
 
-    #[tokio::test]
-    async fn a_store_hiccup_is_retried_and_the_draw_completes() {
-        let s = setup(FakeW::new(false, None), 2).await;
+    /// The customer's play started with `worker` and a store failing `failures` times, run to
+    /// its end: the setup, the play's outcome and the customer's record.
+    async fn play_to_the_end(worker: FakeW, failures: u32) -> (Setup, PlayOutcome, PlayRecord) {
+        let s = setup(worker, failures).await;
         let reply = s.service.play(customer().id).await.unwrap();
-        assert_eq!(reply.outcome, PlayOutcome::Started);
         finish(&s).await;
         let record = s.db.record(customer().id).await.unwrap().unwrap();
+        (s, reply.outcome, record)
+    }
+
+    #[tokio::test]
+    async fn a_store_hiccup_is_retried_and_the_draw_completes() {
+        let (s, outcome, record) = play_to_the_end(FakeW::new(false, None), 2).await;
+        assert_eq!(outcome, PlayOutcome::Started);
         assert_eq!(record.state, RecordState::Won);
         assert_eq!(s.store.puts.load(Ordering::SeqCst), 3);
         assert_eq!(s.db.pending_notifications().await.unwrap(), 1);
@@ -665,10 +672,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_store_that_keeps_failing_records_no_prize() {
-        let s = setup(FakeW::new(false, None), 100).await;
-        s.service.play(customer().id).await.unwrap();
-        finish(&s).await;
-        let record = s.db.record(customer().id).await.unwrap().unwrap();
+        let (s, _, record) = play_to_the_end(FakeW::new(false, None), 100).await;
         assert_eq!(record.state, RecordState::Failed);
         assert_eq!(record.failure, Some(DrawFailure::PictureFailed));
         assert_eq!(record.prize, None);
@@ -677,10 +681,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_failed_w_records_no_prize_and_stores_nothing() {
-        let s = setup(FakeW::new(true, None), 0).await;
-        s.service.play(customer().id).await.unwrap();
-        finish(&s).await;
-        let record = s.db.record(customer().id).await.unwrap().unwrap();
+        let (s, _, record) = play_to_the_end(FakeW::new(true, None), 0).await;
         assert_eq!(record.state, RecordState::Failed);
         assert_eq!(record.failure, Some(DrawFailure::WFailed));
         assert_eq!(
@@ -696,10 +697,7 @@ mod tests {
     #[tokio::test]
     async fn a_w_that_times_out_is_recorded_as_a_timeout() {
         let late = ServiceError::timeout("the prize worker", Duration::from_secs(30));
-        let s = setup(FakeW::failing(Some(late.clone()), None), 0).await;
-        s.service.play(customer().id).await.unwrap();
-        finish(&s).await;
-        let record = s.db.record(customer().id).await.unwrap().unwrap();
+        let (_, _, record) = play_to_the_end(FakeW::failing(Some(late.clone()), None), 0).await;
         assert_eq!(record.state, RecordState::Failed);
         assert_eq!(record.failure, Some(DrawFailure::WTimeout));
         assert_eq!(record.last_error, Some(late.to_string()));
