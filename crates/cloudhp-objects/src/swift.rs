@@ -174,6 +174,25 @@ fn refused(message: String) -> ObjectError {
     ObjectError::Refused(message.into())
 }
 
+/// The answer to an authentication request, refused unless successful; `service` (`Keystone
+/// at URL`) names the authority in messages.
+async fn authenticated(
+    request: reqwest::RequestBuilder,
+    service: &str,
+) -> Result<reqwest::Response, ObjectError> {
+    let response = request.send().await.map_err(unavailable)?;
+    if !response.status().is_success() {
+        return Err(refused(format!("{service} answered {}", response.status())));
+    }
+    Ok(response)
+}
+
+/// A response header's value, when it is text.
+fn header_text(response: &reqwest::Response, name: &str) -> Option<String> {
+    let value = response.headers().get(name)?;
+    value.to_str().ok().map(str::to_owned)
+}
+
 impl SwiftStore {
     pub fn new(
         container: &str,
@@ -204,23 +223,13 @@ impl SwiftStore {
     async fn authenticate(&self) -> Result<Session, ObjectError> {
         match &self.auth {
             SwiftAuth::TempAuth { url, user, key } => {
-                let response = self
+                let request = self
                     .http
                     .get(url)
                     .header("X-Auth-User", user)
-                    .header("X-Auth-Key", key.expose())
-                    .send()
-                    .await
-                    .map_err(unavailable)?;
-                if !response.status().is_success() {
-                    return Err(refused(format!(
-                        "TempAuth at {url} answered {}",
-                        response.status()
-                    )));
-                }
-                let h = response.headers();
-                let text =
-                    |name: &str| h.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+                    .header("X-Auth-Key", key.expose());
+                let response = authenticated(request, &format!("TempAuth at {url}")).await?;
+                let text = |name: &str| header_text(&response, name);
                 let token = text("X-Auth-Token")
                     .ok_or_else(|| refused(format!("TempAuth at {url} gave no token")))?;
                 let storage_url = text("X-Storage-Url")
@@ -263,24 +272,9 @@ impl SwiftStore {
                     }
                 });
                 let tokens = format!("{url}/auth/tokens");
-                let response = self
-                    .http
-                    .post(&tokens)
-                    .json(&body)
-                    .send()
-                    .await
-                    .map_err(unavailable)?;
-                if !response.status().is_success() {
-                    return Err(refused(format!(
-                        "Keystone at {tokens} answered {}",
-                        response.status()
-                    )));
-                }
-                let token = response
-                    .headers()
-                    .get("X-Subject-Token")
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_owned)
+                let request = self.http.post(&tokens).json(&body);
+                let response = authenticated(request, &format!("Keystone at {tokens}")).await?;
+                let token = header_text(&response, "X-Subject-Token")
                     .ok_or_else(|| refused(format!("Keystone at {tokens} gave no token")))?;
                 let answer: KeystoneAnswer = response.json().await.map_err(unavailable)?;
                 let storage_url = answer
