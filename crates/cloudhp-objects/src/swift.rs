@@ -174,17 +174,14 @@ fn refused(message: String) -> ObjectError {
     ObjectError::Refused(message.into())
 }
 
-/// The answer to an authentication request, refused unless successful; `service` (`Keystone
-/// at URL`) names the authority in messages.
-async fn authenticated(
-    request: reqwest::RequestBuilder,
-    service: &str,
-) -> Result<reqwest::Response, ObjectError> {
-    let response = request.send().await.map_err(unavailable)?;
-    if !response.status().is_success() {
-        return Err(refused(format!("{service} answered {}", response.status())));
+/// `response` when successful, else refused; `what` (`HEAD CONTAINER`) names the request in
+/// the message.
+fn successful(response: reqwest::Response, what: &str) -> Result<reqwest::Response, ObjectError> {
+    if response.status().is_success() {
+        Ok(response)
+    } else {
+        Err(refused(format!("{what} answered {}", response.status())))
     }
-    Ok(response)
 }
 
 /// A response header's value, when it is text.
@@ -228,7 +225,8 @@ impl SwiftStore {
                     .get(url)
                     .header("X-Auth-User", user)
                     .header("X-Auth-Key", key.expose());
-                let response = authenticated(request, &format!("TempAuth at {url}")).await?;
+                let response = request.send().await.map_err(unavailable)?;
+                let response = successful(response, &format!("TempAuth at {url}"))?;
                 let text = |name: &str| header_text(&response, name);
                 let token = text("X-Auth-Token")
                     .ok_or_else(|| refused(format!("TempAuth at {url} gave no token")))?;
@@ -273,7 +271,8 @@ impl SwiftStore {
                 });
                 let tokens = format!("{url}/auth/tokens");
                 let request = self.http.post(&tokens).json(&body);
-                let response = authenticated(request, &format!("Keystone at {tokens}")).await?;
+                let response = request.send().await.map_err(unavailable)?;
+                let response = successful(response, &format!("Keystone at {tokens}"))?;
                 let token = header_text(&response, "X-Subject-Token")
                     .ok_or_else(|| refused(format!("Keystone at {tokens} gave no token")))?;
                 let answer: KeystoneAnswer = response.json().await.map_err(unavailable)?;
@@ -359,15 +358,8 @@ impl SwiftStore {
         self.container_ready
             .get_or_try_init(|| async {
                 let response = self.send(Method::PUT, &self.container, |r| r).await?;
-                if response.status().is_success() {
-                    Ok(())
-                } else {
-                    Err(refused(format!(
-                        "creating the container {} answered {}",
-                        self.container,
-                        response.status()
-                    )))
-                }
+                let what = format!("creating the container {}", self.container);
+                successful(response, &what).map(drop)
             })
             .await
             .map(|_| ())
@@ -442,15 +434,7 @@ impl ImageStore for SwiftStore {
     async fn ready(&self) -> Result<(), ObjectError> {
         self.ensure_container().await?;
         let response = self.send(Method::HEAD, &self.container, |r| r).await?;
-        if response.status().is_success() {
-            Ok(())
-        } else {
-            Err(refused(format!(
-                "HEAD {} answered {}",
-                self.container,
-                response.status()
-            )))
-        }
+        successful(response, &format!("HEAD {}", self.container)).map(drop)
     }
 }
 
