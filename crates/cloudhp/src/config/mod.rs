@@ -490,48 +490,28 @@ mod tests {
         assert_eq!(config.worker.tempo, 0.5);
     }
 
+    /// Why the default configuration, changed by `change`, is refused (all roles running).
+    fn rejection(change: impl FnOnce(&mut Config)) -> String {
+        let mut c = Config::default();
+        change(&mut c);
+        c.validate(&all()).unwrap_err().to_string()
+    }
+
     #[test]
     fn validation_names_the_key() {
-        let roles = all();
-        let mut c = Config::default();
-        c.play.lease = Duration::from_secs(5);
-        assert!(
-            c.validate(&roles)
-                .unwrap_err()
-                .to_string()
-                .contains("play.lease")
-        );
+        let err = rejection(|c| c.play.lease = Duration::from_secs(5));
+        assert!(err.contains("play.lease"), "{err}");
 
-        let mut c = Config::default();
-        c.server.listen = "localhost".into();
-        assert!(
-            c.validate(&roles)
-                .unwrap_err()
-                .to_string()
-                .contains("server.listen")
-        );
+        let err = rejection(|c| c.server.listen = "localhost".into());
+        assert!(err.contains("server.listen"), "{err}");
 
-        let mut c = Config::default();
-        c.worker.tempo = 40.0;
-        assert!(
-            c.validate(&roles)
-                .unwrap_err()
-                .to_string()
-                .contains("play.worker_timeout")
-        );
+        let err = rejection(|c| c.worker.tempo = 40.0);
+        assert!(err.contains("play.worker_timeout"), "{err}");
 
-        let mut c = Config::default();
-        c.mail.admins = vec![];
-        assert!(
-            c.validate(&roles)
-                .unwrap_err()
-                .to_string()
-                .contains("mail.admins")
-        );
+        let err = rejection(|c| c.mail.admins = vec![]);
+        assert!(err.contains("mail.admins"), "{err}");
 
-        let mut c = Config::default();
-        c.lottery.database = SecretUrl::new("postgres://u:hunter2@db/x");
-        let err = c.validate(&roles).unwrap_err().to_string();
+        let err = rejection(|c| c.lottery.database = SecretUrl::new("postgres://u:hunter2@db/x"));
         assert!(
             err.contains("lottery.database") && !err.contains("hunter2"),
             "{err}"
@@ -550,14 +530,8 @@ mod tests {
         let err = c.validate(&play_only).unwrap_err().to_string();
         assert!(err.contains("play.worker_urls"), "{err}");
 
-        let mut c = Config::default();
-        c.web.link_key = Secret::new("short");
-        assert!(
-            c.validate(&roles)
-                .unwrap_err()
-                .to_string()
-                .contains("web.link_key")
-        );
+        let err = rejection(|c| c.web.link_key = Secret::new("short"));
+        assert!(err.contains("web.link_key"), "{err}");
     }
 
     #[test]
