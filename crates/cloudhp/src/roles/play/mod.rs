@@ -661,6 +661,18 @@ mod tests {
         (s, reply.outcome, record)
     }
 
+    /// The customer's play started and its draw held inside W until a permit is added to the
+    /// gate returned.
+    async fn play_held_in_w() -> (Setup, Arc<Semaphore>) {
+        let gate = Arc::new(Semaphore::new(0));
+        let worker = FakeW::new(false, Some(gate.clone()));
+        let entered = worker.entered.clone();
+        let s = setup(worker, 0).await;
+        s.service.play(customer().id).await.unwrap();
+        entered.acquire().await.unwrap().forget();
+        (s, gate)
+    }
+
     #[tokio::test]
     async fn a_store_hiccup_is_retried_and_the_draw_completes() {
         let (s, outcome, record) = play_to_the_end(FakeW::new(false, None), 2).await;
@@ -706,13 +718,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_holder_taken_over_during_w_neither_stores_nor_records() {
-        let gate = Arc::new(Semaphore::new(0));
-        let worker = FakeW::new(false, Some(gate.clone()));
-        let entered = worker.entered.clone();
-        let s = setup(worker, 0).await;
-        s.service.play(customer().id).await.unwrap();
         // W is working on it: the holder renewed its claim after its slot and called W.
-        entered.acquire().await.unwrap().forget();
+        let (s, gate) = play_held_in_w().await;
         // While W works, the lease is (made to look) expired and a recovery takes the claim.
         let later = OffsetDateTime::now_utc() + time::Duration::minutes(5);
         let Some(TakeOver::Acquired(new_token, _)) =
@@ -801,13 +808,8 @@ mod tests {
 
     #[tokio::test]
     async fn start_up_recovery_never_takes_over_the_draws_of_this_incarnation() {
-        let gate = Arc::new(Semaphore::new(0));
-        let worker = FakeW::new(false, Some(gate.clone()));
-        let entered = worker.entered.clone();
-        let s = setup(worker, 0).await;
         // A press of this process, its draw in W: live, held by this very instance.
-        s.service.play(customer().id).await.unwrap();
-        entered.acquire().await.unwrap().forget();
+        let (s, gate) = play_held_in_w().await;
         // A recovery that runs late (the database answered only now) leaves it alone.
         assert_eq!(s.service.recover_own().await.unwrap(), 0);
         gate.add_permits(1);
