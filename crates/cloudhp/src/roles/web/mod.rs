@@ -646,37 +646,18 @@ mod tests {
         let (status, _, _) = call(&web, "GET", "/index.html?id=1", &[], [192, 0, 2, 2]).await;
         assert_eq!(status, 200, "another client");
         // Presses of one customer, from many addresses: the customer's own allowance.
+        let (seven, eight) = ("/api/v1/players/7/play", "/api/v1/players/8/play");
+        let address = |n: u8| [198, 51, 100, n];
         for n in 0..2u8 {
-            let (status, _, _) = call(
-                &web,
-                "POST",
-                "/api/v1/players/7/play",
-                &[],
-                [198, 51, 100, n],
-            )
-            .await;
+            let (status, _, _) = call(&web, "POST", seven, &[], address(n)).await;
             assert_eq!(status, 202);
         }
-        let (status, headers, json) = call(
-            &web,
-            "POST",
-            "/api/v1/players/7/play",
-            &[],
-            [198, 51, 100, 9],
-        )
-        .await;
+        let (status, headers, json) = call(&web, "POST", seven, &[], address(9)).await;
         assert_eq!(status, 429, "{json}");
         assert!(headers.contains_key(header::RETRY_AFTER));
         assert!(json.contains("\"rate_limited\""), "{json}");
         // Another customer is not limited by it.
-        let (status, _, _) = call(
-            &web,
-            "POST",
-            "/api/v1/players/8/play",
-            &[],
-            [198, 51, 100, 9],
-        )
-        .await;
+        let (status, _, _) = call(&web, "POST", eight, &[], address(9)).await;
         assert_eq!(status, 202);
     }
 }
