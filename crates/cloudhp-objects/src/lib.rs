@@ -46,8 +46,9 @@ pub struct ObjectInfo {
     pub content_type: Option<String>,
 }
 
-/// Settings of the S3 backend (`s3://` URLs).
-#[derive(Clone, Debug, Default)]
+/// Settings of the S3 backend (`s3://` URLs); also the `[images.s3]` configuration table.
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct S3Options {
     /// Empty: AWS. Otherwise the endpoint of an S3-compatible store (MinIO, Ceph, Swift's
     /// s3api), addressed path-style.
@@ -59,8 +60,10 @@ pub struct S3Options {
     pub secret_key: Secret,
 }
 
-/// Settings of the Swift backend (`swift://` URLs).
-#[derive(Clone, Debug, Default)]
+/// Settings of the Swift backend (`swift://` URLs); also the `[images.swift]` configuration
+/// table.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct SwiftOptions {
     /// Keystone v3 (`…/v3`) or TempAuth (`…/auth/v1.0`).
     pub auth_url: String,
@@ -77,6 +80,22 @@ pub struct SwiftOptions {
     /// Keystone: which object-store endpoint of the catalog (region empty: the first).
     pub region: String,
     pub interface: String,
+}
+
+impl Default for SwiftOptions {
+    fn default() -> Self {
+        Self {
+            auth_url: String::new(),
+            auth: String::new(),
+            user: String::new(),
+            password: Secret::default(),
+            project: String::new(),
+            user_domain: "Default".into(),
+            project_domain: "Default".into(),
+            region: String::new(),
+            interface: "public".into(),
+        }
+    }
 }
 
 /// Everything a store URL may need besides the URL.

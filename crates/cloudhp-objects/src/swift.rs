@@ -174,6 +174,22 @@ fn refused(message: String) -> ObjectError {
     ObjectError::Refused(message.into())
 }
 
+/// `response` when successful, else refused; `what` (`HEAD CONTAINER`) names the request in
+/// the message.
+fn successful(response: reqwest::Response, what: &str) -> Result<reqwest::Response, ObjectError> {
+    if response.status().is_success() {
+        Ok(response)
+    } else {
+        Err(refused(format!("{what} answered {}", response.status())))
+    }
+}
+
+/// A response header's value, when it is text.
+fn header_text(response: &reqwest::Response, name: &str) -> Option<String> {
+    let value = response.headers().get(name)?;
+    value.to_str().ok().map(str::to_owned)
+}
+
 impl SwiftStore {
     pub fn new(
         container: &str,
@@ -204,23 +220,14 @@ impl SwiftStore {
     async fn authenticate(&self) -> Result<Session, ObjectError> {
         match &self.auth {
             SwiftAuth::TempAuth { url, user, key } => {
-                let response = self
+                let request = self
                     .http
                     .get(url)
                     .header("X-Auth-User", user)
-                    .header("X-Auth-Key", key.expose())
-                    .send()
-                    .await
-                    .map_err(unavailable)?;
-                if !response.status().is_success() {
-                    return Err(refused(format!(
-                        "TempAuth at {url} answered {}",
-                        response.status()
-                    )));
-                }
-                let h = response.headers();
-                let text =
-                    |name: &str| h.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+                    .header("X-Auth-Key", key.expose());
+                let response = request.send().await.map_err(unavailable)?;
+                let response = successful(response, &format!("TempAuth at {url}"))?;
+                let text = |name: &str| header_text(&response, name);
                 let token = text("X-Auth-Token")
                     .ok_or_else(|| refused(format!("TempAuth at {url} gave no token")))?;
                 let storage_url = text("X-Storage-Url")
@@ -263,24 +270,10 @@ impl SwiftStore {
                     }
                 });
                 let tokens = format!("{url}/auth/tokens");
-                let response = self
-                    .http
-                    .post(&tokens)
-                    .json(&body)
-                    .send()
-                    .await
-                    .map_err(unavailable)?;
-                if !response.status().is_success() {
-                    return Err(refused(format!(
-                        "Keystone at {tokens} answered {}",
-                        response.status()
-                    )));
-                }
-                let token = response
-                    .headers()
-                    .get("X-Subject-Token")
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_owned)
+                let request = self.http.post(&tokens).json(&body);
+                let response = request.send().await.map_err(unavailable)?;
+                let response = successful(response, &format!("Keystone at {tokens}"))?;
+                let token = header_text(&response, "X-Subject-Token")
                     .ok_or_else(|| refused(format!("Keystone at {tokens} gave no token")))?;
                 let answer: KeystoneAnswer = response.json().await.map_err(unavailable)?;
                 let storage_url = answer
@@ -365,15 +358,8 @@ impl SwiftStore {
         self.container_ready
             .get_or_try_init(|| async {
                 let response = self.send(Method::PUT, &self.container, |r| r).await?;
-                if response.status().is_success() {
-                    Ok(())
-                } else {
-                    Err(refused(format!(
-                        "creating the container {} answered {}",
-                        self.container,
-                        response.status()
-                    )))
-                }
+                let what = format!("creating the container {}", self.container);
+                successful(response, &what).map(drop)
             })
             .await
             .map(|_| ())
@@ -448,15 +434,7 @@ impl ImageStore for SwiftStore {
     async fn ready(&self) -> Result<(), ObjectError> {
         self.ensure_container().await?;
         let response = self.send(Method::HEAD, &self.container, |r| r).await?;
-        if response.status().is_success() {
-            Ok(())
-        } else {
-            Err(refused(format!(
-                "HEAD {} answered {}",
-                self.container,
-                response.status()
-            )))
-        }
+        successful(response, &format!("HEAD {}", self.container)).map(drop)
     }
 }
 

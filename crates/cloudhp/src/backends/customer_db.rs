@@ -5,14 +5,11 @@ use anyhow::Context;
 use cloudhp_core::{Role, RoleSet};
 use cloudhp_store::{CustomerDb, PoolSettings, TablePrefix};
 
-use super::{SQL_HINT, SQL_SCHEMES, check_scheme};
-use crate::config::{Config, ConfigError, at_least_one, positive};
+use super::{SqlKeys, check_sql};
+use crate::config::{Config, ConfigError};
 use crate::http::{Check, check};
 use crate::telemetry::chain;
 use crate::wiring::Wiring;
-
-/// The URL schemes of `identity.database`.
-pub const SCHEMES: &[&str] = SQL_SCHEMES;
 
 /// Whether a role of `roles` uses the customer database.
 pub fn used(_config: &Config, roles: &RoleSet) -> bool {
@@ -24,15 +21,17 @@ pub fn validate(config: &Config) -> Result<(), ConfigError> {
     let c = &config.identity;
     TablePrefix::parse(&c.table_prefix)
         .map_err(|e| ConfigError::key("identity.table_prefix", e.to_string()))?;
-    check_scheme(
-        "identity.database",
+    check_sql(
+        &SqlKeys {
+            database: "identity.database",
+            acquire_timeout: "identity.acquire_timeout",
+            max_connections: "identity.max_connections",
+        },
         &config.identity_url(),
         &c.database.masked(),
-        SCHEMES,
-        SQL_HINT,
-    )?;
-    positive("identity.acquire_timeout", c.acquire_timeout)?;
-    at_least_one("identity.max_connections", c.max_connections)
+        c.acquire_timeout,
+        c.max_connections,
+    )
 }
 
 /// Opens the customer database (read only unless it is the embedded table), its pool closed

@@ -73,23 +73,8 @@ pub fn readiness(store: &Arc<dyn ImageStore>) -> Check {
 fn options(config: &Config) -> StoreOptions {
     let i = &config.images;
     StoreOptions {
-        s3: cloudhp_objects::S3Options {
-            endpoint: i.s3.endpoint.clone(),
-            region: i.s3.region.clone(),
-            access_key: i.s3.access_key.clone(),
-            secret_key: i.s3.secret_key.clone(),
-        },
-        swift: cloudhp_objects::SwiftOptions {
-            auth_url: i.swift.auth_url.clone(),
-            auth: i.swift.auth.clone(),
-            user: i.swift.user.clone(),
-            password: i.swift.password.clone(),
-            project: i.swift.project.clone(),
-            user_domain: i.swift.user_domain.clone(),
-            project_domain: i.swift.project_domain.clone(),
-            region: i.swift.region.clone(),
-            interface: i.swift.interface.clone(),
-        },
+        s3: i.s3.clone(),
+        swift: i.swift.clone(),
         timeout: i.timeout,
     }
 }

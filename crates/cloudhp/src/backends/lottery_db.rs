@@ -4,14 +4,11 @@ use anyhow::Context;
 use cloudhp_core::{Role, RoleSet};
 use cloudhp_store::{LotteryDb, PoolSettings};
 
-use super::{SQL_HINT, SQL_SCHEMES, check_scheme};
-use crate::config::{Config, ConfigError, at_least_one, positive};
+use super::{SqlKeys, check_sql};
+use crate::config::{Config, ConfigError};
 use crate::http::{Check, check};
 use crate::telemetry::chain;
 use crate::wiring::Wiring;
-
-/// The URL schemes of `lottery.database`.
-pub const SCHEMES: &[&str] = SQL_SCHEMES;
 
 /// Whether a role of `roles` uses the lottery database.
 pub fn used(_config: &Config, roles: &RoleSet) -> bool {
@@ -23,15 +20,17 @@ pub fn used(_config: &Config, roles: &RoleSet) -> bool {
 /// Checks `[lottery]`.
 pub fn validate(config: &Config) -> Result<(), ConfigError> {
     let c = &config.lottery;
-    check_scheme(
-        "lottery.database",
+    check_sql(
+        &SqlKeys {
+            database: "lottery.database",
+            acquire_timeout: "lottery.acquire_timeout",
+            max_connections: "lottery.max_connections",
+        },
         &config.lottery_url(),
         &c.database.masked(),
-        SCHEMES,
-        SQL_HINT,
-    )?;
-    positive("lottery.acquire_timeout", c.acquire_timeout)?;
-    at_least_one("lottery.max_connections", c.max_connections)
+        c.acquire_timeout,
+        c.max_connections,
+    )
 }
 
 /// The lottery database of this process: opened and migrated by the first role that asks,

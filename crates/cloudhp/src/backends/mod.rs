@@ -78,6 +78,26 @@ fn check_scheme(
 const SQL_SCHEMES: &[&str] = &["sqlite", "mysql", "mariadb"];
 const SQL_HINT: &str = "sqlite://PATH or mysql://USER:PASSWORD@HOST/DB";
 
+/// The keys of a section that configures an SQL database pool, for its messages.
+struct SqlKeys {
+    database: &'static str,
+    acquire_timeout: &'static str,
+    max_connections: &'static str,
+}
+
+/// Checks a database section's URL (`url`, shown as `shown`) and pool settings.
+fn check_sql(
+    keys: &SqlKeys,
+    url: &str,
+    shown: &str,
+    acquire_timeout: std::time::Duration,
+    max_connections: u32,
+) -> Result<(), ConfigError> {
+    check_scheme(keys.database, url, shown, SQL_SCHEMES, SQL_HINT)?;
+    crate::config::positive(keys.acquire_timeout, acquire_timeout)?;
+    crate::config::at_least_one(keys.max_connections, max_connections)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

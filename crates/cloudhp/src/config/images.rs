@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Secret, SecretUrl};
+use super::SecretUrl;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -31,48 +31,9 @@ impl Default for ImagesConfig {
     }
 }
 
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct S3Config {
-    /// Empty: AWS. An S3-compatible store: its URL (MinIO, Ceph, Swift's s3api).
-    pub endpoint: String,
-    pub region: String,
-    /// Empty: the AWS_* environment variables or the instance's role.
-    pub access_key: String,
-    pub secret_key: Secret,
-}
+/// `[images.s3]`: the S3 backend's settings, as the store takes them.
+pub type S3Config = cloudhp_objects::S3Options;
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct SwiftConfig {
-    /// Keystone v3 (`https://keystone:5000/v3`) or TempAuth (`http://swift:8080/auth/v1.0`).
-    pub auth_url: String,
-    /// `keystone` or `tempauth`; empty: guessed from `auth_url` (`…/v3` is Keystone).
-    pub auth: String,
-    pub user: String,
-    /// Keystone password or TempAuth key.
-    pub password: Secret,
-    /// Keystone: the project the token is scoped to.
-    pub project: String,
-    pub user_domain: String,
-    pub project_domain: String,
-    /// Keystone: the catalog's region to use (empty: the first object-store endpoint).
-    pub region: String,
-    pub interface: String,
-}
-
-impl Default for SwiftConfig {
-    fn default() -> Self {
-        Self {
-            auth_url: String::new(),
-            auth: String::new(),
-            user: String::new(),
-            password: Secret::default(),
-            project: String::new(),
-            user_domain: "Default".into(),
-            project_domain: "Default".into(),
-            region: String::new(),
-            interface: "public".into(),
-        }
-    }
-}
+/// `[images.swift]`: the Swift backend's settings, as the store takes them (the Keystone
+/// domains default to `Default`, the endpoint interface to `public`).
+pub type SwiftConfig = cloudhp_objects::SwiftOptions;

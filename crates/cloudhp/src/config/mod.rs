@@ -158,42 +158,42 @@ fn values_from_files(
 
 /// Accepts a list, or one string with comma-separated items (handy in environment variables).
 fn string_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum OneOrMany {
-        One(String),
-        Many(Vec<String>),
-    }
-    Ok(match OneOrMany::deserialize(d)? {
-        OneOrMany::One(s) => s
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect(),
-        OneOrMany::Many(v) => v,
+    one_or_many(d, |s: String| {
+        items(&s, &[',']).map(str::to_owned).collect()
     })
 }
 
 /// Accepts a list of secrets, or one string of secrets separated by commas or line ends (an
 /// environment variable, or a `_FILE` secret holding one key a line).
 fn secret_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Secret>, D::Error> {
+    one_or_many(d, |s: Secret| {
+        items(s.expose(), &[',', '\n', '\r'])
+            .map(Secret::new)
+            .collect()
+    })
+}
+
+/// A list of `T`, or one `T` that `split` makes a list of.
+fn one_or_many<'de, D, T>(d: D, split: impl FnOnce(T) -> Vec<T>) -> Result<Vec<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
     #[derive(Deserialize)]
     #[serde(untagged)]
-    enum OneOrMany {
-        One(Secret),
-        Many(Vec<Secret>),
+    enum OneOrMany<T> {
+        One(T),
+        Many(Vec<T>),
     }
     Ok(match OneOrMany::deserialize(d)? {
-        OneOrMany::One(s) => s
-            .expose()
-            .split([',', '\n', '\r'])
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(Secret::new)
-            .collect(),
-        OneOrMany::Many(v) => v,
+        OneOrMany::One(one) => split(one),
+        OneOrMany::Many(many) => many,
     })
+}
+
+/// The non-empty items of `s` between `separators`, trimmed.
+fn items<'a>(s: &'a str, separators: &[char]) -> impl Iterator<Item = &'a str> {
+    s.split(separators).map(str::trim).filter(|s| !s.is_empty())
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -490,48 +490,28 @@ mod tests {
         assert_eq!(config.worker.tempo, 0.5);
     }
 
+    /// Why the default configuration, changed by `change`, is refused (all roles running).
+    fn rejection(change: impl FnOnce(&mut Config)) -> String {
+        let mut c = Config::default();
+        change(&mut c);
+        c.validate(&all()).unwrap_err().to_string()
+    }
+
     #[test]
     fn validation_names_the_key() {
-        let roles = all();
-        let mut c = Config::default();
-        c.play.lease = Duration::from_secs(5);
-        assert!(
-            c.validate(&roles)
-                .unwrap_err()
-                .to_string()
-                .contains("play.lease")
-        );
+        let err = rejection(|c| c.play.lease = Duration::from_secs(5));
+        assert!(err.contains("play.lease"), "{err}");
 
-        let mut c = Config::default();
-        c.server.listen = "localhost".into();
-        assert!(
-            c.validate(&roles)
-                .unwrap_err()
-                .to_string()
-                .contains("server.listen")
-        );
+        let err = rejection(|c| c.server.listen = "localhost".into());
+        assert!(err.contains("server.listen"), "{err}");
 
-        let mut c = Config::default();
-        c.worker.tempo = 40.0;
-        assert!(
-            c.validate(&roles)
-                .unwrap_err()
-                .to_string()
-                .contains("play.worker_timeout")
-        );
+        let err = rejection(|c| c.worker.tempo = 40.0);
+        assert!(err.contains("play.worker_timeout"), "{err}");
 
-        let mut c = Config::default();
-        c.mail.admins = vec![];
-        assert!(
-            c.validate(&roles)
-                .unwrap_err()
-                .to_string()
-                .contains("mail.admins")
-        );
+        let err = rejection(|c| c.mail.admins = vec![]);
+        assert!(err.contains("mail.admins"), "{err}");
 
-        let mut c = Config::default();
-        c.lottery.database = SecretUrl::new("postgres://u:hunter2@db/x");
-        let err = c.validate(&roles).unwrap_err().to_string();
+        let err = rejection(|c| c.lottery.database = SecretUrl::new("postgres://u:hunter2@db/x"));
         assert!(
             err.contains("lottery.database") && !err.contains("hunter2"),
             "{err}"
@@ -550,14 +530,8 @@ mod tests {
         let err = c.validate(&play_only).unwrap_err().to_string();
         assert!(err.contains("play.worker_urls"), "{err}");
 
-        let mut c = Config::default();
-        c.web.link_key = Secret::new("short");
-        assert!(
-            c.validate(&roles)
-                .unwrap_err()
-                .to_string()
-                .contains("web.link_key")
-        );
+        let err = rejection(|c| c.web.link_key = Secret::new("short"));
+        assert!(err.contains("web.link_key"), "{err}");
     }
 
     #[test]

@@ -506,7 +506,7 @@ mod tests {
     use bytes::Bytes;
     use cloudhp_core::{Customer, Draw, Prize, Worker};
     use cloudhp_objects::{ObjectError, ObjectInfo, ObjectStream};
-    use cloudhp_store::{PoolSettings, RecordState};
+    use cloudhp_store::{PlayRecord, PoolSettings, RecordState};
     use tokio::sync::Semaphore;
 
     use super::*;
@@ -651,13 +651,32 @@ mod tests {
         draws.wait().await;
     }
 
-    #[tokio::test]
-    async fn a_store_hiccup_is_retried_and_the_draw_completes() {
-        let s = setup(FakeW::new(false, None), 2).await;
+    /// The customer's play started with `worker` and a store failing `failures` times, run to
+    /// its end: the setup, the play's outcome and the customer's record.
+    async fn play_to_the_end(worker: FakeW, failures: u32) -> (Setup, PlayOutcome, PlayRecord) {
+        let s = setup(worker, failures).await;
         let reply = s.service.play(customer().id).await.unwrap();
-        assert_eq!(reply.outcome, PlayOutcome::Started);
         finish(&s).await;
         let record = s.db.record(customer().id).await.unwrap().unwrap();
+        (s, reply.outcome, record)
+    }
+
+    /// The customer's play started and its draw held inside W until a permit is added to the
+    /// gate returned.
+    async fn play_held_in_w() -> (Setup, Arc<Semaphore>) {
+        let gate = Arc::new(Semaphore::new(0));
+        let worker = FakeW::new(false, Some(gate.clone()));
+        let entered = worker.entered.clone();
+        let s = setup(worker, 0).await;
+        s.service.play(customer().id).await.unwrap();
+        entered.acquire().await.unwrap().forget();
+        (s, gate)
+    }
+
+    #[tokio::test]
+    async fn a_store_hiccup_is_retried_and_the_draw_completes() {
+        let (s, outcome, record) = play_to_the_end(FakeW::new(false, None), 2).await;
+        assert_eq!(outcome, PlayOutcome::Started);
         assert_eq!(record.state, RecordState::Won);
         assert_eq!(s.store.puts.load(Ordering::SeqCst), 3);
         assert_eq!(s.db.pending_notifications().await.unwrap(), 1);
@@ -665,10 +684,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_store_that_keeps_failing_records_no_prize() {
-        let s = setup(FakeW::new(false, None), 100).await;
-        s.service.play(customer().id).await.unwrap();
-        finish(&s).await;
-        let record = s.db.record(customer().id).await.unwrap().unwrap();
+        let (s, _, record) = play_to_the_end(FakeW::new(false, None), 100).await;
         assert_eq!(record.state, RecordState::Failed);
         assert_eq!(record.failure, Some(DrawFailure::PictureFailed));
         assert_eq!(record.prize, None);
@@ -677,10 +693,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_failed_w_records_no_prize_and_stores_nothing() {
-        let s = setup(FakeW::new(true, None), 0).await;
-        s.service.play(customer().id).await.unwrap();
-        finish(&s).await;
-        let record = s.db.record(customer().id).await.unwrap().unwrap();
+        let (s, _, record) = play_to_the_end(FakeW::new(true, None), 0).await;
         assert_eq!(record.state, RecordState::Failed);
         assert_eq!(record.failure, Some(DrawFailure::WFailed));
         assert_eq!(
@@ -696,10 +709,7 @@ mod tests {
     #[tokio::test]
     async fn a_w_that_times_out_is_recorded_as_a_timeout() {
         let late = ServiceError::timeout("the prize worker", Duration::from_secs(30));
-        let s = setup(FakeW::failing(Some(late.clone()), None), 0).await;
-        s.service.play(customer().id).await.unwrap();
-        finish(&s).await;
-        let record = s.db.record(customer().id).await.unwrap().unwrap();
+        let (_, _, record) = play_to_the_end(FakeW::failing(Some(late.clone()), None), 0).await;
         assert_eq!(record.state, RecordState::Failed);
         assert_eq!(record.failure, Some(DrawFailure::WTimeout));
         assert_eq!(record.last_error, Some(late.to_string()));
@@ -708,13 +718,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_holder_taken_over_during_w_neither_stores_nor_records() {
-        let gate = Arc::new(Semaphore::new(0));
-        let worker = FakeW::new(false, Some(gate.clone()));
-        let entered = worker.entered.clone();
-        let s = setup(worker, 0).await;
-        s.service.play(customer().id).await.unwrap();
         // W is working on it: the holder renewed its claim after its slot and called W.
-        entered.acquire().await.unwrap().forget();
+        let (s, gate) = play_held_in_w().await;
         // While W works, the lease is (made to look) expired and a recovery takes the claim.
         let later = OffsetDateTime::now_utc() + time::Duration::minutes(5);
         let Some(TakeOver::Acquired(new_token, _)) =
@@ -803,13 +808,8 @@ mod tests {
 
     #[tokio::test]
     async fn start_up_recovery_never_takes_over_the_draws_of_this_incarnation() {
-        let gate = Arc::new(Semaphore::new(0));
-        let worker = FakeW::new(false, Some(gate.clone()));
-        let entered = worker.entered.clone();
-        let s = setup(worker, 0).await;
         // A press of this process, its draw in W: live, held by this very instance.
-        s.service.play(customer().id).await.unwrap();
-        entered.acquire().await.unwrap().forget();
+        let (s, gate) = play_held_in_w().await;
         // A recovery that runs late (the database answered only now) leaves it alone.
         assert_eq!(s.service.recover_own().await.unwrap(), 0);
         gate.add_permits(1);

@@ -282,18 +282,19 @@ async fn page_post(State(web): State<Web>, query: LinkQueryResult) -> Response {
 /// The id of an API path; a path that cannot even be decoded is an invalid id, in JSON.
 type PathId = Result<Path<String>, axum::extract::rejection::PathRejection>;
 
-fn path_id(path: PathId) -> Result<String, PageError> {
-    path.map(|Path(raw)| raw)
-        .map_err(|_| PageError::bad_id(cloudhp_core::IdError::NotANumber))
+/// The customer an API call is for: its path id, checked against the link in the query.
+fn api_customer(
+    links: &Links,
+    path: PathId,
+    query: LinkQueryResult,
+) -> Result<CustomerId, PageError> {
+    let Path(raw_id) = path.map_err(|_| PageError::bad_id(cloudhp_core::IdError::NotANumber))?;
+    admit(links, Some(&raw_id), query).map(|(id, _)| id)
 }
 
 async fn api_get(State(web): State<Web>, path: PathId, query: LinkQueryResult) -> Response {
-    let raw_id = match path_id(path) {
-        Ok(raw) => raw,
-        Err(e) => return e.json(),
-    };
-    let id = match admit(&web.links, Some(&raw_id), query) {
-        Ok((id, _)) => id,
+    let id = match api_customer(&web.links, path, query) {
+        Ok(id) => id,
         Err(e) => return e.json(),
     };
     let parts = web.gather(id).await;
@@ -304,12 +305,8 @@ async fn api_get(State(web): State<Web>, path: PathId, query: LinkQueryResult) -
 }
 
 async fn api_play(State(web): State<Web>, path: PathId, query: LinkQueryResult) -> Response {
-    let raw_id = match path_id(path) {
-        Ok(raw) => raw,
-        Err(e) => return e.json(),
-    };
-    let id = match admit(&web.links, Some(&raw_id), query) {
-        Ok((id, _)) => id,
+    let id = match api_customer(&web.links, path, query) {
+        Ok(id) => id,
         Err(e) => return e.json(),
     };
     let phase = web.phase();
@@ -649,37 +646,18 @@ mod tests {
         let (status, _, _) = call(&web, "GET", "/index.html?id=1", &[], [192, 0, 2, 2]).await;
         assert_eq!(status, 200, "another client");
         // Presses of one customer, from many addresses: the customer's own allowance.
+        let (seven, eight) = ("/api/v1/players/7/play", "/api/v1/players/8/play");
+        let address = |n: u8| [198, 51, 100, n];
         for n in 0..2u8 {
-            let (status, _, _) = call(
-                &web,
-                "POST",
-                "/api/v1/players/7/play",
-                &[],
-                [198, 51, 100, n],
-            )
-            .await;
+            let (status, _, _) = call(&web, "POST", seven, &[], address(n)).await;
             assert_eq!(status, 202);
         }
-        let (status, headers, json) = call(
-            &web,
-            "POST",
-            "/api/v1/players/7/play",
-            &[],
-            [198, 51, 100, 9],
-        )
-        .await;
+        let (status, headers, json) = call(&web, "POST", seven, &[], address(9)).await;
         assert_eq!(status, 429, "{json}");
         assert!(headers.contains_key(header::RETRY_AFTER));
         assert!(json.contains("\"rate_limited\""), "{json}");
         // Another customer is not limited by it.
-        let (status, _, _) = call(
-            &web,
-            "POST",
-            "/api/v1/players/8/play",
-            &[],
-            [198, 51, 100, 9],
-        )
-        .await;
+        let (status, _, _) = call(&web, "POST", eight, &[], address(9)).await;
         assert_eq!(status, 202);
     }
 }
