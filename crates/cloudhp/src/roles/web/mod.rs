@@ -1,13 +1,12 @@
 //! The web role: the customer page, the public JSON API and the picture URLs.
 //!
-//! It has no internal API (it is the public one): its service (here, with `guard`, `links`
-//! and `page`) and its start-up (`wiring`).
+//! It has no internal API (it is the public one): its service (here, with `guard` and `page`;
+//! the links are `cloudhp_links`) and its start-up (`wiring`).
 //!
 //! Every view asks identity, status, picture and play concurrently, each under its own timeout;
 //! a part that fails turns into "N/A" with a reason in plain words, never into an error page.
 
 mod guard;
-mod links;
 mod page;
 pub mod wiring;
 
@@ -30,8 +29,8 @@ use futures::FutureExt;
 use serde::Deserialize;
 use tower_http::set_header::SetResponseHeaderLayer;
 
+pub use cloudhp_links::{LinkError, Links};
 pub use guard::Guard;
-pub use links::{LinkError, Links, load_or_create_key};
 use page::{Notice, PageError, PlayerJson, PlayerView};
 
 use crate::roles::identity::IDENTITY_SERVICE;

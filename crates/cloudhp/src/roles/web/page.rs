@@ -12,8 +12,8 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
 
-use super::links::{LinkError, Links};
 use super::{Parts, Web};
+use cloudhp_links::{LinkError, Links};
 
 /// A date as customers read it: `25 November 2026 at 10:04 UTC`.
 fn human(t: OffsetDateTime) -> String {
