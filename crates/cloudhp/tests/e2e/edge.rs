@@ -280,6 +280,10 @@ async fn the_running_server_refuses_cross_site_presses_and_limits_one_client() {
         .await
         .unwrap();
     assert_eq!(response.status(), 303);
+    assert!(
+        sandbox.lottery().record(id(3)).await.unwrap().is_some(),
+        "the same-origin press started the draw the cross-site one could not"
+    );
 
     // One client reloading far too fast: limited, told when to come back.
     let mut limited = None;
