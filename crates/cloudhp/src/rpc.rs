@@ -258,8 +258,13 @@ pub fn protect(apis: Router, config: &Config) -> Router {
     if config.roles.token.is_empty() {
         return apis;
     }
+    behind_token(apis, config.roles.token.expose())
+}
+
+/// `apis`, answering only the callers that send `token`.
+fn behind_token(apis: Router, token: &str) -> Router {
     apis.layer(axum::middleware::from_fn_with_state(
-        token_digest(config.roles.token.expose()),
+        token_digest(token),
         require_token,
     ))
 }
@@ -282,10 +287,7 @@ pub(crate) mod testing {
         sent: Option<&str>,
     ) -> RemoteRole {
         let api = match served {
-            Some(token) => api.layer(axum::middleware::from_fn_with_state(
-                super::token_digest(token),
-                super::require_token,
-            )),
+            Some(token) => super::behind_token(api, token),
             None => api,
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

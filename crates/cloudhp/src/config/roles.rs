@@ -101,15 +101,10 @@ impl RolesConfig {
         roles: &RoleSet,
         listen: SocketAddr,
     ) -> Result<(), ConfigError> {
-        let served = Self::served_apis(roles);
-        if served.is_empty()
-            || !self.token.is_empty()
-            || listen.ip().is_loopback()
-            || self.allow_unauthenticated
-        {
+        if !self.open_to_network(roles, listen) || self.allow_unauthenticated {
             return Ok(());
         }
-        let names: Vec<&str> = served.iter().map(|r| r.name()).collect();
+        let names: Vec<&str> = Self::served_apis(roles).iter().map(|r| r.name()).collect();
         Err(ConfigError::key(
             "roles.token",
             format!(

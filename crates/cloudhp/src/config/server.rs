@@ -95,7 +95,6 @@ impl ServerConfig {
     }
 
     pub(super) fn validate(&self) -> Result<(), ConfigError> {
-        self.listen_addr()?;
         let (public, ops) = (self.listen_addr()?, self.ops_addr()?);
         if ops.port() != 0 && ops == public {
             return Err(ConfigError::key(
@@ -106,12 +105,7 @@ impl ServerConfig {
         self.proxies()?;
         positive("server.header_read_timeout", self.header_read_timeout)?;
         positive("server.idle_timeout", self.idle_timeout)?;
-        if self.max_connections == 0 {
-            return Err(ConfigError::key(
-                "server.max_connections",
-                "must be at least 1",
-            ));
-        }
+        super::at_least_one("server.max_connections", self.max_connections)?;
         if !self.public_url.is_empty() {
             check_url("server.public_url", &self.public_url, &["http", "https"])?;
         }

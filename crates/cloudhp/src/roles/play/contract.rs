@@ -14,6 +14,7 @@ use time::macros::datetime;
 
 use super::client::RemotePlay;
 use super::{PLAY_SERVICE, PlayService, PlaySettings, api};
+use crate::roles::identity::IDENTITY_SERVICE;
 use crate::roles::identity::contract::{customers, local as identity, refuses_non_players};
 use crate::roles::status::LOTTERY_DB;
 use crate::roles::status::contract::lottery;
@@ -25,10 +26,10 @@ fn id(n: u32) -> CustomerId {
 }
 
 /// The play role over embedded backends in `dir` (the customers of the identity suite, our
-/// W drawing at once, a folder of pictures), open during `campaign`; and the lottery
-/// database's pool (closed to take it down).
-async fn play(dir: &Path, campaign: CampaignWindow) -> (PlayService, Pool) {
-    let (customer_db, _) = customers(dir).await;
+/// W drawing at once, a folder of pictures), open during `campaign`; and the pools of the
+/// lottery and the customer databases (closed to take them down).
+async fn play(dir: &Path, campaign: CampaignWindow) -> (PlayService, [Pool; 2]) {
+    let (customer_db, customer_pool) = customers(dir).await;
     let (db, pool) = lottery(dir).await;
     let images = format!("file://{}", dir.join("images").display());
     let service = PlayService::new(
@@ -52,7 +53,7 @@ async fn play(dir: &Path, campaign: CampaignWindow) -> (PlayService, Pool) {
         },
         Vec::new(),
     );
-    (service, pool)
+    (service, [pool, customer_pool])
 }
 
 /// Waits for the draws started so far.
@@ -64,8 +65,9 @@ async fn finish(local: &PlayService) {
 }
 
 /// What every play role does, wherever it runs. `local`: the service behind `play` (its draws
-/// are waited for); `pool`: the lottery database's, closed at the end to take it down.
-async fn suite(play: PlayHandle, local: &PlayService, pool: Pool) {
+/// are waited for); `pools`: the lottery and customer databases', closed at the end to take
+/// them down.
+async fn suite(play: PlayHandle, local: &PlayService, [pool, customer_pool]: [Pool; 2]) {
     assert_eq!(play.availability().await, Ok(()));
 
     let started = play.play(id(1)).await.unwrap();
@@ -92,6 +94,14 @@ async fn suite(play: PlayHandle, local: &PlayService, pool: Pool) {
         Err(down),
         "the lottery database is down"
     );
+
+    // Whatever fails behind the identity role, the customer hears it is the identity service.
+    customer_pool.close().await;
+    assert_eq!(
+        play.play(id(1)).await.map(|r| r.outcome),
+        Err(ServiceError::unavailable(IDENTITY_SERVICE)),
+        "the customer database is down"
+    );
 }
 
 /// A campaign over since 2020.
@@ -112,8 +122,8 @@ async fn closed_suite(play: PlayHandle) {
 #[tokio::test]
 async fn the_local_play_role_honours_the_contract() {
     let dir = tempfile::tempdir().unwrap();
-    let (local, pool) = play(dir.path(), CampaignWindow::default()).await;
-    suite(Arc::new(local.clone()), &local, pool).await;
+    let (local, pools) = play(dir.path(), CampaignWindow::default()).await;
+    suite(Arc::new(local.clone()), &local, pools).await;
 
     let dir = tempfile::tempdir().unwrap();
     let (local, _) = play(dir.path(), over()).await;
@@ -123,9 +133,9 @@ async fn the_local_play_role_honours_the_contract() {
 #[tokio::test]
 async fn the_remote_play_role_honours_the_contract() {
     let dir = tempfile::tempdir().unwrap();
-    let (local, pool) = play(dir.path(), CampaignWindow::default()).await;
+    let (local, pools) = play(dir.path(), CampaignWindow::default()).await;
     let remote = testing::serve(PLAY_SERVICE, api::router(Arc::new(local.clone()))).await;
-    suite(Arc::new(RemotePlay(remote)), &local, pool).await;
+    suite(Arc::new(RemotePlay(remote)), &local, pools).await;
 
     let dir = tempfile::tempdir().unwrap();
     let (local, _) = play(dir.path(), over()).await;

@@ -54,6 +54,7 @@ use tokio::sync::{Notify, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use super::identity::IDENTITY_SERVICE;
 use super::picture::IMAGE_STORE;
 use super::status::LOTTERY_DB;
 use super::worker::PRIZE_WORKER;
@@ -155,9 +156,9 @@ impl PlayService {
     /// Reads the campaign's window against `clock`, not the system's.
     #[cfg(test)]
     pub fn with_clock(mut self, clock: Clock) -> Self {
-        if let Some(inner) = Arc::get_mut(&mut self.inner) {
-            inner.clock = clock;
-        }
+        Arc::get_mut(&mut self.inner)
+            .expect("with_clock is called before the service is shared")
+            .clock = clock;
         self
     }
 
@@ -448,8 +449,15 @@ impl Play for PlayService {
         // The name and address recorded with the draw (and mailed to the admins) are the
         // shop's, whatever the caller says: an unknown or deleted customer cannot play.
         self.inner.settings.campaign.check((self.inner.clock)())?;
-        let customer = self.inner.identity.customer(id).await?;
-        let customer = &customer;
+        let customer = &self.inner.identity.customer(id).await.map_err(|e| match e {
+            // Whatever failed behind the identity role (its database, its process), the
+            // customer is told the identity service is unavailable, as the web role says it.
+            ServiceError::Unavailable { .. } | ServiceError::Timeout { .. } => {
+                tracing::warn!(customer = %id, error = %e, "cannot look the customer up to play");
+                ServiceError::unavailable(IDENTITY_SERVICE)
+            }
+            other => other,
+        })?;
         let now = OffsetDateTime::now_utc();
         let claim = self
             .inner
