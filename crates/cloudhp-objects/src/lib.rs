@@ -137,6 +137,23 @@ pub trait ImageStore: Send + Sync + Debug + 'static {
     async fn ready(&self) -> Result<(), ObjectError>;
 }
 
+/// Runs a read once more when it finds nothing. A cloud store may answer "absent" for an object
+/// that exists while another client replaces it: Swift's object server lists the object's
+/// files, the writer's clean-up removes the older one, and the open that follows fails as "not
+/// found" (with one replica, as in a small cluster, no other node is asked). The replacement is
+/// in place by then, so one immediate second read finds it; an object that really is absent
+/// costs one extra request.
+pub(crate) async fn read_twice_if_absent<T, F, Fut>(mut read: F) -> Result<Option<T>, ObjectError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Option<T>, ObjectError>>,
+{
+    match read().await? {
+        Some(found) => Ok(Some(found)),
+        None => read().await,
+    }
+}
+
 /// The key of a customer's prize picture.
 pub fn picture_key(customer_id: u32) -> String {
     format!("{customer_id}.jpg")

@@ -15,7 +15,10 @@ use object_store::{
     PutPayload, RetryConfig,
 };
 
-use crate::{ImageStore, JPEG, ObjectError, ObjectInfo, ObjectStream, S3Options, quote_etag};
+use crate::{
+    ImageStore, JPEG, ObjectError, ObjectInfo, ObjectStream, S3Options, quote_etag,
+    read_twice_if_absent,
+};
 
 /// An [`ImageStore`] over any `object_store` backend.
 #[derive(Debug)]
@@ -134,27 +137,35 @@ impl ImageStore for ObjectStoreImages {
     }
 
     async fn head(&self, key: &str) -> Result<Option<ObjectInfo>, ObjectError> {
-        let options = GetOptions {
-            head: true,
-            ..GetOptions::default()
-        };
-        match self.store.get_opts(&Path::from(key), options).await {
-            Ok(result) => Ok(Some(info(&result.meta, &result.attributes))),
-            Err(object_store::Error::NotFound { .. }) => Ok(None),
-            Err(e) => Err(classify(e)),
-        }
+        let path = Path::from(key);
+        read_twice_if_absent(|| async {
+            let options = GetOptions {
+                head: true,
+                ..GetOptions::default()
+            };
+            match self.store.get_opts(&path, options).await {
+                Ok(result) => Ok(Some(info(&result.meta, &result.attributes))),
+                Err(object_store::Error::NotFound { .. }) => Ok(None),
+                Err(e) => Err(classify(e)),
+            }
+        })
+        .await
     }
 
     async fn get(&self, key: &str) -> Result<Option<(ObjectInfo, ObjectStream)>, ObjectError> {
-        match self.store.get(&Path::from(key)).await {
-            Ok(result) => {
-                let info = info(&result.meta, &result.attributes);
-                let stream = result.into_stream().map_err(std::io::Error::other);
-                Ok(Some((info, Box::pin(stream))))
+        let path = Path::from(key);
+        read_twice_if_absent(|| async {
+            match self.store.get(&path).await {
+                Ok(result) => {
+                    let info = info(&result.meta, &result.attributes);
+                    let stream = result.into_stream().map_err(std::io::Error::other);
+                    Ok(Some((info, Box::pin(stream) as ObjectStream)))
+                }
+                Err(object_store::Error::NotFound { .. }) => Ok(None),
+                Err(e) => Err(classify(e)),
             }
-            Err(object_store::Error::NotFound { .. }) => Ok(None),
-            Err(e) => Err(classify(e)),
-        }
+        })
+        .await
     }
 
     async fn ready(&self) -> Result<(), ObjectError> {

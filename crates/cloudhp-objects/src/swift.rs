@@ -15,6 +15,7 @@ use tokio::sync::{Mutex, OnceCell};
 
 use crate::{
     ImageStore, JPEG, ObjectError, ObjectInfo, ObjectStream, Secret, SwiftOptions, quote_etag,
+    read_twice_if_absent,
 };
 
 /// A token is renewed this long before it expires.
@@ -409,26 +410,32 @@ impl ImageStore for SwiftStore {
 
     async fn head(&self, key: &str) -> Result<Option<ObjectInfo>, ObjectError> {
         let path = self.object_path(key);
-        let response = self.send(Method::HEAD, &path, |r| r).await?;
-        match response.status() {
-            StatusCode::NOT_FOUND => Ok(None),
-            s if s.is_success() => Ok(Some(Self::info(&response))),
-            s => Err(refused(format!("HEAD {path} answered {s}"))),
-        }
+        read_twice_if_absent(|| async {
+            let response = self.send(Method::HEAD, &path, |r| r).await?;
+            match response.status() {
+                StatusCode::NOT_FOUND => Ok(None),
+                s if s.is_success() => Ok(Some(Self::info(&response))),
+                s => Err(refused(format!("HEAD {path} answered {s}"))),
+            }
+        })
+        .await
     }
 
     async fn get(&self, key: &str) -> Result<Option<(ObjectInfo, ObjectStream)>, ObjectError> {
         let path = self.object_path(key);
-        let response = self.send(Method::GET, &path, |r| r).await?;
-        match response.status() {
-            StatusCode::NOT_FOUND => Ok(None),
-            s if s.is_success() => {
-                let info = Self::info(&response);
-                let body = response.bytes_stream().map_err(std::io::Error::other);
-                Ok(Some((info, Box::pin(body))))
+        read_twice_if_absent(|| async {
+            let response = self.send(Method::GET, &path, |r| r).await?;
+            match response.status() {
+                StatusCode::NOT_FOUND => Ok(None),
+                s if s.is_success() => {
+                    let info = Self::info(&response);
+                    let body = response.bytes_stream().map_err(std::io::Error::other);
+                    Ok(Some((info, Box::pin(body) as ObjectStream)))
+                }
+                s => Err(refused(format!("GET {path} answered {s}"))),
             }
-            s => Err(refused(format!("GET {path} answered {s}"))),
-        }
+        })
+        .await
     }
 
     async fn ready(&self) -> Result<(), ObjectError> {
