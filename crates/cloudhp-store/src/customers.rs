@@ -85,6 +85,23 @@ struct CustomerRow {
     is_guest: i64,
 }
 
+/// The embedded database's record of imports (see [`CustomerDb::record_import`]).
+const IMPORTS_TABLE: &str = "cloudhp_customer_imports";
+
+/// What [`CustomerDb::seed_demo`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Seeding {
+    /// This many demo customers went into the empty table.
+    Seeded(u32),
+    /// The table holds this many customers already: nothing seeded.
+    Populated(u64),
+    /// The table is empty but an import ran against it (and imported nothing): nothing
+    /// seeded, so an import that failed is not hidden behind demo customers.
+    Imported,
+    /// Seeding is switched off (a count of 0).
+    Off,
+}
+
 /// Access to `<prefix>customer`.
 #[derive(Clone, Debug)]
 pub struct CustomerDb {
@@ -115,6 +132,17 @@ impl CustomerDb {
 
     pub async fn ping(&self) -> Result<(), StoreError> {
         self.pool.ping().await
+    }
+
+    /// Whether the customer table can be read: it exists and the account may SELECT from it
+    /// (a server that answers is not enough: a wrong table prefix or a missing grant would make
+    /// every page fail while the database looks healthy).
+    pub async fn check_readable(&self) -> Result<(), StoreError> {
+        let sql = format!("SELECT 1 FROM {} LIMIT 1", self.table());
+        on_pool!(&self.pool, |p| {
+            sqlx::query(AssertSqlSafe(sql)).fetch_optional(p).await?;
+        });
+        Ok(())
     }
 
     /// The customer with this id, unless unknown or deleted.
@@ -151,8 +179,71 @@ impl CustomerDb {
     /// Creates the embedded PrestaShop-shaped table when missing (every column of PrestaShop
     /// 1.6's `ps_customer`, in SQLite types).
     pub async fn create_embedded_table(&self) -> Result<(), StoreError> {
-        self.embedded_pool()?;
-        self.create_table().await
+        let pool = self.embedded_pool()?;
+        self.create_table().await?;
+        sqlx::query(AssertSqlSafe(format!(
+            "CREATE TABLE IF NOT EXISTS {IMPORTS_TABLE} (\
+             id INTEGER PRIMARY KEY AUTOINCREMENT, file TEXT NOT NULL, \
+             imported_at INTEGER NOT NULL, imported INTEGER NOT NULL, \
+             rejected INTEGER NOT NULL)"
+        )))
+        .execute(pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Records that an import ran against the embedded table, whatever it imported: demo
+    /// customers are never seeded into a table an import has touched.
+    pub async fn record_import(
+        &self,
+        file: &str,
+        imported: u64,
+        rejected: u64,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let pool = self.embedded_pool()?;
+        sqlx::query(AssertSqlSafe(format!(
+            "INSERT INTO {IMPORTS_TABLE} (file, imported_at, imported, rejected) \
+             VALUES (?, ?, ?, ?)"
+        )))
+        .bind(file)
+        .bind(now.unix_timestamp())
+        .bind(i64::try_from(imported).unwrap_or(i64::MAX))
+        .bind(i64::try_from(rejected).unwrap_or(i64::MAX))
+        .execute(pool)
+        .await?;
+        Ok(())
+    }
+
+    /// How many imports ran against the embedded table (0 for a shop database, which the
+    /// lottery never imports into, and for a table created before imports were recorded).
+    pub async fn imports(&self) -> Result<u64, StoreError> {
+        let Ok(pool) = self.embedded_pool() else {
+            return Ok(0);
+        };
+        let n: Result<i64, sqlx::Error> = sqlx::query_scalar(AssertSqlSafe(format!(
+            "SELECT COUNT(*) FROM {IMPORTS_TABLE}"
+        )))
+        .fetch_one(pool)
+        .await;
+        match n.map_err(StoreError::from) {
+            Ok(n) => Ok(u64::try_from(n).unwrap_or(0)),
+            Err(e) if e.is_missing_table() => Ok(0),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The highest customer id in the table (deleted customers included), 0 when empty: the
+    /// ids PrestaShop gives new customers follow it.
+    pub async fn max_id(&self) -> Result<u32, StoreError> {
+        let sql = format!(
+            "SELECT CAST(COALESCE(MAX(id_customer), 0) AS SIGNED) FROM {}",
+            self.table()
+        );
+        let n: i64 = on_pool!(&self.pool, |p| {
+            sqlx::query_scalar(AssertSqlSafe(sql)).fetch_one(p).await?
+        });
+        Ok(u32::try_from(n).unwrap_or(u32::MAX))
     }
 
     /// Creates PrestaShop 1.6's `<prefix>customer` table when missing, every column, in the
@@ -249,9 +340,16 @@ impl CustomerDb {
     /// Fills an empty customer table with the demo customers 1..=`count`: the embedded table,
     /// or a demo shop database (`cloudhp customers seed`). Returns how many were added (0 when
     /// the table already holds customers: real data is never mixed with demo data).
-    pub async fn seed_demo(&self, count: u32) -> Result<u32, StoreError> {
-        if count == 0 || self.count().await? > 0 {
-            return Ok(0);
+    pub async fn seed_demo(&self, count: u32) -> Result<Seeding, StoreError> {
+        if count == 0 {
+            return Ok(Seeding::Off);
+        }
+        let present = self.count().await?;
+        if present > 0 {
+            return Ok(Seeding::Populated(present));
+        }
+        if self.imports().await? > 0 {
+            return Ok(Seeding::Imported);
         }
         let customers: Vec<NewCustomer> = (1..=count)
             .filter_map(CustomerId::new)
@@ -259,7 +357,7 @@ impl CustomerDb {
             .collect();
         self.insert_rows(&customers, OffsetDateTime::now_utc())
             .await?;
-        Ok(count)
+        Ok(Seeding::Seeded(count))
     }
 
     /// Adds customers to the embedded table in one transaction: all or none. An id that

@@ -19,7 +19,7 @@ use sqlx::sqlite::{
 use time::OffsetDateTime;
 
 pub use customers::{
-    CustomerDb, CustomerRecord, NewCustomer, TablePrefix, prestashop_customer_ddl,
+    CustomerDb, CustomerRecord, NewCustomer, Seeding, TablePrefix, prestashop_customer_ddl,
 };
 pub use demo::demo_customer;
 pub use lottery::{

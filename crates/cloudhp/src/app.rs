@@ -37,6 +37,8 @@ pub struct Summary {
     pub mail_spool: Option<PathBuf>,
     /// Personal links of the first demo customers (web role with embedded customers).
     pub sample_links: Vec<String>,
+    /// What the embedded customer table holds (identity role with embedded customers).
+    pub customers: Option<String>,
 }
 
 /// A built process, bound and ready to run.
@@ -202,7 +204,9 @@ pub async fn build(config: Config, roles: RoleSet) -> anyhow::Result<App> {
         play: play.as_ref().map(|p| p.service.clone()),
         pictures,
     };
-    let sample_ids = identity.map(|i| i.sample_ids).unwrap_or_default();
+    let (sample_ids, customers) = identity
+        .map(|i| (i.sample_ids, i.customers))
+        .unwrap_or_default();
     let sample_links = roles::web::wiring::router(
         &mut w,
         &config,
@@ -246,6 +250,7 @@ pub async fn build(config: Config, roles: RoleSet) -> anyhow::Result<App> {
             data_dir,
             mail_spool,
             sample_links,
+            customers,
         },
     })
 }

@@ -76,7 +76,8 @@ enum Command {
     },
     /// List the roles, what each does and what it needs.
     Roles,
-    /// Print the personal links of customers, for the campaign mailing.
+    /// Print the personal links of customers, for the campaign mailing. The links start with
+    /// server.public_url; when it is unset, with the listen address (a note says so).
     Link {
         #[arg(long, value_name = "DIR")]
         data_dir: Option<PathBuf>,
@@ -151,9 +152,17 @@ enum PrizesCommand {
 
 #[derive(Debug, Subcommand)]
 enum CustomersCommand {
-    /// Load a PrestaShop customer export (`;`-separated CSV with PrestaShop's header) into the
-    /// embedded customer table. Rows that cannot be imported are listed with their line and
-    /// reason; the others go in together, or none at all on a fatal error.
+    /// Load a PrestaShop customer export or import template (`;`-separated CSV with
+    /// PrestaShop's header) into the embedded customer table. Rows without an ID get the ids
+    /// PrestaShop would give them (after the highest id of the table and the file, in file
+    /// order). Rows that cannot be imported are reported with their line and every reason; the
+    /// others go in together, or none at all on a fatal error (a truncated or non-UTF-8 file,
+    /// a wrong header, a database failure).
+    #[command(
+        after_help = "Exit status: 0 every row was imported; 3 some rows were rejected \
+        (the others were imported, or would be with --dry-run); 1 a fatal error, nothing \
+        imported; 2 a usage error."
+    )]
     Import {
         /// The CSV file.
         file: PathBuf,
@@ -186,6 +195,10 @@ pub fn main() -> ExitCode {
         .and_then(|rt| rt.block_on(run(cli)));
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(ref e) if let Some(status) = e.downcast_ref::<ExitStatus>() => {
+            eprintln!("{status}");
+            ExitCode::from(status.code)
+        }
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
@@ -224,6 +237,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Link { data_dir, ids } => {
             let config = load_for_data_dir(config_file, data_dir)?;
+            if config.server.public_url.is_empty() {
+                eprintln!(
+                    "note: server.public_url is not set: these links use the listen address \
+                     http://{}, which only this machine may reach; set server.public_url \
+                     (CLOUDHP_SERVER__PUBLIC_URL) to the address customers open",
+                    config.server.listen
+                );
+            }
             let links = links_of(&config)?;
             for raw in ids {
                 let id = CustomerId::parse(&raw).with_context(|| format!("`{raw}`"))?;
@@ -384,17 +405,71 @@ async fn import_customers(
         db.table(),
         summary.rejected.len()
     );
-    for r in &summary.rejected {
-        out!("  line {}: {}", r.line, r.reason);
+    if let Some(crate::import::Assigned { first, last, count }) = summary.assigned {
+        let given = if dry_run { "would be given" } else { "given" };
+        out!("ids {first}-{last} {given} to the {count} rows without an ID, in file order");
     }
-    Ok(())
+    if summary.rejected.is_empty() {
+        return Ok(());
+    }
+    // Readable on a large file: the first rows, then how many rows had each problem.
+    let shown = summary.rejected.len().min(REJECTED_SHOWN);
+    out!(
+        "rejected rows{}:",
+        if shown < summary.rejected.len() {
+            format!(" (the first {shown})")
+        } else {
+            String::new()
+        }
+    );
+    for r in &summary.rejected[..shown] {
+        out!("  line {}: {}", r.line, r.reason());
+    }
+    if shown < summary.rejected.len() {
+        out!("  ... and {} more rows", summary.rejected.len() - shown);
+    }
+    out!("problems, by column or kind:");
+    for (kind, count) in summary.problems_by_kind() {
+        out!("  {kind:<12} {count} rows");
+    }
+    Err(ExitStatus {
+        code: EXIT_ROWS_REJECTED,
+        message: format!(
+            "{} rows were not imported (see above); exit status {EXIT_ROWS_REJECTED}",
+            summary.rejected.len()
+        ),
+    }
+    .into())
 }
+
+/// Rejected rows listed one by one by `cloudhp customers import`; the others are counted.
+const REJECTED_SHOWN: usize = 20;
+
+/// The exit status of `cloudhp customers import` when rows were rejected (the others were
+/// imported).
+pub const EXIT_ROWS_REJECTED: u8 = 3;
+
+/// A command's outcome that is not a success and not a fatal error: the process exits with
+/// `code` after printing `message` (the report is on standard output already).
+#[derive(Debug)]
+pub struct ExitStatus {
+    pub code: u8,
+    pub message: String,
+}
+
+impl std::fmt::Display for ExitStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ExitStatus {}
 
 /// `cloudhp customers seed`: the customer table of identity.database, created and filled with
 /// demo customers when empty. Waits a while for a database that is still starting (a container
 /// started beside it).
 async fn seed_customers(config: &Config) -> anyhow::Result<()> {
-    use cloudhp_store::{CustomerDb, Pool, PoolSettings, TablePrefix};
+    use cloudhp_store::{CustomerDb, Pool, PoolSettings, Seeding, TablePrefix};
     let url = config.identity_url();
     if config.embedded_customers() {
         std::fs::create_dir_all(&config.server.data_dir).with_context(|| {
@@ -420,11 +495,15 @@ async fn seed_customers(config: &Config) -> anyhow::Result<()> {
     }
     .await;
     pool.close().await;
-    let seeded = result?;
-    if seeded > 0 {
-        out!("seeded {seeded} demo customers into {}", db.table());
-    } else {
-        out!("{} holds customers already; nothing seeded", db.table());
+    match result? {
+        Seeding::Seeded(n) => out!("seeded {n} demo customers into {}", db.table()),
+        Seeding::Populated(n) => out!("{} holds {n} customers already; nothing seeded", db.table()),
+        Seeding::Imported => out!(
+            "{} is empty but an import ran against it: nothing seeded (import again, or \
+             delete the data dir's database to start over)",
+            db.table()
+        ),
+        Seeding::Off => out!("identity.demo_customers = 0: nothing seeded"),
     }
     Ok(())
 }
@@ -529,6 +608,9 @@ async fn start(config: Config, roles: RoleSet, up: bool) -> anyhow::Result<()> {
         for (i, link) in s.sample_links.iter().enumerate() {
             let label = if i == 0 { "Try" } else { "" };
             out!("  {label:<14} {link}");
+        }
+        if let Some(customers) = &s.customers {
+            out!("  Customers      {customers}");
         }
         out!(
             "  Data           {} (SQLite database, prize catalog, pictures)",

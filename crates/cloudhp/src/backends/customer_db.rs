@@ -51,9 +51,19 @@ pub fn open(w: &mut Wiring, config: &Config) -> anyhow::Result<CustomerDb> {
     Ok(db)
 }
 
-/// Whether the customer database answers.
+/// Whether the customer table can be read: the server answers, the table of
+/// `identity.table_prefix` exists and the account may SELECT from it.
 pub fn readiness(db: &CustomerDb) -> Check {
     check(db.clone(), |db| async move {
-        db.ping().await.map_err(|e| chain(&e))
+        db.ping().await.map_err(|e| chain(&e))?;
+        db.check_readable().await.map_err(|e| {
+            format!(
+                "the customer table {} cannot be read (check identity.table_prefix, and that \
+                 the account may SELECT from {}): {}",
+                db.table(),
+                db.table(),
+                chain(&e)
+            )
+        })
     })
 }

@@ -39,17 +39,19 @@ async fn an_export_is_imported_with_its_bad_rows_reported() {
     let file = sandbox.dir.path().join("customers.csv");
     let rows = (1..=1500u32).map(|n| match n {
         10 => "10;1;1;not-an-address;pw;;Bad;Mail;0;0;;3".to_owned(),
-        20 => "20;1;1;x20@example.com;pw;1985-02-31;Bad;Date;0;0;;3".to_owned(),
+        20 => "20;1;1;x20;pw;1985-02-31;;Date;2;0;;3".to_owned(),
         _ => format!("{n};1;2;client{n}@example.com;pw{n};1985-02-03;Dupont{n};Amélie;1;0;3;3"),
     });
     std::fs::write(&file, export(rows)).unwrap();
     let out = import(&sandbox, &file);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "rows rejected: exit status 3\n{stdout}\n{stderr}"
     );
+    assert!(stderr.contains("2 rows were not imported"), "{stderr}");
     assert!(
         stdout.contains("imported 1498 customers into ps_customer; 2 rows rejected"),
         "{stdout}"
@@ -58,19 +60,29 @@ async fn an_export_is_imported_with_its_bad_rows_reported() {
         stdout.contains("line 11: `not-an-address` is not an e-mail address"),
         "{stdout}"
     );
+    // Every problem of a row, not only the first; the birthday column is not one.
     assert!(
-        stdout.contains("line 21: Birthday `1985-02-31`"),
+        stdout.contains(
+            "line 21: Last Name is required; `x20` is not an e-mail address; \
+             Newsletter must be 0 or 1, not `2`"
+        ),
         "{stdout}"
     );
+    assert!(stdout.contains("problems, by column or kind:"), "{stdout}");
 
-    // Importing again adds nothing and says why.
+    // Importing again adds nothing and says why, readably: the first rows, then counts.
     let out = import(&sandbox, &file);
     let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(3));
     assert!(stdout.contains("imported 0 customers"), "{stdout}");
     assert!(
         stdout.contains("line 2: customer 1 exists already in the table"),
         "{stdout}"
     );
+    assert!(stdout.contains("rejected rows (the first 20):"), "{stdout}");
+    assert!(stdout.contains("... and 1480 more rows"), "{stdout}");
+    assert!(stdout.contains("exists       1498 rows"), "{stdout}");
+    assert!(stdout.lines().count() < 40, "{stdout}");
 
     // The imported customers are the campaign's (no demo customers are mixed in).
     let app = sandbox.app().spawn().await;
@@ -101,13 +113,13 @@ async fn a_dry_run_reports_and_writes_nothing() {
     let data_dir = sandbox.data_dir();
     let out = import_with(&sandbox, &file, &["--dry-run"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}");
+    assert_eq!(out.status.code(), Some(3), "{stdout}");
     assert!(stdout.contains("would import 29 customers"), "{stdout}");
     assert!(stdout.contains("line 8: `nope`"), "{stdout}");
     assert!(!data_dir.exists(), "a dry run creates nothing");
     // On an existing table it reads what is there, and still changes nothing.
     let out = import(&sandbox, &file);
-    assert!(out.status.success());
+    assert_eq!(out.status.code(), Some(3));
     let out = import_with(&sandbox, &file, &["--dry-run"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("would import 0 customers"), "{stdout}");
@@ -126,9 +138,21 @@ async fn a_fatal_error_imports_nothing() {
     bytes.extend_from_slice(b"101;1;1;\xff\xfe@example.com;pw;;L;F;0;0;;3\n");
     std::fs::write(&file, bytes).unwrap();
     let out = import(&sandbox, &file);
-    assert!(!out.status.success());
+    assert_eq!(out.status.code(), Some(1), "a fatal error: exit status 1");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("line 102"), "{stderr}");
+    assert!(stderr.contains("not UTF-8"), "{stderr}");
+    assert!(stderr.contains("iconv -f WINDOWS-1252"), "{stderr}");
+    assert_eq!(sandbox.customers().count().await.unwrap_or(0), 0);
+
+    // A download cut short in its last row: nothing imported, the file called truncated.
+    let mut text = export((1..=100u32).map(|n| format!("{n};1;1;c{n}@example.com;pw;;L;F;0;0;;3")));
+    text.push_str("101;1;1;c101@exa");
+    std::fs::write(&file, text).unwrap();
+    let out = import(&sandbox, &file);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("looks truncated"), "{stderr}");
     assert_eq!(sandbox.customers().count().await.unwrap_or(0), 0);
 
     // A file that is not a PrestaShop export at all.
@@ -151,4 +175,91 @@ async fn a_fatal_error_imports_nothing() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("never writes"));
+}
+
+/// PrestaShop's import template leaves `ID` empty: the rows get the ids PrestaShop would give
+/// them, the summary says which, and `up` serves them (no demo customers mixed in).
+#[tokio::test]
+async fn an_import_template_without_ids_is_numbered_and_served() {
+    let sandbox = Sandbox::new("");
+    let file = sandbox.dir.path().join("template.csv");
+    let rows =
+        (1..=10_000u32).map(|n| format!(";1;1;t{n}@example.com;;;Martin{n};Léa;1;0;Customer;3"));
+    std::fs::write(&file, export(rows)).unwrap();
+    let out = import(&sandbox, &file);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("imported 10000 customers"), "{stdout}");
+    assert!(
+        stdout.contains("ids 1-10000 given to the 10000 rows without an ID"),
+        "{stdout}"
+    );
+    // A second template (and a numbered row) continues after the highest id.
+    std::fs::write(
+        &file,
+        export(
+            [
+                ";1;1;next@example.com;;;Next;One;0;0;;3".to_owned(),
+                "20000;1;1;far@example.com;;;Far;Away;0;0;;3".to_owned(),
+                ";1;1;after@example.com;;;After;Far;0;0;;3".to_owned(),
+            ]
+            .into_iter(),
+        ),
+    )
+    .unwrap();
+    let out = import(&sandbox, &file);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("ids 20001-20002 given to the 2 rows without an ID"),
+        "{stdout}"
+    );
+
+    let proc = sandbox.up();
+    assert!(
+        proc.banner.contains("10003 customers in ps_customer"),
+        "{}",
+        proc.banner
+    );
+    let links = sandbox.links(&format!("http://{}", proc.addr));
+    let json = player(&proc, &links, 9_999).await;
+    assert_eq!(json["customer"]["email"], "t9999@example.com");
+    let json = player(&proc, &links, 20_002).await;
+    assert_eq!(json["customer"]["email"], "after@example.com");
+    assert_eq!(sandbox.customers().count().await.unwrap(), 10_003);
+}
+
+/// An import that imported nobody leaves the table empty, and `up` says so in its banner
+/// instead of seeding demo customers behind it.
+#[tokio::test]
+async fn up_never_seeds_demo_customers_into_an_imported_table() {
+    let sandbox = Sandbox::new("");
+    let file = sandbox.dir.path().join("all-bad.csv");
+    let rows = (1..=50u32).map(|n| format!("{n};1;1;not-an-address-{n};;;L;F;0;0;;3"));
+    std::fs::write(&file, export(rows)).unwrap();
+    let out = import(&sandbox, &file);
+    assert_eq!(out.status.code(), Some(3));
+    let proc = sandbox.up();
+    assert!(
+        proc.banner
+            .contains("ps_customer is EMPTY: an import ran against it"),
+        "{}",
+        proc.banner
+    );
+    assert_eq!(sandbox.customers().count().await.unwrap(), 0);
+    drop(proc);
+
+    // A fresh data dir is seeded, and the banner says it.
+    let fresh = Sandbox::new("");
+    let proc = fresh.up();
+    assert!(
+        proc.banner
+            .contains("50 demo customers seeded into the empty table ps_customer"),
+        "{}",
+        proc.banner
+    );
 }

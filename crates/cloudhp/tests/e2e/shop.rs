@@ -279,3 +279,39 @@ async fn seed_makes_a_demo_shop_database_once_from_a_secret_file() {
     assert_eq!(json["customer"]["id"], 120, "{json}");
     assert_eq!(json["status"], "not_played", "{json}");
 }
+
+/// Readiness proves the configured customer table can be read, not only that the server
+/// answers: a wrong `identity.table_prefix` is not ready, and the log says which table and key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_wrong_table_prefix_is_not_ready_and_names_the_table_and_key() {
+    let (_db, url) = shop(3).await;
+    let sandbox = Sandbox::new("");
+    for (prefix, ready) in [("ps_", 503), ("shop7_", 200)] {
+        let identity = sandbox.serve(
+            "identity",
+            "127.0.0.1:0",
+            &[
+                ("CLOUDHP_IDENTITY__DATABASE", url.as_str()),
+                ("CLOUDHP_IDENTITY__TABLE_PREFIX", prefix),
+            ],
+        );
+        let answer = client()
+            .get(identity.ops().url("/readyz"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), ready, "prefix {prefix}");
+        if ready == 503 {
+            let log = wait_for("the failed check in the log", || async {
+                let log = identity.log();
+                log.contains("readiness check failed").then_some(log)
+            })
+            .await;
+            assert!(
+                log.contains("the customer table ps_customer cannot be read")
+                    && log.contains("identity.table_prefix"),
+                "{log}"
+            );
+        }
+    }
+}

@@ -470,6 +470,8 @@ pub struct Proc {
     pub addr: String,
     pub ops_addr: String,
     pub stderr_log: PathBuf,
+    /// What the process printed on standard output up to its listening line (the banner).
+    pub banner: String,
 }
 
 impl Proc {
@@ -499,10 +501,13 @@ impl Proc {
         let stdout = child.stdout.take().unwrap();
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
+            let mut banner = String::new();
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
                 // The machine-readable line: `listening public=http://A ops=http://B`.
                 let Some(rest) = line.strip_prefix("listening ") else {
+                    banner.push_str(&line);
+                    banner.push('\n');
                     continue;
                 };
                 let field = |name: &str| {
@@ -511,12 +516,12 @@ impl Proc {
                         .map(|url| url.trim_start_matches("http://").to_owned())
                 };
                 if let (Some(public), Some(ops)) = (field("public="), field("ops=")) {
-                    let _ = tx.send((public, ops));
+                    let _ = tx.send((public, ops, std::mem::take(&mut banner)));
                 }
             }
         });
         // Bounded by the process: it prints its address, or exits.
-        let (addr, ops_addr) = match rx.recv_timeout(Duration::from_secs(120)) {
+        let (addr, ops_addr, banner) = match rx.recv_timeout(Duration::from_secs(120)) {
             Ok(addrs) => addrs,
             Err(_) => {
                 let _ = child.kill();
@@ -529,6 +534,7 @@ impl Proc {
             addr,
             ops_addr,
             stderr_log,
+            banner,
         })
     }
 

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use cloudhp_core::{IdentityHandle, Role, RoleSet};
+use cloudhp_store::Seeding;
 
 use super::{IdentityService, Policy, api};
 use crate::backends::customer_db;
@@ -15,6 +16,8 @@ pub struct Identity {
     pub service: IdentityHandle,
     /// Ids of a few seeded demo customers, whose links a started process prints.
     pub sample_ids: Vec<u32>,
+    /// What the embedded customer table holds (seeded, imported, empty), for the banner.
+    pub customers: Option<String>,
 }
 
 /// Opens the customer database (creating and seeding the embedded table) when the identity
@@ -28,23 +31,43 @@ pub async fn service(
         return Ok(None);
     }
     let mut sample_ids = Vec::new();
+    let mut customers = None;
     let db = customer_db::open(w, config)?;
     if config.embedded_customers() {
         db.create_embedded_table()
             .await
             .context("cannot create the embedded customer table")?;
-        let seeded = db
+        let seeding = db
             .seed_demo(config.identity.demo_customers)
             .await
             .context("cannot seed the demo customers")?;
-        if seeded > 0 {
-            tracing::info!(
-                customers = seeded,
-                table = db.table(),
-                "demo customers seeded"
-            );
-        }
-        sample_ids = (1..=config.identity.demo_customers.min(3)).collect();
+        let table = db.table();
+        customers = Some(match seeding {
+            Seeding::Seeded(n) => {
+                tracing::info!(customers = n, table, "demo customers seeded");
+                sample_ids = (1..=n.min(3)).collect();
+                format!("{n} demo customers seeded into the empty table {table}")
+            }
+            Seeding::Populated(n) => {
+                if db.imports().await.unwrap_or(0) == 0 {
+                    sample_ids = (1..=config.identity.demo_customers.min(3)).collect();
+                }
+                format!("{n} customers in {table}")
+            }
+            Seeding::Imported => {
+                tracing::warn!(
+                    table,
+                    "the customer table is empty and an import ran against it: no demo \
+                     customers seeded; import the shop's customers again"
+                );
+                format!(
+                    "{table} is EMPTY: an import ran against it and imported nobody (no demo \
+                     customers are seeded into an imported table); run `cloudhp customers \
+                     import` again"
+                )
+            }
+            Seeding::Off => format!("{table}: demo customers off (identity.demo_customers = 0)"),
+        });
     }
     let policy = Policy {
         inactive: config.identity.inactive,
@@ -59,5 +82,6 @@ pub async fn service(
     Ok(Some(Identity {
         service,
         sample_ids,
+        customers,
     }))
 }
