@@ -13,6 +13,10 @@ pub struct Customer {
     pub firstname: String,
     pub lastname: String,
     pub email: String,
+    /// The language of their shop account (PrestaShop's `ps_lang.iso_code`, `fr`), when known:
+    /// the page and their mails use it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
 }
 
 /// Where a customer stands in the lottery.

@@ -272,6 +272,7 @@ mod tests {
                 firstname: "Zoé".into(),
                 lastname: "O'Brien".into(),
                 email: "zoe@example.com".into(),
+                language: None,
             },
             prize: Prize::parse("usb-key.jpg").unwrap(),
             requested_at: time::macros::datetime!(2026-11-25 10:00:00 UTC),

@@ -15,6 +15,7 @@ fn notice(id: u32) -> WinnerNotice {
             firstname: "Łukasz".into(),
             lastname: "O'Brien".into(),
             email: format!("customer{id}@example.com"),
+            language: None,
         },
         prize: Prize::parse("usb-key.jpg").unwrap(),
         requested_at: time::macros::datetime!(2026-11-25 10:00:00 UTC),

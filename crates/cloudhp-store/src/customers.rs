@@ -4,8 +4,10 @@
 //! embedded (SQLite) deployment keeps a PrestaShop-shaped copy of the table, which the demo seed
 //! and `cloudhp customers import` fill; a real shop database is never written to.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use cloudhp_core::{Customer, CustomerId};
 use sqlx::AssertSqlSafe;
@@ -72,6 +74,8 @@ pub struct NewCustomer {
     pub newsletter: bool,
     pub optin: bool,
     pub default_group: u32,
+    /// PrestaShop's `id_lang` of the account (`None`: unknown, the page follows the browser).
+    pub id_lang: Option<u32>,
     /// Stored as given (PrestaShop keeps an MD5-style hash here); never read by the lottery.
     pub password_hash: String,
 }
@@ -83,6 +87,7 @@ struct CustomerRow {
     email: String,
     active: i64,
     is_guest: i64,
+    id_lang: i64,
 }
 
 /// The embedded database's record of imports (see [`CustomerDb::record_import`]).
@@ -102,12 +107,27 @@ pub enum Seeding {
     Off,
 }
 
-/// Access to `<prefix>customer`.
+/// How long the map of PrestaShop's languages (`<prefix>lang`) is kept before it is read again.
+const LANGUAGES_TTL: Duration = Duration::from_secs(300);
+
+/// When the languages were read, and their ISO codes by `id_lang`.
+type LanguageMap = (Option<Instant>, Arc<HashMap<u32, String>>);
+
+/// PrestaShop's languages by `id_lang`: read from `<prefix>lang` when first needed and every
+/// [`LANGUAGES_TTL`] after; one refresh at a time, the others reading the map they have.
+#[derive(Debug, Default)]
+struct Languages {
+    map: std::sync::RwLock<LanguageMap>,
+    refresh: tokio::sync::Mutex<()>,
+}
+
+/// Access to `<prefix>customer` (and `<prefix>lang`, for the customers' languages).
 #[derive(Clone, Debug)]
 pub struct CustomerDb {
     pool: Pool,
     prefix: TablePrefix,
     find_sql: Arc<str>,
+    languages: Arc<Languages>,
 }
 
 impl CustomerDb {
@@ -115,7 +135,8 @@ impl CustomerDb {
         // Deleted customers do not exist for the lottery: filtered here, in SQL.
         let find_sql = format!(
             "SELECT firstname, lastname, email, CAST(active AS SIGNED) AS active, \
-             CAST(is_guest AS SIGNED) AS is_guest FROM {} \
+             CAST(is_guest AS SIGNED) AS is_guest, \
+             CAST(COALESCE(id_lang, 0) AS SIGNED) AS id_lang FROM {} \
              WHERE id_customer = ? AND deleted = 0",
             prefix.table("customer")
         );
@@ -123,7 +144,70 @@ impl CustomerDb {
             pool,
             prefix,
             find_sql: find_sql.into(),
+            languages: Arc::default(),
         }
+    }
+
+    /// The ISO code (`fr`) of PrestaShop's language `id_lang`, from `<prefix>lang`. A table
+    /// that cannot be read (an account granted only the customer table) gives no language,
+    /// logged once per refresh: the page then follows the browser.
+    pub async fn language_code(&self, id_lang: u32) -> Option<String> {
+        let fresh = |loaded: Option<Instant>| loaded.is_some_and(|t| t.elapsed() < LANGUAGES_TTL);
+        let (loaded, map) = {
+            let guard = self.languages.map.read().unwrap_or_else(|e| e.into_inner());
+            (guard.0, guard.1.clone())
+        };
+        if fresh(loaded) {
+            return map.get(&id_lang).cloned();
+        }
+        // One refresh at a time; the others use the map they have (empty at the very start:
+        // they wait for the first one instead).
+        let _refresh = match self.languages.refresh.try_lock() {
+            Ok(guard) => guard,
+            Err(_) if loaded.is_some() => return map.get(&id_lang).cloned(),
+            Err(_) => self.languages.refresh.lock().await,
+        };
+        let current = self
+            .languages
+            .map
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        if fresh(current.0) {
+            return current.1.get(&id_lang).cloned();
+        }
+        let codes = match self.read_languages().await {
+            Ok(codes) => codes,
+            Err(e) => {
+                tracing::warn!(
+                    table = self.prefix.table("lang"),
+                    error = %e,
+                    "cannot read the shop's languages: pages follow the browser's language"
+                );
+                HashMap::new()
+            }
+        };
+        let codes = Arc::new(codes);
+        *self
+            .languages
+            .map
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = (Some(Instant::now()), codes.clone());
+        codes.get(&id_lang).cloned()
+    }
+
+    async fn read_languages(&self) -> Result<HashMap<u32, String>, StoreError> {
+        let sql = format!(
+            "SELECT CAST(id_lang AS SIGNED), iso_code FROM {}",
+            self.prefix.table("lang")
+        );
+        let rows: Vec<(i64, String)> = on_pool!(&self.pool, |p| {
+            sqlx::query_as(AssertSqlSafe(sql)).fetch_all(p).await?
+        });
+        Ok(rows
+            .into_iter()
+            .filter_map(|(id, code)| Some((u32::try_from(id).ok()?, code.trim().to_owned())))
+            .collect())
     }
 
     pub fn table(&self) -> String {
@@ -153,12 +237,20 @@ impl CustomerDb {
                 .fetch_optional(p)
                 .await?
         });
-        Ok(row.map(|r| CustomerRecord {
+        let Some(r) = row else {
+            return Ok(None);
+        };
+        let language = match u32::try_from(r.id_lang) {
+            Ok(id_lang) if id_lang > 0 => self.language_code(id_lang).await,
+            _ => None,
+        };
+        Ok(Some(CustomerRecord {
             customer: Customer {
                 id,
                 firstname: r.firstname,
                 lastname: r.lastname,
                 email: r.email,
+                language,
             },
             active: r.active != 0,
             is_guest: r.is_guest != 0,
@@ -291,9 +383,33 @@ impl CustomerDb {
                 sqlx::query(AssertSqlSafe(ddl)).execute(pool).await?;
                 let index = format!("CREATE INDEX IF NOT EXISTS {t}_email ON {t} (email)");
                 sqlx::query(AssertSqlSafe(index)).execute(pool).await?;
+                let lang = self.prefix.table("lang");
+                let ddl = format!(
+                    "CREATE TABLE IF NOT EXISTS {lang} (
+                        id_lang INTEGER PRIMARY KEY AUTOINCREMENT,
+                        name TEXT NOT NULL,
+                        active INTEGER NOT NULL DEFAULT 0,
+                        iso_code TEXT NOT NULL,
+                        language_code TEXT NOT NULL,
+                        date_format_lite TEXT NOT NULL DEFAULT 'Y-m-d',
+                        date_format_full TEXT NOT NULL DEFAULT 'Y-m-d H:i:s',
+                        is_rtl INTEGER NOT NULL DEFAULT 0
+                    )"
+                );
+                sqlx::query(AssertSqlSafe(ddl)).execute(pool).await?;
+                sqlx::query(AssertSqlSafe(demo_languages_sql(&lang, "OR IGNORE")))
+                    .execute(pool)
+                    .await?;
             }
             Pool::MySql(pool) => {
                 sqlx::query(AssertSqlSafe(prestashop_customer_ddl(&t)))
+                    .execute(pool)
+                    .await?;
+                let lang = self.prefix.table("lang");
+                sqlx::query(AssertSqlSafe(prestashop_lang_ddl(&lang)))
+                    .execute(pool)
+                    .await?;
+                sqlx::query(AssertSqlSafe(demo_languages_sql(&lang, "IGNORE")))
                     .execute(pool)
                     .await?;
             }
@@ -382,7 +498,7 @@ impl CustomerDb {
             "INSERT INTO {} (id_customer, id_gender, id_default_group, id_lang, firstname, \
              lastname, email, passwd, birthday, newsletter, optin, secure_key, active, \
              is_guest, deleted, date_add, date_upd) \
-             VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, ?, ?)",
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, ?, ?)",
             self.table()
         );
         let sql: Arc<str> = sql.into();
@@ -398,6 +514,7 @@ impl CustomerDb {
                     .bind(i64::from(c.id.get()))
                     .bind(i64::from(c.gender))
                     .bind(i64::from(c.default_group))
+                    .bind(c.id_lang.map(i64::from))
                     .bind(&c.firstname)
                     .bind(&c.lastname)
                     .bind(&c.email)
@@ -447,6 +564,32 @@ impl CustomerDb {
             .await?;
         Ok(())
     }
+}
+
+/// PrestaShop 1.6's `ps_lang` in MySQL (`IF NOT EXISTS`: a shop's table is never touched).
+pub fn prestashop_lang_ddl(table: &str) -> String {
+    format!(
+        "CREATE TABLE IF NOT EXISTS `{table}` (
+          `id_lang` int(10) unsigned NOT NULL AUTO_INCREMENT,
+          `name` varchar(32) NOT NULL,
+          `active` tinyint(3) unsigned NOT NULL DEFAULT '0',
+          `iso_code` char(2) NOT NULL,
+          `language_code` char(5) NOT NULL,
+          `date_format_lite` char(32) NOT NULL DEFAULT 'Y-m-d',
+          `date_format_full` char(32) NOT NULL DEFAULT 'Y-m-d H:i:s',
+          `is_rtl` tinyint(1) NOT NULL DEFAULT '0',
+          PRIMARY KEY (`id_lang`)
+        ) ENGINE=InnoDB DEFAULT CHARSET=utf8"
+    )
+}
+
+/// The languages of the demo shop: English (1) and French (2), as a fresh PrestaShop install
+/// with the French pack numbers them. Rows present already are kept (`INSERT {ignore}`).
+fn demo_languages_sql(table: &str, ignore: &str) -> String {
+    format!(
+        "INSERT {ignore} INTO {table} (id_lang, name, active, iso_code, language_code) VALUES \
+         (1, 'English (English)', 1, 'en', 'en-us'), (2, 'Français (French)', 1, 'fr', 'fr-fr')"
+    )
 }
 
 /// PrestaShop 1.6's `ps_customer` in MySQL, every column and index, as PrestaShop's installer

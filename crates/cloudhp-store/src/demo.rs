@@ -163,6 +163,13 @@ pub fn demo_customer(id: CustomerId) -> NewCustomer {
         newsletter: n.is_multiple_of(3),
         optin: n.is_multiple_of(4),
         default_group: 3,
+        // English, but for every third customer from 100 on, French (the demo shop's two
+        // languages; the first ids, which examples and tests use, stay English).
+        id_lang: Some(if n >= 100 && n.is_multiple_of(3) {
+            2
+        } else {
+            1
+        }),
         password_hash: format!(
             "{:032x}",
             (n as u128).wrapping_mul(0x9E37_79B9_7F4A_7C15_F39C_C060_5CED_C835)

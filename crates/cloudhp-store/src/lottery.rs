@@ -225,6 +225,7 @@ impl PlayRow {
                 firstname: self.firstname,
                 lastname: self.lastname,
                 email: self.email,
+                language: None,
             },
             state: RecordState::parse(&self.state)?,
             attempts: u32::try_from(self.attempts).unwrap_or(u32::MAX),

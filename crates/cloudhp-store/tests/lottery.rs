@@ -20,6 +20,7 @@ fn customer(id: u32) -> Customer {
         firstname: "Zoé".into(),
         lastname: "<b>O'Brien</b>".into(),
         email: format!("c{id}@example.com"),
+        language: None,
     }
 }
 

@@ -144,6 +144,8 @@ impl Fields {
             newsletter: self.newsletter,
             optin: self.optin,
             default_group: self.default_group,
+            // The file says nothing of it: the page follows the browser.
+            id_lang: None,
             // Not kept: an unusable value in PrestaShop's column.
             password_hash: "!".into(),
         }

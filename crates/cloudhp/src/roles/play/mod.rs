@@ -650,6 +650,7 @@ mod tests {
             firstname: "A".into(),
             lastname: "B".into(),
             email: "a@b.example".into(),
+            language: None,
         }
     }
 

@@ -22,6 +22,7 @@ fn customer(n: u32) -> Customer {
         firstname: "Zoé".into(),
         lastname: "Martin".into(),
         email: format!("c{n}@example.com"),
+        language: None,
     }
 }
 

@@ -427,6 +427,7 @@ mod tests {
                 firstname: "A".into(),
                 lastname: "B".into(),
                 email: "a@b.example".into(),
+                language: None,
             })
         }
     }

@@ -599,6 +599,7 @@ mod tests {
                 firstname: "<script>alert(1)</script>".into(),
                 lastname: "O'Brien & Sons".into(),
                 email: "a\"b@example.com".into(),
+                language: None,
             }),
             status,
             picture: Ok(None),
