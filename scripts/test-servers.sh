@@ -20,8 +20,9 @@
 #   Swift proxy      127.0.0.1:18085  TempAuth test:tester / testing, S3 API
 #   Swift proxy      127.0.0.1:18089  Keystone v3 tokens (the catalog's endpoint)
 #   Swift storage    127.0.0.1:18086-18088 (object, container, account)
-# NATS and SMTP are only installed: each test runs its own instance (it needs to
-# kill and restart it); the export lines say where the programs are.
+# NATS, SMTP and ChromeDriver (with Chromium) are only installed: each test runs
+# its own instance (it needs to kill and restart it); the export lines say where
+# the programs are.
 #
 # Every credential in this script and in scripts/test-servers/ is a fixed,
 # test-only value for servers that only listen on 127.0.0.1. None is a secret.
@@ -82,6 +83,7 @@ PACKAGES=(
     swift swift-proxy swift-account swift-container swift-object python3-swift
     python3-keystone python3-keystonemiddleware            # Keystone, and its Swift middleware
     nats-server                                            # NATS (started by the tests)
+    chromium chromium-driver fonts-dejavu-core             # the browser test (started by it)
     python3-aiosmtpd                                       # scripts/smtp-test-server.py
     openssl                                                # the test TLS certificate
     curl                                                   # readiness checks
@@ -605,6 +607,8 @@ env_lines() {
         CLOUDHP_TEST_KEYSTONE_PROJECT "cloudhp"
         CLOUDHP_TEST_KEYSTONE_DOMAIN "Default"
         CLOUDHP_TEST_NATS_SERVER "$nats"
+        CLOUDHP_TEST_CHROMEDRIVER "$(command -v chromedriver || printf '%s' /usr/bin/chromedriver)"
+        CLOUDHP_TEST_CHROMIUM "$(command -v chromium || printf '%s' /usr/bin/chromium)"
         CLOUDHP_TEST_SMTP_SERVER "$SMTP_SERVER"
         CLOUDHP_TEST_TLS_CERT "$TLS_DIR/cert.pem"
         CLOUDHP_TEST_TLS_KEY "$TLS_DIR/key.pem"

@@ -437,3 +437,55 @@ impl Drop for MysqlDatabase {
         .join();
     }
 }
+
+/// A ChromeDriver (Debian's `chromium-driver`) of one test, on a port of its own choosing,
+/// driving Debian's headless `chromium`.
+pub struct ChromeDriver {
+    child: Option<std::process::Child>,
+    pub port: u16,
+}
+
+impl ChromeDriver {
+    pub fn start() -> Self {
+        use std::io::BufRead;
+        let binary = require("CLOUDHP_TEST_CHROMEDRIVER");
+        let mut child = std::process::Command::new(&binary)
+            // 0: a free port, chosen by the driver, which prints it.
+            .args(["--port=0", "--allowed-ips=127.0.0.1"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {binary}: {e}; run `{SCRIPT}`"));
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = std::io::BufReader::new(stdout).lines();
+        let port = lines.by_ref().map_while(Result::ok).find_map(|line| {
+            let (_, rest) = line.split_once("started successfully on port ")?;
+            rest.trim().trim_end_matches('.').parse::<u16>().ok()
+        });
+        let Some(port) = port else {
+            kill(&mut Some(child));
+            panic!("{binary} exited without listening");
+        };
+        // Keep reading its output, or it would block once the pipe is full.
+        std::thread::spawn(move || lines.for_each(drop));
+        Self {
+            child: Some(child),
+            port,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The browser the driver starts (`CLOUDHP_TEST_CHROMIUM`, Debian's `/usr/bin/chromium`).
+    pub fn browser() -> String {
+        require("CLOUDHP_TEST_CHROMIUM")
+    }
+}
+
+impl Drop for ChromeDriver {
+    fn drop(&mut self) {
+        kill(&mut self.child);
+    }
+}

@@ -7,6 +7,7 @@ mod proxy;
 mod support;
 
 mod bad_input;
+mod browser;
 mod concurrency;
 mod delivery;
 mod edge;
