@@ -24,7 +24,7 @@ pub use customers::{
 pub use demo::demo_customer;
 pub use lottery::{
     Claim, ClaimToken, Completion, HeldClaim, LotteryDb, Notification, OutboxCounts, Outcome,
-    PlayRecord, PrizeStock, RecordState, StockSpec, TakeOver,
+    PlayCounts, PlayRecord, PrizeStock, RecordState, StockSpec, TakeOver,
 };
 
 /// Runs `op` until it succeeds, fails for another reason than an unreachable database, or has

@@ -249,6 +249,22 @@ impl Notification {
     }
 }
 
+/// How many customers stand in each state of `plays` ([`LotteryDb::play_counts`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PlayCounts {
+    pub drawing: u64,
+    pub won: u64,
+    pub no_prize: u64,
+    pub failed: u64,
+}
+
+impl PlayCounts {
+    /// Customers whose draw is over (won, or no prize).
+    pub fn played(&self) -> u64 {
+        self.won + self.no_prize
+    }
+}
+
 /// Outbox totals, for metrics and tests.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct OutboxCounts {
@@ -695,6 +711,27 @@ impl LotteryDb {
             }
         }
         Ok(())
+    }
+
+    /// How many customers stand in each state (scans `plays`: for operators and tests, not
+    /// for polling).
+    pub async fn play_counts(&self) -> Result<PlayCounts, StoreError> {
+        let rows: Vec<(String, i64)> = on_pool!(&self.pool, |p| {
+            sqlx::query_as("SELECT state, COUNT(*) FROM plays GROUP BY state")
+                .fetch_all(p)
+                .await?
+        });
+        let mut counts = PlayCounts::default();
+        for (state, n) in rows {
+            let n = u64::try_from(n).unwrap_or(0);
+            match RecordState::parse(&state)? {
+                RecordState::Drawing => counts.drawing = n,
+                RecordState::Won => counts.won = n,
+                RecordState::NoPrize => counts.no_prize = n,
+                RecordState::Failed => counts.failed = n,
+            }
+        }
+        Ok(counts)
     }
 
     /// Every prize the catalog listed, by file name: its name, wins, stock and what is left.

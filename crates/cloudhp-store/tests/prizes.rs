@@ -106,6 +106,8 @@ async fn a_limited_prize_is_won_exactly_its_stock_under_concurrency(db: LotteryD
     }
     assert_eq!(db.outbox_counts().await.unwrap().pending, 10);
     assert_eq!(stock_of(&db, "drone.jpg").await.won, 10);
+    let counts = db.play_counts().await.unwrap();
+    assert_eq!((counts.won, counts.no_prize, counts.drawing), (10, 190, 0));
 }
 
 /// "No prize" is played (the status records the date, a new click does not draw again) but

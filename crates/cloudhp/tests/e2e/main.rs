@@ -13,6 +13,7 @@ mod edge;
 mod flow;
 mod import;
 mod multiprocess;
+mod prizes;
 mod recovery;
 mod role_api;
 mod rotation;

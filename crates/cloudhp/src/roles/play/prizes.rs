@@ -96,3 +96,84 @@ impl PrizeRules {
 pub fn no_prize_fallback() -> (Outcome, Option<&'static RgbImage>) {
     (Outcome::NoPrize { picture: None }, None)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    fn rules(text: &str) -> PrizeRules {
+        PrizeRules::new(
+            PrizeTable::parse(text, Path::new("catalog.toml")).unwrap(),
+            None,
+        )
+    }
+
+    fn prize(file: &str) -> Prize {
+        Prize::parse(file).unwrap()
+    }
+
+    #[test]
+    fn w_answers_are_told_apart_by_the_catalog() {
+        let rules = rules(
+            "[no_prize]\nweight=5\npicture='none.jpg'\n\
+             [[prize]]\nname='Drone'\npicture='drone.jpg'\nweight=1\nstock=3\n",
+        );
+        assert_eq!(
+            rules.outcome(&prize("none.jpg")),
+            Outcome::NoPrize {
+                picture: Some(prize("none.jpg"))
+            }
+        );
+        assert_eq!(
+            rules.outcome(&prize("drone.jpg")),
+            Outcome::Won {
+                prize: prize("drone.jpg"),
+                name: Some("Drone".into())
+            }
+        );
+        // A prize the catalog does not list (another W's) is a win, unnamed.
+        assert_eq!(
+            rules.outcome(&prize("kite.jpg")),
+            Outcome::Won {
+                prize: prize("kite.jpg"),
+                name: None
+            }
+        );
+        let stock = rules.stock();
+        assert_eq!(stock.len(), 1);
+        assert_eq!(stock[0].stock, Some(3));
+        // Without its picture at hand, the fallback is "no prize" without a picture.
+        assert_eq!(rules.fallback().0, Outcome::NoPrize { picture: None });
+    }
+
+    #[test]
+    fn a_prize_fallback_is_that_prize_with_its_picture() {
+        let dir = tempfile::tempdir().unwrap();
+        cloudhp_worker::Catalog::demo()
+            .write_dir(dir.path())
+            .unwrap();
+        let file = dir.path().join("catalog.toml");
+        std::fs::write(
+            &file,
+            "fallback='usb-key.jpg'\n[[prize]]\nname='Key'\npicture='usb-key.jpg'\nweight=1\n\
+             [[prize]]\nname='Drone'\npicture='drone.jpg'\nweight=1\nstock=1\n",
+        )
+        .unwrap();
+        let rules = PrizeRules::load(&file).unwrap();
+        let (outcome, picture) = rules.fallback();
+        assert_eq!(
+            outcome,
+            Outcome::Won {
+                prize: prize("usb-key.jpg"),
+                name: Some("Key".into())
+            }
+        );
+        assert!(picture.is_some());
+        // Its picture missing beside the file: refused at start-up, by name.
+        std::fs::remove_file(dir.path().join("usb-key.jpg")).unwrap();
+        let err = PrizeRules::load(&file).unwrap_err().to_string();
+        assert!(err.contains("usb-key.jpg"), "{err}");
+    }
+}
