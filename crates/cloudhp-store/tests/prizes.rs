@@ -6,7 +6,8 @@ mod support;
 
 use cloudhp_core::{CustomerId, PlayState, Prize};
 use cloudhp_store::{
-    Claim, ClaimToken, Completion, LotteryDb, Outcome, PrizeStock, RecordState, StockSpec,
+    Claim, ClaimToken, Completion, LotteryDb, Outcome, Pool, PoolSettings, PrizeStock, RecordState,
+    StockSpec,
 };
 
 use support::{LEASE, MAX, customer, t0};
@@ -264,3 +265,94 @@ macro_rules! prizes_suite {
 
 prizes_suite!(sqlite, support::sqlite_lottery);
 prizes_suite!(mysql, support::mysql_lottery);
+
+/// The plays of a database migrated up to the version before the prizes (0004) survive the
+/// migration that adds them, on each backend: SQLite rebuilds `plays` for its new CHECK
+/// constraint, MariaDB alters it in place.
+async fn plays_recorded_before_the_prizes_migration_survive_it(pool: Pool, backend: &str) {
+    let older = tempfile::tempdir().unwrap();
+    let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("migrations")
+        .join(backend);
+    for entry in std::fs::read_dir(&source).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_str().unwrap().to_owned();
+        if name.as_str() < "0005" {
+            std::fs::copy(&path, older.path().join(name)).unwrap();
+        }
+    }
+    let before = sqlx::migrate::Migrator::new(older.path()).await.unwrap();
+    // Won, failed, and a draw still in progress (its lease long expired).
+    let rows = "INSERT INTO plays (customer_id, state, claim_token, lease_until, attempts, \
+         requested_at, played_at, prize, firstname, lastname, email, updated_at, holder, failure) \
+         VALUES (1, 'won', 'a', 0, 1, 1000, 2000, 'usb-key.jpg', 'Zoé', 'M', 'z@x.org', 1, 'p1', \
+         NULL), (2, 'failed', 'b', 0, 1, 1000, NULL, NULL, 'Zoé', 'M', 'z@x.org', 1, 'p1', \
+         'w_timeout'), (3, 'drawing', 'c', 0, 1, 1000, NULL, NULL, 'Zoé', 'M', 'z@x.org', 1, 'p1', \
+         NULL)";
+    match &pool {
+        Pool::Sqlite(p) => {
+            before.run(p).await.unwrap();
+            sqlx::query(rows).execute(p).await.unwrap();
+        }
+        Pool::MySql(p) => {
+            before.run(p).await.unwrap();
+            sqlx::query(rows).execute(p).await.unwrap();
+        }
+    }
+    let db = LotteryDb::from_pool(pool);
+    db.migrate().await.unwrap();
+
+    let won = db
+        .record(CustomerId::new(1).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(won.state, RecordState::Won);
+    assert_eq!(won.prize, Some(prize("usb-key.jpg")));
+    assert_eq!(won.holder.as_deref(), Some("p1"));
+    let failed = db
+        .record(CustomerId::new(2).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(failed.state, RecordState::Failed);
+    assert_eq!(failed.failure, Some(cloudhp_core::DrawFailure::WTimeout));
+    // The draw in progress can end with no prize, which the new constraint allows.
+    let token = match db
+        .claim(&customer(3), t0(), LEASE, "p1", MAX)
+        .await
+        .unwrap()
+    {
+        Claim::Acquired(token) => token,
+        other => panic!("the expired claim is taken over, got {other:?}"),
+    };
+    let none = Outcome::NoPrize { picture: None };
+    assert_eq!(
+        db.record_outcome(CustomerId::new(3).unwrap(), &token, &none, t0())
+            .await
+            .unwrap(),
+        Completion::Recorded
+    );
+    // The win recorded before counts once its prize is listed.
+    db.sync_stock(&[limited("usb-key.jpg", Some(4))], t0())
+        .await
+        .unwrap();
+    assert_eq!(stock_of(&db, "usb-key.jpg").await.left, Some(3));
+    let counts = db.play_counts().await.unwrap();
+    assert_eq!((counts.won, counts.no_prize, counts.failed), (1, 1, 1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn plays_survive_the_prizes_migration_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("lottery.db").display());
+    let pool = Pool::connect_lazy(&url, &PoolSettings::default()).unwrap();
+    plays_recorded_before_the_prizes_migration_survive_it(pool, "sqlite").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn plays_survive_the_prizes_migration_on_mariadb() {
+    let database = cloudhp_testkit::MysqlDatabase::create("lottery_").await;
+    let pool = Pool::connect_lazy(&database.url(), &PoolSettings::default()).unwrap();
+    plays_recorded_before_the_prizes_migration_survive_it(pool, "mysql").await;
+}
