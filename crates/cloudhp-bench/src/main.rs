@@ -202,7 +202,8 @@ async fn plays(
                         .json()
                         .await?;
                     match json["status"].as_str() {
-                        Some("won") => return Ok(t0.elapsed()),
+                        // A draw's end, whatever the catalog made of it.
+                        Some("won" | "no_prize") => return Ok(t0.elapsed()),
                         Some("not_played") if json["last_failure_at"].is_string() => {
                             bail!("customer {n}: the draw failed")
                         }

@@ -29,6 +29,9 @@ pub enum PlayState {
     Drawing,
     /// The draw completed; the prize and its date are recorded.
     Won,
+    /// The draw completed without a prize ("no prize this time"); its date is recorded. Not a
+    /// win: no winner mail, and the customer has played.
+    NoPrize,
 }
 
 impl PlayState {
@@ -37,7 +40,13 @@ impl PlayState {
             PlayState::NotPlayed => "not_played",
             PlayState::Drawing => "drawing",
             PlayState::Won => "won",
+            PlayState::NoPrize => "no_prize",
         }
+    }
+
+    /// Whether the customer's one draw is over (won, or no prize): they cannot play again.
+    pub fn is_played(self) -> bool {
+        matches!(self, PlayState::Won | PlayState::NoPrize)
     }
 }
 
@@ -134,7 +143,13 @@ impl Prize {
 pub struct PlayStatus {
     pub customer_id: CustomerId,
     pub state: PlayState,
+    /// The prize won; for `no_prize`, the "no prize" picture when the customer's stored
+    /// picture shows it.
     pub prize: Option<Prize>,
+    /// The prize's name for people, from the prize catalog (absent when the catalog names
+    /// none, and from the answers of older versions): else [`Prize::display_name`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prize_name: Option<String>,
     /// When the draw that counts (or the one in progress) was requested.
     #[serde(with = "time::serde::rfc3339::option")]
     pub requested_at: Option<OffsetDateTime>,
@@ -156,11 +171,30 @@ impl PlayStatus {
             customer_id,
             state: PlayState::NotPlayed,
             prize: None,
+            prize_name: None,
             requested_at: None,
             played_at: None,
             last_failure_at: None,
             last_failure: None,
         }
+    }
+
+    /// Whether the customer's stored picture is to be shown: a win's, or the "no prize"
+    /// picture when the draw recorded that it shows it (never what a failed attempt, or a
+    /// prize replaced for lack of stock, left in the store).
+    pub fn shows_picture(&self) -> bool {
+        match self.state {
+            PlayState::Won => true,
+            PlayState::NoPrize => self.prize.is_some(),
+            PlayState::NotPlayed | PlayState::Drawing => false,
+        }
+    }
+
+    /// The name of the prize for people: the catalog's, else derived from its file name.
+    pub fn prize_label(&self) -> Option<String> {
+        self.prize_name
+            .clone()
+            .or_else(|| self.prize.as_ref().map(Prize::display_name))
     }
 }
 
@@ -204,10 +238,23 @@ pub struct PictureInfo {
 pub struct WinnerNotice {
     pub customer: Customer,
     pub prize: Prize,
+    /// The prize's name from the prize catalog (absent when it names none, and in the notices
+    /// of older versions): else [`Prize::display_name`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prize_name: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
     pub requested_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
     pub played_at: OffsetDateTime,
+}
+
+impl WinnerNotice {
+    /// The name of the prize for people.
+    pub fn prize_label(&self) -> String {
+        self.prize_name
+            .clone()
+            .unwrap_or_else(|| self.prize.display_name())
+    }
 }
 
 /// Checks the first bytes of a JPEG (SOI marker followed by another marker).

@@ -141,10 +141,10 @@ pub fn winner_mail(
         one_line(&c.lastname),
         one_line(&c.email),
     );
-    // W names the prize: a file name without control characters, but it may still hold a
-    // Unicode line separator.
+    // W names the prize (a file name without control characters), the catalog may name it
+    // too: either may still hold a Unicode line separator.
     let (prize, file) = (
-        one_line(&notice.prize.display_name()),
+        one_line(&notice.prize_label()),
         one_line(notice.prize.file()),
     );
     let key = format!("winner-{}-{}", c.id, outbox_id);
@@ -275,6 +275,7 @@ mod tests {
                 language: None,
             },
             prize: Prize::parse("usb-key.jpg").unwrap(),
+            prize_name: None,
             requested_at: time::macros::datetime!(2026-11-25 10:00:00 UTC),
             played_at: time::macros::datetime!(2026-11-25 10:00:05 UTC),
         }
@@ -312,6 +313,15 @@ mod tests {
         let again = winner_mail(&settings(), 7, &notice()).unwrap();
         assert_eq!(again.message_id, mail.message_id);
         assert_eq!(again.key, mail.key);
+    }
+
+    #[test]
+    fn winner_mail_names_the_prize_as_the_catalog_does() {
+        let mut named = notice();
+        named.prize_name = Some("USB key 32 GB".into());
+        let text =
+            String::from_utf8(winner_mail(&settings(), 7, &named).unwrap().formatted()).unwrap();
+        assert!(text.contains("USB key 32 GB (usb-key.jpg)"), "{text}");
     }
 
     #[test]

@@ -18,6 +18,7 @@ fn notice(id: u32) -> WinnerNotice {
             language: None,
         },
         prize: Prize::parse("usb-key.jpg").unwrap(),
+        prize_name: None,
         requested_at: time::macros::datetime!(2026-11-25 10:00:00 UTC),
         played_at: time::macros::datetime!(2026-11-25 10:00:05 UTC),
     }

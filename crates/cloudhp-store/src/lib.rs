@@ -23,8 +23,8 @@ pub use customers::{
 };
 pub use demo::demo_customer;
 pub use lottery::{
-    Claim, ClaimToken, Completion, HeldClaim, LotteryDb, Notification, OutboxCounts, PlayRecord,
-    RecordState, TakeOver,
+    Claim, ClaimToken, Completion, HeldClaim, LotteryDb, Notification, OutboxCounts, Outcome,
+    PlayCounts, PlayRecord, PrizeStock, RecordState, StockSpec, TakeOver,
 };
 
 /// Runs `op` until it succeeds, fails for another reason than an unreachable database, or has

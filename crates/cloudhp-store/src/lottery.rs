@@ -3,11 +3,17 @@
 //! ```text
 //!               claim (insert)                 complete (same tx: outbox row)
 //!   (no row) ───────────────────▶ drawing ────────────────────────────────▶ won
-//!                                  │  ▲  │
+//!                                  │  ▲  │ └────────────────────────────────▶ no_prize
+//!                                  │  ▲  │   complete with no prize (no outbox row)
 //!                  fail (W error)  │  │  │ lease expired: take over (new token)
 //!                                  ▼  │  └──────────────▶ drawing (re-driven)
 //!                                 failed ──── claim again (customer retries)
 //! ```
+//!
+//! A win of a prize listed in `prize_stock` takes one of its stock in the transaction that
+//! records it; when none is left, nothing is recorded ([`Completion::OutOfStock`]) and the
+//! holder records the catalog's fallback instead ([`LotteryDb::sync_stock`],
+//! [`LotteryDb::prize_stock`]).
 //!
 //! Every transition out of `drawing` names the claim token it was given, so a holder whose
 //! lease was taken over can no longer record anything (fencing).
@@ -58,14 +64,22 @@ impl ClaimToken {
 pub enum RecordState {
     Drawing,
     Won,
+    /// The draw ended with "no prize": played, not a win.
+    NoPrize,
     Failed,
 }
 
 impl RecordState {
+    /// Whether the customer's one draw is over (won, or no prize).
+    pub fn is_played(self) -> bool {
+        matches!(self, Self::Won | Self::NoPrize)
+    }
+
     fn parse(s: &str) -> Result<Self, StoreError> {
         match s {
             "drawing" => Ok(Self::Drawing),
             "won" => Ok(Self::Won),
+            "no_prize" => Ok(Self::NoPrize),
             "failed" => Ok(Self::Failed),
             other => Err(StoreError::Corrupt(format!("unknown play state `{other}`"))),
         }
@@ -82,6 +96,8 @@ pub struct PlayRecord {
     pub requested_at: OffsetDateTime,
     pub played_at: Option<OffsetDateTime>,
     pub prize: Option<Prize>,
+    /// The catalog's name of the prize, recorded with the result.
+    pub prize_name: Option<String>,
     /// Why the last attempt failed (`failed` rows; `None` for rows from before the kind was
     /// recorded), its text in `last_error`.
     pub failure: Option<DrawFailure>,
@@ -97,10 +113,15 @@ impl PlayRecord {
     pub fn to_status(&self) -> PlayStatus {
         let id = self.customer.id;
         match self.state {
-            RecordState::Won => PlayStatus {
+            RecordState::Won | RecordState::NoPrize => PlayStatus {
                 customer_id: id,
-                state: PlayState::Won,
+                state: if self.state == RecordState::Won {
+                    PlayState::Won
+                } else {
+                    PlayState::NoPrize
+                },
                 prize: self.prize.clone(),
+                prize_name: self.prize_name.clone(),
                 requested_at: Some(self.requested_at),
                 played_at: self.played_at,
                 last_failure_at: None,
@@ -110,6 +131,7 @@ impl PlayRecord {
                 customer_id: id,
                 state: PlayState::Drawing,
                 prize: None,
+                prize_name: None,
                 requested_at: Some(self.requested_at),
                 played_at: None,
                 last_failure_at: None,
@@ -131,7 +153,7 @@ pub enum Claim {
     Acquired(ClaimToken),
     /// Someone else holds a live claim.
     Running(PlayRecord),
-    /// The customer already won.
+    /// The customer already played (won, or no prize).
     Played(PlayRecord),
 }
 
@@ -160,6 +182,49 @@ pub enum Completion {
     Recorded,
     /// The claim was taken over (lease expired): nothing was recorded.
     LostClaim,
+    /// The prize's stock is used up: nothing was recorded, the claim is still held (the
+    /// holder records the catalog's fallback instead).
+    OutOfStock,
+}
+
+/// The result of a draw, as recorded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// A prize: recorded only while its stock lasts (when `prize_stock` lists it), with a
+    /// winner notification in the same transaction.
+    Won {
+        prize: Prize,
+        /// The catalog's name of the prize.
+        name: Option<String>,
+    },
+    /// No prize: played, not a win, no notification. `picture`: the "no prize" picture when
+    /// the stored picture shows it.
+    NoPrize { picture: Option<Prize> },
+}
+
+/// One prize of the catalog, as [`LotteryDb::sync_stock`] keeps it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StockSpec {
+    pub prize: Prize,
+    pub name: Option<String>,
+    /// `None`: unlimited.
+    pub stock: Option<u64>,
+}
+
+/// Where a prize of the catalog stands ([`LotteryDb::prize_stock`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PrizeStock {
+    /// The picture file name W answers.
+    pub prize: Prize,
+    /// The catalog's name of the prize (else [`Prize::display_name`]).
+    pub name: Option<String>,
+    /// Wins recorded.
+    pub won: u64,
+    /// `None`: unlimited.
+    pub stock: Option<u64>,
+    /// What can still be won (`None`: unlimited); never below 0, even after the stock was
+    /// lowered under what was won.
+    pub left: Option<u64>,
 }
 
 /// An outbox entry leased to a notifier.
@@ -184,6 +249,22 @@ impl Notification {
     }
 }
 
+/// How many customers stand in each state of `plays` ([`LotteryDb::play_counts`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PlayCounts {
+    pub drawing: u64,
+    pub won: u64,
+    pub no_prize: u64,
+    pub failed: u64,
+}
+
+impl PlayCounts {
+    /// Customers whose draw is over (won, or no prize).
+    pub fn played(&self) -> u64 {
+        self.won + self.no_prize
+    }
+}
+
 /// Outbox totals, for metrics and tests.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct OutboxCounts {
@@ -200,6 +281,7 @@ struct PlayRow {
     requested_at: i64,
     played_at: Option<i64>,
     prize: Option<String>,
+    prize_name: Option<String>,
     firstname: String,
     lastname: String,
     email: String,
@@ -233,6 +315,7 @@ impl PlayRow {
             requested_at: from_millis(self.requested_at)?,
             played_at: self.played_at.map(from_millis).transpose()?,
             prize,
+            prize_name: self.prize_name,
             // A code of a newer version is unknown here: the text still says what happened.
             failure: self.failure.as_deref().and_then(DrawFailure::parse),
             last_error: self.last_error,
@@ -273,7 +356,7 @@ fn customer_id(raw: i64) -> Result<CustomerId, StoreError> {
 }
 
 const SELECT_PLAY: &str = "SELECT customer_id, state, attempts, lease_until, requested_at, \
-     played_at, prize, firstname, lastname, email, failure, last_error, updated_at, holder \
+     played_at, prize, prize_name, firstname, lastname, email, failure, last_error, updated_at, holder \
      FROM plays WHERE customer_id = ?";
 
 /// The lottery database.
@@ -410,7 +493,7 @@ impl LotteryDb {
                 return Ok(Claim::Acquired(token));
             }
             match self.record(customer.id).await? {
-                Some(record) if record.state == RecordState::Won => {
+                Some(record) if record.state.is_played() => {
                     return Ok(Claim::Played(record));
                 }
                 Some(record)
@@ -456,7 +539,7 @@ impl LotteryDb {
     }
 
     /// Records the prize and queues the winner notification, in one transaction, if the claim
-    /// is still ours.
+    /// is still ours and the prize's stock lasts (see [`record_outcome`](Self::record_outcome)).
     pub async fn complete(
         &self,
         id: CustomerId,
@@ -464,26 +547,58 @@ impl LotteryDb {
         prize: &Prize,
         now: OffsetDateTime,
     ) -> Result<Completion, StoreError> {
+        let won = Outcome::Won {
+            prize: prize.clone(),
+            name: None,
+        };
+        self.record_outcome(id, token, &won, now).await
+    }
+
+    /// Records the result of a held draw, in one transaction, if the claim is still ours: a win
+    /// takes one of the prize's stock (when `prize_stock` lists the prize) and queues the
+    /// winner notification; when no stock is left nothing is recorded
+    /// ([`Completion::OutOfStock`], the claim still held). No prize queues nothing.
+    pub async fn record_outcome(
+        &self,
+        id: CustomerId,
+        token: &ClaimToken,
+        outcome: &Outcome,
+        now: OffsetDateTime,
+    ) -> Result<Completion, StoreError> {
         let now_ms = millis(now);
         let Some(record) = self.record(id).await? else {
             return Ok(Completion::LostClaim);
         };
-        let notice = WinnerNotice {
-            customer: record.customer.clone(),
-            prize: prize.clone(),
-            requested_at: record.requested_at,
-            played_at: from_millis(now_ms)?,
+        let (state, prize, name) = match outcome {
+            Outcome::Won { prize, name } => ("won", Some(prize), name.as_deref()),
+            Outcome::NoPrize { picture } => ("no_prize", picture.as_ref(), None),
         };
-        let payload = serde_json::to_string(&notice)
-            .map_err(|e| StoreError::Invalid(format!("cannot encode the winner notice: {e}")))?;
+        // The notice of a win, encoded before the transaction.
+        let payload = match outcome {
+            Outcome::Won { prize, name } => {
+                let notice = WinnerNotice {
+                    customer: record.customer.clone(),
+                    prize: prize.clone(),
+                    prize_name: name.clone(),
+                    requested_at: record.requested_at,
+                    played_at: from_millis(now_ms)?,
+                };
+                Some(serde_json::to_string(&notice).map_err(|e| {
+                    StoreError::Invalid(format!("cannot encode the winner notice: {e}"))
+                })?)
+            }
+            Outcome::NoPrize { .. } => None,
+        };
         on_pool!(&self.pool, |p| {
             let mut tx = p.begin().await?;
             let updated = sqlx::query(
-                "UPDATE plays SET state = 'won', prize = ?, played_at = ?, lease_until = 0, \
-                   updated_at = ? \
+                "UPDATE plays SET state = ?, prize = ?, prize_name = ?, played_at = ?, \
+                   lease_until = 0, updated_at = ? \
                  WHERE customer_id = ? AND claim_token = ? AND state = 'drawing'",
             )
-            .bind(prize.file())
+            .bind(state)
+            .bind(prize.map(Prize::file))
+            .bind(name)
             .bind(now_ms)
             .bind(now_ms)
             .bind(i64::from(id.get()))
@@ -495,20 +610,153 @@ impl LotteryDb {
                 tx.rollback().await?;
                 return Ok(Completion::LostClaim);
             }
-            sqlx::query(
-                "INSERT INTO outbox (kind, customer_id, payload, created_at, next_attempt_at, \
-                 attempts) VALUES (?, ?, ?, ?, ?, 0)",
-            )
-            .bind(WINNER)
-            .bind(i64::from(id.get()))
-            .bind(&payload)
-            .bind(now_ms)
-            .bind(now_ms)
-            .execute(&mut *tx)
-            .await?;
+            if let (Some(payload), Some(prize)) = (&payload, prize) {
+                // One of the stock, taken in this transaction: the row lock (MariaDB) or the
+                // write lock (SQLite) serialises the wins of one prize, so no more than its
+                // stock are ever recorded.
+                let taken = sqlx::query(
+                    "UPDATE prize_stock SET won = won + 1, updated_at = ? \
+                     WHERE prize = ? AND (stock IS NULL OR won < stock)",
+                )
+                .bind(now_ms)
+                .bind(prize.file())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if taken != 1 {
+                    let listed: Option<i64> =
+                        sqlx::query_scalar("SELECT won FROM prize_stock WHERE prize = ?")
+                            .bind(prize.file())
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                    // A prize the catalog does not list has no stock to enforce.
+                    if listed.is_some() {
+                        tx.rollback().await?;
+                        return Ok(Completion::OutOfStock);
+                    }
+                }
+                sqlx::query(
+                    "INSERT INTO outbox (kind, customer_id, payload, created_at, \
+                     next_attempt_at, attempts) VALUES (?, ?, ?, ?, ?, 0)",
+                )
+                .bind(WINNER)
+                .bind(i64::from(id.get()))
+                .bind(payload)
+                .bind(now_ms)
+                .bind(now_ms)
+                .execute(&mut *tx)
+                .await?;
+            }
             tx.commit().await?;
         });
         Ok(Completion::Recorded)
+    }
+
+    /// Brings `prize_stock` in step with the catalog's prizes: a prize seen for the first time
+    /// gets a row whose `won` counts the wins already recorded for it; a known prize gets its
+    /// stock and name updated, and keeps what was won (a stock lowered under it leaves none).
+    /// Idempotent, and safe when several play processes start together. Prizes no longer in
+    /// the catalog keep their rows (their wins still count) and become unlimited.
+    pub async fn sync_stock(
+        &self,
+        prizes: &[StockSpec],
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let now_ms = millis(now);
+        let listed: Vec<&str> = prizes.iter().map(|p| p.prize.file()).collect();
+        for spec in prizes {
+            let stock = spec.stock.map(|s| i64::try_from(s).unwrap_or(i64::MAX));
+            let created = on_pool!(&self.pool, |p| {
+                sqlx::query(
+                    "INSERT INTO prize_stock (prize, name, stock, won, updated_at) \
+                     SELECT ?, ?, ?, COUNT(*), ? FROM plays WHERE state = 'won' AND prize = ?",
+                )
+                .bind(spec.prize.file())
+                .bind(spec.name.as_deref())
+                .bind(stock)
+                .bind(now_ms)
+                .bind(spec.prize.file())
+                .execute(p)
+                .await
+                .map(|_| ())
+            });
+            match created {
+                Ok(()) => continue,
+                // Known already (or created by a process starting at the same time).
+                Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {}
+                Err(e) => return Err(e.into()),
+            }
+            on_pool!(&self.pool, |p| {
+                sqlx::query(
+                    "UPDATE prize_stock SET name = ?, stock = ?, updated_at = ? WHERE prize = ?",
+                )
+                .bind(spec.name.as_deref())
+                .bind(stock)
+                .bind(now_ms)
+                .bind(spec.prize.file())
+                .execute(p)
+                .await?;
+            });
+        }
+        for known in self.prize_stock().await? {
+            if known.stock.is_some() && !listed.contains(&known.prize.file()) {
+                on_pool!(&self.pool, |p| {
+                    sqlx::query(
+                        "UPDATE prize_stock SET stock = NULL, updated_at = ? WHERE prize = ?",
+                    )
+                    .bind(now_ms)
+                    .bind(known.prize.file())
+                    .execute(p)
+                    .await?;
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// How many customers stand in each state (scans `plays`: for operators and tests, not
+    /// for polling).
+    pub async fn play_counts(&self) -> Result<PlayCounts, StoreError> {
+        let rows: Vec<(String, i64)> = on_pool!(&self.pool, |p| {
+            sqlx::query_as("SELECT state, COUNT(*) FROM plays GROUP BY state")
+                .fetch_all(p)
+                .await?
+        });
+        let mut counts = PlayCounts::default();
+        for (state, n) in rows {
+            let n = u64::try_from(n).unwrap_or(0);
+            match RecordState::parse(&state)? {
+                RecordState::Drawing => counts.drawing = n,
+                RecordState::Won => counts.won = n,
+                RecordState::NoPrize => counts.no_prize = n,
+                RecordState::Failed => counts.failed = n,
+            }
+        }
+        Ok(counts)
+    }
+
+    /// Every prize the catalog listed, by file name: its name, wins, stock and what is left.
+    pub async fn prize_stock(&self) -> Result<Vec<PrizeStock>, StoreError> {
+        let rows: Vec<(String, Option<String>, i64, Option<i64>)> = on_pool!(&self.pool, |p| {
+            sqlx::query_as("SELECT prize, name, won, stock FROM prize_stock ORDER BY prize")
+                .fetch_all(p)
+                .await?
+        });
+        rows.into_iter()
+            .map(|(prize, name, won, stock)| {
+                let prize = Prize::parse(&prize)
+                    .ok_or_else(|| StoreError::Corrupt(format!("invalid prize name `{prize}`")))?;
+                let won = u64::try_from(won).unwrap_or(0);
+                let stock = stock.map(|s| u64::try_from(s).unwrap_or(0));
+                Ok(PrizeStock {
+                    prize,
+                    name,
+                    won,
+                    stock,
+                    left: stock.map(|s| s.saturating_sub(won)),
+                })
+            })
+            .collect()
     }
 
     /// Marks a held draw as failed (W error, picture not stored): no prize, the customer may

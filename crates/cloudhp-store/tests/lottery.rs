@@ -4,29 +4,10 @@
 
 mod support;
 
-use std::time::Duration;
-
-use cloudhp_core::{Customer, CustomerId, DrawFailure, PlayState, Prize};
+use cloudhp_core::{CustomerId, DrawFailure, PlayState, Prize};
 use cloudhp_store::{Claim, ClaimToken, Completion, LotteryDb, PlayRecord, RecordState, TakeOver};
-use time::OffsetDateTime;
 
-const LEASE: Duration = Duration::from_secs(60);
-/// `play.max_attempts` of the tests that do not exhaust it.
-const MAX: u32 = 5;
-
-fn customer(id: u32) -> Customer {
-    Customer {
-        id: CustomerId::new(id).unwrap(),
-        firstname: "Zoé".into(),
-        lastname: "<b>O'Brien</b>".into(),
-        email: format!("c{id}@example.com"),
-        language: None,
-    }
-}
-
-fn t0() -> OffsetDateTime {
-    time::macros::datetime!(2026-11-25 10:00:00 UTC)
-}
+use support::{LEASE, MAX, customer, t0};
 
 fn secs(n: i64) -> time::Duration {
     time::Duration::seconds(n)

@@ -1,14 +1,17 @@
 //! The prize catalog: the pictures W draws from.
 //!
 //! A catalog is a folder of JPEG files, one per prize, the file name being the prize name W
-//! answers (`usb-key.jpg`), as with the original W. When the folder is empty the program paints
-//! its own demo catalog into it, so no third-party picture is needed anywhere.
+//! answers (`usb-key.jpg`), as with the original W: all equally likely. With a catalog file
+//! (`catalog.toml`, see [`crate::odds`]) beside them, the pictures it lists are drawn by its
+//! weights instead, "no prize" included. When the folder is empty the program paints its own
+//! demo pictures into it, so no third-party picture is needed anywhere.
 
 use std::path::{Path, PathBuf};
 
 use image::{ImageFormat, Rgb, RgbImage};
 
 use crate::draw::{draw_text_centred, fill_rect, fill_ring};
+use crate::odds::{CATALOG_FILE, DEMO_CATALOG, OddsError, PrizeTable, weighted_index};
 
 /// Size of the generated demo pictures.
 pub const DEMO_WIDTH: u32 = 480;
@@ -17,17 +20,21 @@ pub const DEMO_HEIGHT: u32 = 320;
 /// Largest picture accepted in a catalog folder, in pixels (keeps rendering cheap and bounded).
 const MAX_PIXELS: u64 = 4096 * 4096;
 
-/// One prize: the name W answers and its picture.
+/// One outcome: the name W answers, its picture, and its odds.
 #[derive(Clone, Debug)]
 pub struct CatalogPrize {
     pub file: String,
     pub image: RgbImage,
+    /// Its odds against the others' (1 each without a catalog file).
+    pub weight: u32,
 }
 
-/// The prizes a worker draws from, uniformly.
+/// The outcomes a worker draws from, by their weights.
 #[derive(Clone, Debug)]
 pub struct Catalog {
     prizes: Vec<CatalogPrize>,
+    /// The catalog file it was read from, if any.
+    table: Option<PrizeTable>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -56,6 +63,10 @@ pub enum CatalogError {
         width: u32,
         height: u32,
     },
+    #[error(transparent)]
+    File(#[from] OddsError),
+    #[error("the prize catalog file names picture {file}, which is not in {dir}")]
+    MissingPicture { file: String, dir: PathBuf },
     #[error("cannot encode prize picture {file}")]
     Encode {
         file: String,
@@ -218,6 +229,18 @@ const DEMO: &[DemoPrize] = &[
     },
 ];
 
+/// The picture of the demo catalog's "no prize".
+const DEMO_NO_PRIZE: DemoPrize = DemoPrize {
+    file: "no-prize.jpg",
+    label: "NO PRIZE",
+    top: [110, 110, 120],
+    bottom: [225, 225, 230],
+    shapes: &[
+        Shape::Ring(240, 130, 80, 62, [200, 70, 70]),
+        Shape::Rect(170, 122, 140, 16, [200, 70, 70]),
+    ],
+};
+
 impl DemoPrize {
     fn paint(&self) -> RgbImage {
         let (w, h) = (DEMO_WIDTH, DEMO_HEIGHT);
@@ -245,7 +268,7 @@ impl DemoPrize {
 }
 
 impl Catalog {
-    /// The built-in demo catalog, painted in memory (ten prizes).
+    /// The built-in demo pictures, painted in memory (ten prizes, equally likely).
     pub fn demo() -> Self {
         Self {
             prizes: DEMO
@@ -253,14 +276,79 @@ impl Catalog {
                 .map(|p| CatalogPrize {
                     file: p.file.to_owned(),
                     image: p.paint(),
+                    weight: 1,
                 })
                 .collect(),
+            table: None,
         }
     }
 
-    /// Reads every `*.jpg` / `*.jpeg` of `dir` (sorted by name). An empty folder gives an empty
-    /// catalog.
+    /// The demo catalog with its catalog file: realistic odds, a few limited prizes, and a
+    /// "no prize" picture ([`DEMO_CATALOG`]).
+    pub fn demo_with_odds() -> Self {
+        let table = PrizeTable::demo();
+        let painted: Vec<&DemoPrize> = DEMO.iter().chain([&DEMO_NO_PRIZE]).collect();
+        let image = |file: &str| {
+            painted
+                .iter()
+                .find(|p| p.file == file)
+                .map(|p| p.paint())
+                .expect("every picture of the demo catalog file is painted")
+        };
+        Self::from_table(table, image)
+    }
+
+    /// The outcomes of `table`, their pictures given by `image`.
+    fn from_table(table: PrizeTable, mut image: impl FnMut(&str) -> RgbImage) -> Self {
+        let mut prizes: Vec<CatalogPrize> = table
+            .prizes
+            .iter()
+            .map(|p| CatalogPrize {
+                file: p.picture.clone(),
+                image: image(&p.picture),
+                weight: p.weight,
+            })
+            .collect();
+        if let Some(picture) = &table.no_prize_picture {
+            prizes.push(CatalogPrize {
+                file: picture.clone(),
+                image: image(picture),
+                weight: table.no_prize_weight,
+            });
+        }
+        Self {
+            prizes,
+            table: Some(table),
+        }
+    }
+
+    /// Reads the catalog of `dir`: with a catalog file (`catalog.toml`), the pictures it lists,
+    /// drawn by its weights; else every `*.jpg` / `*.jpeg` of `dir` (sorted by name), equally
+    /// likely. An empty folder gives an empty catalog.
     pub fn load_dir(dir: &Path) -> Result<Self, CatalogError> {
+        let file = dir.join(CATALOG_FILE);
+        if file.is_file() {
+            let table = PrizeTable::load(&file)?;
+            let mut failed = None;
+            let catalog = Self::from_table(table, |picture| {
+                match load_picture(dir, &dir.join(picture)) {
+                    Ok(image) => image,
+                    Err(e) => {
+                        failed.get_or_insert(e);
+                        RgbImage::new(1, 1)
+                    }
+                }
+            });
+            return match failed {
+                Some(e) => Err(e),
+                None => Ok(catalog),
+            };
+        }
+        Self::load_pictures(dir)
+    }
+
+    /// Every JPEG of `dir`, equally likely.
+    fn load_pictures(dir: &Path) -> Result<Self, CatalogError> {
         let read_err = |source| CatalogError::ReadDir {
             path: dir.to_owned(),
             source,
@@ -279,20 +367,7 @@ impl Catalog {
         files.sort();
         let mut prizes = Vec::with_capacity(files.len());
         for path in files {
-            let bytes = std::fs::read(&path).map_err(read_err)?;
-            let image = image::load_from_memory_with_format(&bytes, ImageFormat::Jpeg).map_err(
-                |source| CatalogError::Decode {
-                    path: path.clone(),
-                    source,
-                },
-            )?;
-            if u64::from(image.width()) * u64::from(image.height()) > MAX_PIXELS {
-                return Err(CatalogError::TooLarge {
-                    path,
-                    width: image.width(),
-                    height: image.height(),
-                });
-            }
+            let image = load_picture(dir, &path)?;
             let file = path
                 .file_name()
                 .and_then(|n| n.to_str())
@@ -300,14 +375,32 @@ impl Catalog {
                 .to_owned();
             prizes.push(CatalogPrize {
                 file,
-                image: image.to_rgb8(),
+                image,
+                weight: 1,
             });
         }
-        Ok(Self { prizes })
+        Ok(Self {
+            prizes,
+            table: None,
+        })
+    }
+
+    /// Writes the demo catalog with odds into `dir`: its pictures and its catalog file
+    /// ([`DEMO_CATALOG`]), replacing the files of the same names.
+    pub fn write_demo_dir(dir: &Path) -> Result<Self, CatalogError> {
+        let demo = Self::demo_with_odds();
+        demo.write_dir(dir)?;
+        write_atomically(dir, CATALOG_FILE, DEMO_CATALOG.as_bytes())?;
+        Ok(demo)
+    }
+
+    /// The catalog file the catalog was read from, if any.
+    pub fn table(&self) -> Option<&PrizeTable> {
+        self.table.as_ref()
     }
 
     /// Loads the catalog of `dir`; when the folder is missing or holds no picture, paints the
-    /// demo catalog into it first.
+    /// demo pictures into it first (equally likely, no catalog file: as the original W).
     pub fn open_or_create(dir: &Path) -> Result<Self, CatalogError> {
         if dir.is_dir() {
             let found = Self::load_dir(dir)?;
@@ -332,16 +425,7 @@ impl Catalog {
                 file: prize.file.clone(),
                 source,
             })?;
-            // Write then rename, so a reader never sees half a picture; the temporary name is
-            // the writer's own, so two processes painting one shared folder never mix halves.
-            let tmp = dir.join(format!(
-                ".{}.{}-{:016x}.tmp",
-                prize.file,
-                std::process::id(),
-                rand::random::<u64>()
-            ));
-            std::fs::write(&tmp, jpeg).map_err(write_err)?;
-            std::fs::rename(&tmp, dir.join(&prize.file)).map_err(write_err)?;
+            write_atomically(dir, &prize.file, &jpeg)?;
         }
         Ok(())
     }
@@ -358,13 +442,83 @@ impl Catalog {
         self.prizes.is_empty()
     }
 
-    /// One prize drawn uniformly at random, as the original W does. `None` for an empty catalog.
+    /// One outcome drawn at random by the weights (uniformly without a catalog file, as the
+    /// original W does). `None` when nothing can be drawn.
     pub fn pick(&self) -> Option<&CatalogPrize> {
-        if self.prizes.is_empty() {
+        let total = self.total_weight();
+        if total == 0 {
             return None;
         }
-        Some(&self.prizes[rand::random_range(0..self.prizes.len())])
+        self.pick_with(rand::random_range(0..total))
     }
+
+    /// The sum of the weights.
+    pub fn total_weight(&self) -> u64 {
+        self.prizes.iter().map(|p| u64::from(p.weight)).sum()
+    }
+
+    /// The outcome a roll in `0..total_weight()` lands on.
+    pub fn pick_with(&self, roll: u64) -> Option<&CatalogPrize> {
+        let weights: Vec<u32> = self.prizes.iter().map(|p| p.weight).collect();
+        weighted_index(&weights, roll).map(|i| &self.prizes[i])
+    }
+}
+
+/// Reads one picture of a catalog folder.
+pub fn read_picture(path: &Path) -> Result<RgbImage, CatalogError> {
+    load_picture(path.parent().unwrap_or(Path::new(".")), path)
+}
+
+/// Reads one picture of the catalog folder `dir`.
+fn load_picture(dir: &Path, path: &Path) -> Result<RgbImage, CatalogError> {
+    let bytes = std::fs::read(path).map_err(|source| {
+        if source.kind() == std::io::ErrorKind::NotFound {
+            CatalogError::MissingPicture {
+                file: path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+                dir: dir.to_owned(),
+            }
+        } else {
+            CatalogError::ReadDir {
+                path: dir.to_owned(),
+                source,
+            }
+        }
+    })?;
+    let image =
+        image::load_from_memory_with_format(&bytes, ImageFormat::Jpeg).map_err(|source| {
+            CatalogError::Decode {
+                path: path.to_owned(),
+                source,
+            }
+        })?;
+    if u64::from(image.width()) * u64::from(image.height()) > MAX_PIXELS {
+        return Err(CatalogError::TooLarge {
+            path: path.to_owned(),
+            width: image.width(),
+            height: image.height(),
+        });
+    }
+    Ok(image.to_rgb8())
+}
+
+/// Writes `file` of `dir` then renames it into place, so a reader never sees half a file; the
+/// temporary name is the writer's own, so two processes writing one shared folder never mix
+/// halves.
+fn write_atomically(dir: &Path, file: &str, bytes: &[u8]) -> Result<(), CatalogError> {
+    let write_err = |source| CatalogError::WriteDir {
+        path: dir.to_owned(),
+        source,
+    };
+    let tmp = dir.join(format!(
+        ".{file}.{}-{:016x}.tmp",
+        std::process::id(),
+        rand::random::<u64>()
+    ));
+    std::fs::write(&tmp, bytes).map_err(write_err)?;
+    std::fs::rename(&tmp, dir.join(file)).map_err(write_err)
 }
 
 #[cfg(test)]
@@ -430,6 +584,59 @@ mod tests {
         std::fs::write(dir.path().join("broken.jpg"), b"not a jpeg").unwrap();
         let err = Catalog::load_dir(dir.path()).unwrap_err();
         assert!(err.to_string().contains("broken.jpg"), "{err}");
+    }
+
+    #[test]
+    fn a_catalog_file_sets_the_odds_and_its_pictures() {
+        let dir = tempfile::tempdir().unwrap();
+        let written = Catalog::write_demo_dir(dir.path()).unwrap();
+        let loaded = Catalog::load_dir(dir.path()).unwrap();
+        assert_eq!(loaded.table(), Some(&PrizeTable::demo()));
+        assert_eq!(loaded.len(), written.len());
+        assert_eq!(loaded.total_weight(), 1000);
+        let no_prize = loaded
+            .prizes()
+            .iter()
+            .find(|p| p.file == "no-prize.jpg")
+            .unwrap();
+        assert_eq!(no_prize.weight, 700);
+        // A picture the file names but the folder lacks is named.
+        std::fs::remove_file(dir.path().join("drone.jpg")).unwrap();
+        let err = Catalog::load_dir(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("drone.jpg"), "{err}");
+    }
+
+    #[test]
+    fn weighted_draws_follow_the_weights() {
+        let dir = tempfile::tempdir().unwrap();
+        Catalog::demo().write_dir(dir.path()).unwrap();
+        std::fs::write(
+            dir.path().join(CATALOG_FILE),
+            "[[prize]]\nname='Key'\npicture='usb-key.jpg'\nweight=1\n\
+             [[prize]]\nname='Drone'\npicture='drone.jpg'\nweight=0\n\
+             [[prize]]\nname='Card'\npicture='gift-card.jpg'\nweight=9\n",
+        )
+        .unwrap();
+        let catalog = Catalog::load_dir(dir.path()).unwrap();
+        // Every roll lands where the cumulative weights say.
+        let rolls: Vec<_> = (0..catalog.total_weight())
+            .map(|r| catalog.pick_with(r).unwrap().file.as_str())
+            .collect();
+        let mut expected = vec!["usb-key.jpg"];
+        expected.extend(["gift-card.jpg"; 9]);
+        assert_eq!(rolls, expected);
+        // And random draws: about 1 in 10 keys, never a drone (20,000 draws; the bounds are
+        // more than 10 standard deviations wide).
+        let mut counts = std::collections::HashMap::new();
+        for _ in 0..20_000 {
+            *counts
+                .entry(catalog.pick().unwrap().file.clone())
+                .or_insert(0u32) += 1;
+        }
+        let keys = counts.get("usb-key.jpg").copied().unwrap_or(0);
+        assert!((1_600..=2_400).contains(&keys), "{counts:?}");
+        assert_eq!(counts.get("drone.jpg"), None, "{counts:?}");
+        assert_eq!(counts.values().sum::<u32>(), 20_000);
     }
 
     #[test]

@@ -5,13 +5,15 @@
 
 mod catalog;
 mod draw;
+pub mod odds;
 
+use image::Rgb;
 use image::codecs::jpeg::JpegEncoder;
-use image::{Rgb, RgbImage};
 
-pub use image::ImageError;
+pub use image::{ImageError, RgbImage};
 
-pub use catalog::{Catalog, CatalogError, CatalogPrize, DEMO_HEIGHT, DEMO_WIDTH};
+pub use catalog::{Catalog, CatalogError, CatalogPrize, DEMO_HEIGHT, DEMO_WIDTH, read_picture};
+pub use odds::{CATALOG_FILE, Fallback, OddsError, PrizeEntry, PrizeTable};
 
 /// The strip's background: CSS `khaki`, as the original W.
 pub const KHAKI: Rgb<u8> = Rgb([240, 230, 140]);

@@ -139,11 +139,25 @@ enum LinkKeyCommand {
     },
 }
 
+/// Writes the demo catalog with its odds into `dir` unless it holds a catalog already; the
+/// catalog of `dir` and whether it was written.
+fn init_prizes(dir: &std::path::Path) -> Result<(cloudhp_worker::Catalog, bool), anyhow::Error> {
+    use cloudhp_worker::Catalog;
+    if dir.is_dir() {
+        let found = Catalog::load_dir(dir)?;
+        if !found.is_empty() || found.table().is_some() {
+            return Ok((found, false));
+        }
+    }
+    Ok((Catalog::write_demo_dir(dir)?, true))
+}
+
 #[derive(Debug, Subcommand)]
 enum PrizesCommand {
-    /// Paint the demo prize catalog (one JPEG per prize) into DIR, unless DIR holds pictures
-    /// already; then edit it, or ship it read-only (the container image does) and point
-    /// worker.catalog_dir at it.
+    /// Write the demo prize catalog into DIR: one JPEG per prize, a "no prize" picture, and
+    /// its catalog file catalog.toml (realistic odds, a few limited prizes); unless DIR holds
+    /// pictures or a catalog file already. Then edit it, or ship it read-only (the container
+    /// image does) and point worker.catalog_dir at it.
     Init {
         #[arg(value_name = "DIR")]
         dir: PathBuf,
@@ -278,11 +292,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             command: PrizesCommand::Init { dir },
         } => {
             let shown = dir.display().to_string();
-            let catalog =
-                tokio::task::spawn_blocking(move || cloudhp_worker::Catalog::open_or_create(&dir))
-                    .await?
-                    .with_context(|| format!("cannot prepare the prize catalog in {shown}"))?;
-            out!("{shown}: {} prizes", catalog.len());
+            let (catalog, written) = tokio::task::spawn_blocking(move || init_prizes(&dir))
+                .await?
+                .with_context(|| format!("cannot prepare the prize catalog in {shown}"))?;
+            let limited = catalog
+                .table()
+                .map_or(0, |t| t.prizes.iter().filter(|p| p.stock.is_some()).count());
+            let file = if catalog.table().is_some() {
+                format!(", {} ({limited} limited)", cloudhp_worker::CATALOG_FILE)
+            } else {
+                format!(", no {}: all equally likely", cloudhp_worker::CATALOG_FILE)
+            };
+            let what = if written { "written" } else { "kept as it was" };
+            out!("{shown}: {} pictures{file}; {what}", catalog.len());
             Ok(())
         }
         Command::Healthcheck { url, timeout } => {

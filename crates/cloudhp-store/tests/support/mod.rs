@@ -2,7 +2,30 @@
 
 #![allow(dead_code)]
 
+use std::time::Duration;
+
+use cloudhp_core::{Customer, CustomerId};
 use cloudhp_store::{LotteryDb, PoolSettings};
+use time::OffsetDateTime;
+
+/// The lease of the tests' claims.
+pub const LEASE: Duration = Duration::from_secs(60);
+/// `play.max_attempts` of the tests that do not exhaust it.
+pub const MAX: u32 = 5;
+
+pub fn customer(id: u32) -> Customer {
+    Customer {
+        id: CustomerId::new(id).unwrap(),
+        firstname: "Zoé".into(),
+        lastname: "<b>O'Brien</b>".into(),
+        email: format!("c{id}@example.com"),
+        language: None,
+    }
+}
+
+pub fn t0() -> OffsetDateTime {
+    time::macros::datetime!(2026-11-25 10:00:00 UTC)
+}
 
 /// Keeps what the database lives in until the test ends, and removes it then.
 pub enum Guard {

@@ -309,6 +309,16 @@ impl Config {
         }
     }
 
+    /// The prize catalog file of the play role (`play.catalog`), the default resolved:
+    /// `catalog.toml` of the catalog folder when it exists. `None`: no catalog file.
+    pub fn play_catalog(&self) -> Option<PathBuf> {
+        if !self.play.catalog.as_os_str().is_empty() {
+            return Some(self.play.catalog.clone());
+        }
+        let file = self.catalog_dir().join(cloudhp_worker::CATALOG_FILE);
+        file.is_file().then_some(file)
+    }
+
     /// The holder named in the play role's claims (`play.instance`), the default resolved:
     /// `<host name>:<short hash of the canonical data dir>`.
     pub fn play_instance(&self) -> String {

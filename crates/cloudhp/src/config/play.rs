@@ -1,6 +1,6 @@
 //! `[play]`: the draws, and the W instances they call.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use cloudhp_core::{Role, RoleSet};
@@ -40,6 +40,10 @@ pub struct PlayConfig {
     /// their lease. Stable across restarts of one deployment slot, distinct between play
     /// processes running at the same time. Empty: `<host name>:<hash of the data dir>`.
     pub instance: String,
+    /// The prize catalog file the draws are checked against: stock, "no prize", fallback,
+    /// names. Empty: `catalog.toml` of `worker.catalog_dir` when it exists, else none (every
+    /// prize W answers is a win, unlimited).
+    pub catalog: PathBuf,
 }
 
 impl Default for PlayConfig {
@@ -54,6 +58,7 @@ impl Default for PlayConfig {
             sweep_interval: Duration::from_secs(5),
             max_attempts: 5,
             instance: String::new(),
+            catalog: PathBuf::new(),
         }
     }
 }

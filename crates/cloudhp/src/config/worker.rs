@@ -12,7 +12,8 @@ use super::{ConfigError, at_least_one};
 pub struct WorkerConfig {
     /// Seconds W waits after drawing, before answering (the original's `tempo`).
     pub tempo: f64,
-    /// Folder of prize pictures (`<name>.jpg`); empty: `<data_dir>/prizes`, painted on first
+    /// Folder of prize pictures (`<name>.jpg`), with its optional catalog file
+    /// (`catalog.toml`: odds, stock, no prize); empty: `<data_dir>/prizes`, painted on first
     /// start.
     pub catalog_dir: PathBuf,
     /// Calls served at once; more wait.

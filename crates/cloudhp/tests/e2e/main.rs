@@ -14,6 +14,7 @@ mod edge;
 mod flow;
 mod import;
 mod multiprocess;
+mod prizes;
 mod recovery;
 mod role_api;
 mod rotation;

@@ -50,6 +50,7 @@ async fn play(dir: &Path, campaign: CampaignWindow) -> (PlayService, [Pool; 2]) 
             max_draws: 8,
             campaign,
             instance: "contract".into(),
+            prizes: None,
         },
         Vec::new(),
     );

@@ -5,7 +5,10 @@
 //! 2. Call W in the background; the request that claimed returns at once.
 //! 3. Renew the claim (fencing: a holder whose lease was taken over stops here), store the
 //!    picture under the customer's key.
-//! 4. Record the prize and the winner notification in one transaction, naming the claim token.
+//! 4. Record the prize and the winner notification in one transaction, naming the claim token;
+//!    with a prize catalog (`play.catalog`), W's "no prize" answer is recorded as such (no
+//!    notification), and a prize whose stock is used up (checked in that transaction) is
+//!    replaced by the catalog's fallback, its picture drawn here ([`prizes`]).
 //!
 //! A W failure marks the claim failed (no prize; the customer may try again). A process that
 //! dies mid-draw leaves claims that name it as their holder (`play.instance`). When it starts
@@ -21,6 +24,7 @@ pub mod api;
 pub mod client;
 #[cfg(test)]
 pub(crate) mod contract;
+pub mod prizes;
 pub mod w_client;
 pub mod wiring;
 
@@ -48,7 +52,7 @@ use cloudhp_core::{
     PlayState, PlayStatus, ServiceError, WorkerHandle, system_clock,
 };
 use cloudhp_objects::{ImageStore, picture_key};
-use cloudhp_store::{Claim, ClaimToken, Completion, LotteryDb, StoreError, TakeOver};
+use cloudhp_store::{Claim, ClaimToken, Completion, LotteryDb, Outcome, StoreError, TakeOver};
 use time::OffsetDateTime;
 use tokio::sync::{Notify, Semaphore};
 use tokio_util::sync::CancellationToken;
@@ -98,6 +102,8 @@ pub struct PlaySettings {
     /// The holder named in this process's claims (`play.instance`): stable across restarts of
     /// one deployment slot, distinct between processes running at the same time.
     pub instance: String,
+    /// The prize catalog's rules (`play.catalog`); `None`: every prize W answers is a win.
+    pub prizes: Option<Arc<prizes::PrizeRules>>,
 }
 
 struct Inner {
@@ -358,26 +364,128 @@ impl Inner {
             }
         }
 
+        let outcome = match &s.prizes {
+            Some(rules) => rules.outcome(&draw.prize),
+            None => Outcome::Won {
+                prize: draw.prize.clone(),
+                name: None,
+            },
+        };
+        let mut recorded = self.record(id, &token, &outcome).await;
+        if recorded == Some(Completion::OutOfStock) {
+            tracing::info!(customer = %id, prize = draw.prize.file(), "prize out of stock; recording the catalog's fallback");
+            metrics::counter!("cloudhp_draws_out_of_stock_total").increment(1);
+            let Some(fallback) = self.fall_back(id, &token).await else {
+                return;
+            };
+            recorded = self.record(id, &token, &fallback).await;
+            if recorded == Some(Completion::OutOfStock) {
+                // The fallback prize is limited too (the database's stock says so, whatever
+                // the file says): nothing is left to win.
+                recorded = self
+                    .record(id, &token, &Outcome::NoPrize { picture: None })
+                    .await;
+            }
+        }
+        if recorded == Some(Completion::Recorded) {
+            metrics::histogram!("cloudhp_draw_seconds").record(started.elapsed());
+            tracing::debug!(customer = %id, elapsed = ?started.elapsed(), "draw recorded");
+        }
+    }
+
+    /// Records `outcome`; `None` when the database could not be told (the draw is then
+    /// recovered after its lease).
+    async fn record(
+        &self,
+        id: CustomerId,
+        token: &ClaimToken,
+        outcome: &Outcome,
+    ) -> Option<Completion> {
         match self
             .db
-            .complete(id, &token, &draw.prize, OffsetDateTime::now_utc())
+            .record_outcome(id, token, outcome, OffsetDateTime::now_utc())
             .await
         {
             Ok(Completion::Recorded) => {
-                tracing::info!(customer = %id, prize = draw.prize.file(), elapsed = ?started.elapsed(), "customer won");
-                metrics::histogram!("cloudhp_draw_seconds").record(started.elapsed());
-                count("won");
-                for wake in &self.wake {
-                    wake.notify_one();
+                match outcome {
+                    Outcome::Won { prize, .. } => {
+                        tracing::info!(customer = %id, prize = prize.file(), "customer won");
+                        count("won");
+                        for wake in &self.wake {
+                            wake.notify_one();
+                        }
+                    }
+                    Outcome::NoPrize { .. } => {
+                        tracing::info!(customer = %id, "no prize this time");
+                        count("no_prize");
+                    }
                 }
+                Some(Completion::Recorded)
             }
             Ok(Completion::LostClaim) => {
                 tracing::warn!(customer = %id, "claim was taken over before the result was recorded");
                 count("lost_claim");
+                Some(Completion::LostClaim)
             }
+            Ok(Completion::OutOfStock) => Some(Completion::OutOfStock),
             Err(e) => {
                 tracing::warn!(customer = %id, error = %chain(&e), "cannot record the result; the draw will be recovered after its lease");
                 count("unrecorded");
+                None
+            }
+        }
+    }
+
+    /// The catalog's fallback for a prize out of stock, its ticket drawn and stored in place of
+    /// W's (so that the picture always shows what was recorded). `None` when the draw ended
+    /// here (the picture could not be stored: failed, the customer may try again).
+    async fn fall_back(&self, id: CustomerId, token: &ClaimToken) -> Option<Outcome> {
+        let s = &self.settings;
+        let (outcome, picture) = match &s.prizes {
+            Some(rules) => {
+                let (outcome, picture) = rules.fallback();
+                (outcome, picture.cloned())
+            }
+            None => (Outcome::NoPrize { picture: None }, None),
+        };
+        let Some(picture) = picture else {
+            return Some(outcome);
+        };
+        let text = id.to_string();
+        let rendered =
+            tokio::task::spawn_blocking(move || cloudhp_worker::render_ticket(&picture, &text))
+                .await
+                .map_err(anyhow::Error::from)
+                .and_then(|r| r.map_err(anyhow::Error::from));
+        let jpeg = match rendered {
+            Ok(jpeg) => bytes::Bytes::from(jpeg),
+            Err(e) => {
+                tracing::warn!(customer = %id, error = %chain(&*e), "cannot draw the fallback's ticket");
+                self.give_up(
+                    id,
+                    token,
+                    DrawFailure::PictureFailed,
+                    "cannot draw the ticket",
+                )
+                .await;
+                return None;
+            }
+        };
+        let key = picture_key(id.get());
+        match tokio::time::timeout(s.store_timeout, self.store(id, &key, jpeg)).await {
+            Ok(Ok(())) => Some(outcome),
+            Ok(Err(e)) => {
+                tracing::warn!(customer = %id, error = %chain(&e), "cannot store the fallback's picture");
+                let reason = format!("{IMAGE_STORE} is unavailable");
+                self.give_up(id, token, DrawFailure::PictureFailed, &reason)
+                    .await;
+                None
+            }
+            Err(_) => {
+                let e = ServiceError::timeout(IMAGE_STORE, s.store_timeout);
+                self.give_up(id, token, DrawFailure::PictureTimeout, &e.to_string())
+                    .await;
+                None
             }
         }
     }
@@ -633,6 +741,7 @@ mod tests {
                 max_draws: 8,
                 campaign: CampaignWindow::default(),
                 instance: "test-1".into(),
+                prizes: None,
             },
             Vec::new(),
         );

@@ -8,6 +8,7 @@ use cloudhp_store::LotteryDb;
 use tokio::sync::Notify;
 use tokio_util::task::TaskTracker;
 
+use super::prizes::PrizeRules;
 use super::w_client::HttpWorker;
 use super::{PlayService, PlaySettings, api};
 use crate::backends::{events, images, lottery_db};
@@ -60,6 +61,7 @@ pub async fn service(
         }),
     );
     let lottery = lottery_db::shared(w, config).await?;
+    let prizes = prize_rules(config, &lottery).await?;
     let images = images::shared(w, config)?;
     let bus = events::shared(w, config);
     let p = &config.play;
@@ -79,6 +81,7 @@ pub async fn service(
             max_draws: p.max_draws,
             campaign: config.campaign.window()?,
             instance,
+            prizes,
         },
         {
             // A winner is delivered at once: through the bus when there is one, else by the
@@ -106,6 +109,28 @@ pub async fn service(
     let service: PlayHandle = Arc::new(service);
     w.api(api::router(service.clone()));
     Ok(Some(Play { service, draws }))
+}
+
+/// Reads the prize catalog file (`play.catalog`), when there is one, and brings the stock of
+/// its prizes in the lottery database in step with it (never forgetting what was won).
+async fn prize_rules(
+    config: &Config,
+    lottery: &LotteryDb,
+) -> anyhow::Result<Option<Arc<PrizeRules>>> {
+    let Some(path) = config.play_catalog() else {
+        tracing::info!("no prize catalog file: every prize W answers is a win, unlimited");
+        return Ok(None);
+    };
+    let shown = path.display().to_string();
+    let rules = tokio::task::spawn_blocking(move || PrizeRules::load(&path))
+        .await?
+        .with_context(|| format!("cannot read the prize catalog {shown} (play.catalog)"))?;
+    lottery
+        .sync_stock(&rules.stock(), time::OffsetDateTime::now_utc())
+        .await
+        .context("cannot record the prizes' stock in the lottery database")?;
+    tracing::info!(catalog = %shown, "prize catalog loaded: stock and no prize enforced");
+    Ok(Some(Arc::new(rules)))
 }
 
 /// Starts the relay that publishes committed outbox entries to the bus, woken by the play role

@@ -135,7 +135,7 @@ impl Web {
             tokio::select! {
                 found = &mut lookup => found,
                 Ok(state) = heard.wait_for(|s| s.is_some()).map(|r| r.map(|s| *s)) => {
-                    if state == Some(PlayState::Won) {
+                    if state.is_some_and(PlayState::is_played) {
                         lookup.await
                     } else {
                         Ok(None)
@@ -327,7 +327,7 @@ async fn api_play(State(web): State<Web>, path: PathId, query: LinkQueryResult) 
         Err(ServiceError::Closed { .. }) => return PageError::closed(web.phase()).json(),
         Err(e) => return PageError::unavailable(&e).json(),
     };
-    let picture = if reply.status.state == PlayState::Won {
+    let picture = if reply.status.state.is_played() {
         web.picture(id).await
     } else {
         Ok(None)
@@ -372,10 +372,11 @@ async fn picture(
         Ok((id, _)) => id,
         Err(e) => return e.text(),
     };
-    // Only a winner's picture is shown: whatever an attempt that recorded no prize left in
-    // the store is not. (When the status cannot be read, the picture is served.)
+    // Only a winner's picture (or the "no prize" picture recorded as shown) is shown:
+    // whatever an attempt that recorded no prize left in the store is not. (When the status
+    // cannot be read, the picture is served.)
     if let Ok(status) = timed(STATUS_SERVICE, web.timeouts.status, web.status.status(id)).await
-        && status.state != PlayState::Won
+        && !status.shows_picture()
     {
         return no_picture();
     }

@@ -167,14 +167,14 @@ fn can_play(parts: &Parts) -> bool {
         && matches!(&parts.status, Ok(s) if s.state == PlayState::NotPlayed)
 }
 
-/// The picture URL to show, if any: only for a customer who won (or whose status is unknown
-/// while a picture exists), never for a draw still running.
+/// The picture URL to show, if any: only for a customer who won or whose "no prize" shows its
+/// picture (or whose status is unknown while a picture exists), never for a draw still running.
 fn picture_src(links: &Links, id: CustomerId, parts: &Parts) -> Option<String> {
     let Ok(Some(info)) = &parts.picture else {
         return None;
     };
     match &parts.status {
-        Ok(s) if s.state != PlayState::Won => None,
+        Ok(s) if !s.shows_picture() => None,
         _ => Some(links.picture_path(id, &info.etag)),
     }
 }
@@ -199,21 +199,23 @@ impl PlayerView {
             (Err(e), _) => PicturePanel::Unavailable(e.to_string()),
             _ => match picture_src(&web.links, id, parts) {
                 Some(src) => {
-                    let prize = parts
-                        .status
-                        .as_ref()
-                        .ok()
-                        .and_then(|s| s.prize.as_ref())
-                        .map(|p| p.display_name())
-                        .unwrap_or_else(|| "your prize".to_owned());
-                    PicturePanel::Image {
-                        src,
-                        alt: format!("Your prize: {prize}"),
-                    }
+                    let status = parts.status.as_ref().ok();
+                    let alt = if status.is_some_and(|s| s.state == PlayState::NoPrize) {
+                        "No prize this time".to_owned()
+                    } else {
+                        let prize = status
+                            .and_then(PlayStatus::prize_label)
+                            .unwrap_or_else(|| "your prize".to_owned());
+                        format!("Your prize: {prize}")
+                    };
+                    PicturePanel::Image { src, alt }
                 }
                 None => PicturePanel::Empty(match &parts.status {
                     Ok(s) if s.state == PlayState::Won => {
                         "Your prize picture is not available yet; it will appear here."
+                    }
+                    Ok(s) if s.state == PlayState::NoPrize => {
+                        "No prize this time: there is no prize picture to show."
                     }
                     Ok(s) if s.state == PlayState::Drawing => {
                         "Your prize picture will appear here as soon as the draw ends."
@@ -271,10 +273,27 @@ fn status_panel(s: &PlayStatus) -> StatusPanel {
                 None => "This page refreshes by itself until your prize is known.".into(),
             }),
         },
+        PlayState::NoPrize => StatusPanel::Known {
+            state: "no-prize",
+            headline: "No prize this time.".into(),
+            detail: Some(match (s.played_at, s.requested_at) {
+                (Some(played), Some(requested)) => format!(
+                    "Your draw of {} did not win a prize (you pressed Play on {}). Thank you \
+                     for taking part!",
+                    human(played),
+                    human(requested)
+                ),
+                (Some(played), None) => format!(
+                    "Your draw of {} did not win a prize. Thank you for taking part!",
+                    human(played)
+                ),
+                _ => "You have played.".into(),
+            }),
+        },
         PlayState::Won => StatusPanel::Known {
             state: "won",
-            headline: match &s.prize {
-                Some(p) => format!("You won: {}", p.display_name()),
+            headline: match s.prize_label() {
+                Some(name) => format!("You won: {name}"),
                 None => "You won.".into(),
             },
             detail: Some(match (s.played_at, s.requested_at) {
@@ -308,7 +327,7 @@ pub(super) fn campaign_note(phase: Phase) -> Option<String> {
 fn play_panel(parts: &Parts) -> PlayPanel {
     if let Some(note) = campaign_note(parts.campaign) {
         let label = match &parts.status {
-            Ok(s) if s.state == PlayState::Won => "Already played",
+            Ok(s) if s.state.is_played() => "Already played",
             _ => "Play",
         };
         return PlayPanel {
@@ -320,9 +339,7 @@ fn play_panel(parts: &Parts) -> PlayPanel {
     }
     let enabled = can_play(parts);
     let (label, note): (&'static str, Option<String>) = match &parts.status {
-        Ok(s) if s.state == PlayState::Won => {
-            ("Already played", Some("You have had your draw.".into()))
-        }
+        Ok(s) if s.state.is_played() => ("Already played", Some("You have had your draw.".into())),
         Ok(s) if s.state == PlayState::Drawing => ("Drawing…", None),
         Ok(_) => ("Play", None),
         Err(_) => (
@@ -350,9 +367,12 @@ fn play_panel(parts: &Parts) -> PlayPanel {
 pub(super) struct PlayerJson {
     id: CustomerId,
     customer: Option<cloudhp_core::Customer>,
-    /// `not_played`, `drawing`, `won`, or `unknown` when the status service failed.
+    /// `not_played`, `drawing`, `won`, `no_prize` (played, not a win), or `unknown` when the
+    /// status service failed.
     status: &'static str,
+    /// The prize's picture file (for `no_prize`, the "no prize" picture when shown).
     prize: Option<String>,
+    /// The prize's name, for a win.
     prize_name: Option<String>,
     requested_at: Option<String>,
     played_at: Option<String>,
@@ -398,8 +418,8 @@ impl PlayerJson {
                 .and_then(|s| s.prize.as_ref())
                 .map(|p| p.file().to_owned()),
             prize_name: status
-                .and_then(|s| s.prize.as_ref())
-                .map(|p| p.display_name()),
+                .filter(|s| s.state == PlayState::Won)
+                .and_then(PlayStatus::prize_label),
             requested_at: rfc3339(status.and_then(|s| s.requested_at)),
             played_at: rfc3339(status.and_then(|s| s.played_at)),
             last_failure_at: rfc3339(status.and_then(|s| s.last_failure_at)),

@@ -77,7 +77,12 @@ impl LocalWorker {
     /// file work: call it from a blocking context at start-up.
     pub fn open(dir: &Path, tempo: Duration, max_concurrent: u32) -> Result<Self, CatalogError> {
         let catalog = Catalog::open_or_create(dir)?;
-        tracing::info!(prizes = catalog.len(), dir = %dir.display(), "prize catalog loaded");
+        let odds = if catalog.table().is_some() {
+            "by the weights of its catalog.toml"
+        } else {
+            "all equally likely (no catalog.toml)"
+        };
+        tracing::info!(prizes = catalog.len(), dir = %dir.display(), odds, "prize catalog loaded");
         Ok(Self::new(catalog, tempo, max_concurrent))
     }
 
