@@ -429,6 +429,9 @@ mod tests {
                 email: "a@b.example".into(),
             })
         }
+        async fn customer_count(&self) -> Result<u64, ServiceError> {
+            Ok(1)
+        }
     }
 
     #[async_trait]
