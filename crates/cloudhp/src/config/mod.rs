@@ -7,6 +7,7 @@
 //! the image store, the mail transport, the event bus) are checked by its module of
 //! `backends/`, which owns its URL schemes.
 
+mod admin;
 mod campaign;
 mod events;
 mod identity;
@@ -32,6 +33,7 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Deserializer, Serialize};
 
+pub use admin::AdminConfig;
 pub use campaign::CampaignConfig;
 pub use events::EventsConfig;
 pub use identity::{Admission, IdentityConfig};
@@ -213,6 +215,7 @@ pub struct Config {
     pub events: EventsConfig,
     pub campaign: CampaignConfig,
     pub limits: LimitsConfig,
+    pub admin: AdminConfig,
 }
 
 /// Command-line values that override the configuration (the `up` and `serve` flags).
@@ -338,6 +341,7 @@ impl Config {
 
         if roles.contains(Role::Web) {
             self.web.validate()?;
+            self.admin.validate()?;
         }
         self.roles.validate(roles)?;
         self.roles.check_exposure(roles, self.listen_addr()?)?;
