@@ -457,3 +457,58 @@ async fn the_pages_show_the_campaign_and_its_winners_and_export_them() {
 fn url_escape(text: &str) -> String {
     url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
+
+/// A web process of its own, without any database, shows the same figures: it reads them from
+/// the status and identity roles of another process, over their APIs.
+#[tokio::test]
+async fn a_web_process_without_a_database_reads_the_figures_from_the_other_roles() {
+    let sandbox = Sandbox::new(&admin_config());
+    let backend = sandbox
+        .app()
+        .roles("identity,status,play,picture,worker,notifier")
+        .with("[identity]\ndemo_customers = 30\n")
+        .spawn()
+        .await;
+    let base = backend.base();
+    let web = sandbox
+        .app()
+        .roles("web")
+        .with(&format!(
+            "[roles]\nidentity_url = \"{base}\"\nstatus_url = \"{base}\"\n\
+             play_url = \"{base}\"\npicture_url = \"{base}\"\n"
+        ))
+        .spawn()
+        .await;
+    winners(&sandbox).await;
+    let session = log_in(&web, "198.51.100.30").await;
+    let session = Some(session.as_str());
+
+    let page = get(&web, "/admin", session).await.text().await.unwrap();
+    for shown in [
+        "<div class=\"label\">Customers</div><div class=\"value\">30</div>",
+        "<div class=\"label\">Won</div><div class=\"value\">60</div>",
+        "<svg",
+    ] {
+        assert!(page.contains(shown), "{shown}: {page}");
+    }
+    assert!(
+        !page.contains("lottery_db"),
+        "the web process has no database: {page}"
+    );
+    assert!(
+        !page.contains("class=\"bad\""),
+        "every role answers: {page}"
+    );
+    let found = get(&web, "/admin/winners?q=dupont", session)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(found.contains("1 winner(s) matching"), "{found}");
+    let csv = get(&web, "/admin/winners.csv", session)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(csv.split("\r\n").filter(|l| !l.is_empty()).count(), 61);
+}
