@@ -65,3 +65,54 @@ impl AdminConfig {
         positive("admin.lockout", self.lockout)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_hash(hash: &str) -> AdminConfig {
+        AdminConfig {
+            password_hash: Secret::new(hash),
+            ..AdminConfig::default()
+        }
+    }
+
+    #[test]
+    fn the_admin_area_is_off_by_default_and_checked_when_on() {
+        assert!(!AdminConfig::default().enabled());
+        assert!(AdminConfig::default().validate().is_ok());
+        let hash = crate::roles::web::admin::hash_password("a long password").unwrap();
+        assert!(with_hash(&hash).validate().is_ok());
+        for (config, key) in [
+            (with_hash("hunter2"), "admin.password_hash"),
+            (
+                with_hash("$pbkdf2-sha256$i=1000$c2FsdA$aGFzaA"),
+                "admin.password_hash",
+            ),
+            (
+                AdminConfig {
+                    session_key: Secret::new("short"),
+                    ..with_hash(&hash)
+                },
+                "admin.session_key",
+            ),
+            (
+                AdminConfig {
+                    max_failures: 0,
+                    ..with_hash(&hash)
+                },
+                "admin.max_failures",
+            ),
+            (
+                AdminConfig {
+                    session_ttl: Duration::from_secs(5),
+                    ..with_hash(&hash)
+                },
+                "admin.session_ttl",
+            ),
+        ] {
+            let error = config.validate().unwrap_err().to_string();
+            assert!(error.contains(key), "{key}: {error}");
+        }
+    }
+}

@@ -512,3 +512,39 @@ async fn a_web_process_without_a_database_reads_the_figures_from_the_other_roles
         .unwrap();
     assert_eq!(csv.split("\r\n").filter(|l| !l.is_empty()).count(), 61);
 }
+
+/// `cloudhp admin hash-password` reads the password from standard input when it is no
+/// terminal, and prints a hash of it; a short password is refused.
+#[test]
+fn the_command_line_hashes_the_admin_password() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let run = |input: &str| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_cloudhp"))
+            .env_clear()
+            .args(["admin", "hash-password"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let output = run(&format!("{PASSWORD}\n"));
+    assert!(output.status.success(), "{output:?}");
+    let hash = String::from_utf8(output.stdout).unwrap();
+    let hash = hash.trim();
+    assert!(hash.starts_with("$argon2id$"), "{hash}");
+    assert_eq!(cloudhp::roles::web::admin::check_hash(hash), Ok(()));
+    let output = run("short\n");
+    assert!(!output.status.success());
+    let error = String::from_utf8(output.stderr).unwrap();
+    assert!(error.contains("at least 10 characters"), "{error}");
+    assert!(output.stdout.is_empty());
+}
