@@ -584,6 +584,25 @@ mod tests {
     }
 
     #[test]
+    fn the_admin_password_hash_comes_whole_from_the_environment() {
+        // A PHC string has `$`, `=` and `,` in it: none of it may be read as anything but text.
+        let hash = crate::roles::web::admin::hash_password("a long password").unwrap();
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("CLOUDHP_ADMIN__PASSWORD_HASH", &hash);
+            let config = Config::load(None, &Overrides::default()).map_err(|e| e.to_string())?;
+            assert_eq!(config.admin.password_hash.expose(), hash);
+            assert!(config.admin.enabled());
+            config.admin.validate().map_err(|e| e.to_string())?;
+            jail.create_file("admin_hash", &format!("{hash}\n"))?;
+            jail.set_env("CLOUDHP_ADMIN__PASSWORD_HASH", "");
+            jail.set_env("CLOUDHP_ADMIN__PASSWORD_HASH_FILE", "admin_hash");
+            let config = Config::load(None, &Overrides::default()).map_err(|e| e.to_string())?;
+            assert_eq!(config.admin.password_hash.expose(), hash);
+            Ok(())
+        });
+    }
+
+    #[test]
     fn secrets_come_from_files_named_by_file_variables() {
         figment::Jail::expect_with(|jail| {
             jail.create_file("db_url", "mysql://lottery:s3cret@db/lottery\n")?;
