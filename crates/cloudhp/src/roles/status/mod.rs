@@ -98,7 +98,8 @@ impl Report for StatusService {
                 .map(|(prize, won)| PrizeTally {
                     prize,
                     won,
-                    // The stock of limited prizes is not known to this version.
+                    // STOCK: the stock of limited prizes is not known to this version; set it
+                    // from the lottery database's prize stock when there is one.
                     stock_left: None,
                 })
                 .collect(),
