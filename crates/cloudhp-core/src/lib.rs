@@ -3,6 +3,7 @@
 mod campaign;
 mod domain;
 mod id;
+mod report;
 pub mod retry;
 mod role;
 pub mod secret;
@@ -14,9 +15,12 @@ pub use domain::{
     WinnerNotice, looks_like_jpeg,
 };
 pub use id::{CustomerId, IdError};
+pub use report::{
+    Backlog, CampaignReport, DrawBucket, DrawPace, PrizeTally, Winner, WinnerSearch, WinnersPage,
+};
 pub use role::{Role, RoleSet, UnknownRole};
 pub use secret::{Hidden, Mask, Masked, Secret};
 pub use service::{
-    Identity, IdentityHandle, PictureStream, Pictures, PicturesHandle, Play, PlayHandle,
-    ServiceError, Status, StatusHandle, Worker, WorkerHandle,
+    Identity, IdentityHandle, PictureStream, Pictures, PicturesHandle, Play, PlayHandle, Report,
+    ReportHandle, ServiceError, Status, StatusHandle, Worker, WorkerHandle,
 };

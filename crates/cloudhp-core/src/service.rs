@@ -10,7 +10,10 @@ use bytes::Bytes;
 use futures::stream::BoxStream;
 use serde::{Deserialize, Serialize};
 
-use crate::{Customer, CustomerId, Draw, PictureInfo, PlayReply, PlayStatus};
+use crate::{
+    CampaignReport, Customer, CustomerId, Draw, PictureInfo, PlayReply, PlayStatus, Winner,
+    WinnerSearch, WinnersPage,
+};
 
 /// How a call to a role (or to a role's own dependency) failed.
 ///
@@ -66,12 +69,35 @@ impl ServiceError {
 pub trait Identity: Send + Sync + 'static {
     /// The customer, or [`ServiceError::NotFound`] for an unknown, deleted or excluded one.
     async fn customer(&self, id: CustomerId) -> Result<Customer, ServiceError>;
+
+    /// How many customers the campaign admits (those [`Identity::customer`] would find).
+    async fn customer_count(&self) -> Result<u64, ServiceError>;
 }
 
 /// S: the play record of each customer.
 #[async_trait]
 pub trait Status: Send + Sync + 'static {
     async fn status(&self, id: CustomerId) -> Result<PlayStatus, ServiceError>;
+}
+
+/// The campaign as its operators watch it (the admin area), read from the lottery database by
+/// the status role.
+#[async_trait]
+pub trait Report: Send + Sync + 'static {
+    /// The totals: draws by state, prizes won, the pace of the draws, the notification backlog.
+    async fn campaign(&self) -> Result<CampaignReport, ServiceError>;
+
+    /// A page of the winners matching the search, newest first. A page past the last is empty
+    /// (its `total` still says how many match).
+    async fn winners(&self, search: &WinnerSearch) -> Result<WinnersPage, ServiceError>;
+
+    /// Up to `limit` winners after the customer `after` (from the first when `None`), by
+    /// customer id: the export walks every winner with it, a page at a time.
+    async fn winners_after(
+        &self,
+        after: Option<CustomerId>,
+        limit: u32,
+    ) -> Result<Vec<Winner>, ServiceError>;
 }
 
 /// B: starts the one draw a customer is entitled to.
@@ -123,6 +149,7 @@ impl fmt::Debug for PictureStream {
 /// The handles the roles call each other through.
 pub type IdentityHandle = Arc<dyn Identity>;
 pub type StatusHandle = Arc<dyn Status>;
+pub type ReportHandle = Arc<dyn Report>;
 pub type PlayHandle = Arc<dyn Play>;
 pub type PicturesHandle = Arc<dyn Pictures>;
 pub type WorkerHandle = Arc<dyn Worker>;

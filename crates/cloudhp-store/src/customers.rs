@@ -426,6 +426,22 @@ impl CustomerDb {
         Ok(u64::try_from(n).unwrap_or(0))
     }
 
+    /// How many customers a lookup would find: not deleted, and active or registered only
+    /// unless `inactive` or `guests` are admitted.
+    pub async fn admitted_count(&self, inactive: bool, guests: bool) -> Result<u64, StoreError> {
+        let mut sql = format!("SELECT COUNT(*) FROM {} WHERE deleted = 0", self.table());
+        if !inactive {
+            sql.push_str(" AND active = 1");
+        }
+        if !guests {
+            sql.push_str(" AND is_guest = 0");
+        }
+        let n: i64 = on_pool!(&self.pool, |p| {
+            sqlx::query_scalar(AssertSqlSafe(sql)).fetch_one(p).await?
+        });
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
     /// Which of `ids` are in the table already (deleted customers included).
     pub async fn existing_ids(
         &self,

@@ -6,6 +6,7 @@
 mod customers;
 mod demo;
 mod lottery;
+mod report;
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -348,7 +348,7 @@ impl OutboxRow {
     }
 }
 
-fn customer_id(raw: i64) -> Result<CustomerId, StoreError> {
+pub(crate) fn customer_id(raw: i64) -> Result<CustomerId, StoreError> {
     u32::try_from(raw)
         .ok()
         .and_then(CustomerId::new)
@@ -362,7 +362,7 @@ const SELECT_PLAY: &str = "SELECT customer_id, state, attempts, lease_until, req
 /// The lottery database.
 #[derive(Clone, Debug)]
 pub struct LotteryDb {
-    pool: Pool,
+    pub(crate) pool: Pool,
 }
 
 impl LotteryDb {

@@ -630,6 +630,7 @@ macro_rules! lottery_suite {
                 expired_claims_are_listed_oldest_first,
                 outbox_entries_are_published_once_and_delivered_once,
                 a_notifier_sends_only_what_it_still_holds,
+                the_report_counts_searches_and_walks_the_winners,
             );
         }
     };
@@ -659,6 +660,89 @@ async fn outbox_entries_are_published_once_and_delivered_once(db: LotteryDb) {
     assert_eq!(db.is_delivered(entry.id).await.unwrap(), Some(true));
     assert_eq!(db.is_delivered(entry.id + 1000).await.unwrap(), None);
     assert_eq!(db.pending_notifications().await.unwrap(), 0);
+}
+
+/// What the admin area reads: counts by state and by prize, the pace of the draws in buckets,
+/// the winners searched (case aside, LIKE's wildcards taken literally) and walked by id.
+async fn the_report_counts_searches_and_walks_the_winners(db: LotteryDb) {
+    assert!(db.state_counts().await.unwrap().is_empty());
+    assert!(db.draw_pace().await.unwrap().buckets.is_empty());
+    for n in 1..=12u32 {
+        let mut c = customer(n);
+        if n == 5 {
+            c.firstname = "100%_Sure".into();
+        }
+        // One draw every 90 seconds: two-minute buckets would hold them unevenly; the pace
+        // counts them per one-minute bucket, empty minutes included.
+        let at = t0() + secs(i64::from(n) * 90);
+        let token = acquired(db.claim(&c, at, LEASE, "p1", MAX).await.unwrap());
+        let prize = if n % 3 == 0 {
+            "drone.jpg"
+        } else {
+            "usb-key.jpg"
+        };
+        db.complete(c.id, &token, &Prize::parse(prize).unwrap(), at)
+            .await
+            .unwrap();
+    }
+    acquired(
+        db.claim(&customer(40), t0(), LEASE, "p1", MAX)
+            .await
+            .unwrap(),
+    );
+    let states = db.state_counts().await.unwrap();
+    assert_eq!(states.get("won"), Some(&12));
+    assert_eq!(states.get("drawing"), Some(&1));
+    let prizes: Vec<(String, u64)> = db
+        .prizes_won()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(p, n)| (p.file().to_owned(), n))
+        .collect();
+    assert_eq!(
+        prizes,
+        [("drone.jpg".to_owned(), 4), ("usb-key.jpg".to_owned(), 8)]
+    );
+    let pace = db.draw_pace().await.unwrap();
+    assert_eq!(pace.bucket_minutes, 1);
+    // From 10:01:30 to 10:18:00: the minutes 10:01 to 10:18.
+    assert_eq!(pace.buckets.len(), 18);
+    assert_eq!(pace.buckets[0].start, t0() + secs(60));
+    assert_eq!(pace.buckets.iter().map(|b| b.draws).sum::<u64>(), 12);
+    assert!(pace.buckets.iter().any(|b| b.draws == 0));
+
+    let words = |text: &str| -> Vec<String> { text.split_whitespace().map(String::from).collect() };
+    let (total, page) = db.search_winners(&[], 0, 5).await.unwrap();
+    assert_eq!(total, 12);
+    let ids: Vec<u32> = page.iter().map(|w| w.customer.id.get()).collect();
+    assert_eq!(ids, [12, 11, 10, 9, 8], "newest first");
+    let (_, rest) = db.search_winners(&[], 10, 5).await.unwrap();
+    assert_eq!(rest.len(), 2);
+    let found = async |text: &str| -> Vec<u32> {
+        let (_, page) = db.search_winners(&words(text), 0, 50).await.unwrap();
+        page.iter().map(|w| w.customer.id.get()).collect()
+    };
+    assert_eq!(found("C7@EXAMPLE").await, [7]);
+    assert_eq!(found("o'brien 11").await, [11]);
+    assert_eq!(found("0%_s").await, [5]);
+    assert_eq!(found("%").await, [5], "a percent sign is a percent sign");
+    assert_eq!(
+        found("zoé").await.len(),
+        11,
+        "the name of every winner but 5"
+    );
+    assert!(found("nobody").await.is_empty());
+
+    let mut walked = Vec::new();
+    let mut after = None;
+    loop {
+        let batch = db.winners_after(after, 5).await.unwrap();
+        let Some(last) = batch.last() else { break };
+        after = Some(last.customer.id);
+        walked.extend(batch.into_iter().map(|w| w.customer.id.get()));
+    }
+    assert_eq!(walked, (1..=12).collect::<Vec<_>>());
 }
 
 lottery_suite!(sqlite, support::sqlite_lottery);

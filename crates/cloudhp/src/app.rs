@@ -200,7 +200,8 @@ pub async fn build(config: Config, roles: RoleSet) -> anyhow::Result<App> {
     let mail_spool = roles::notifier::wiring::start(&mut w, &config, &roles, &wakes).await?;
     let local = LocalRoles {
         identity: local_identity,
-        status,
+        status: status.as_ref().map(|s| s.status.clone()),
+        report: status.map(|s| s.report),
         play: play.as_ref().map(|p| p.service.clone()),
         pictures,
     };

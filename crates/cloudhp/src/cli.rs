@@ -111,6 +111,11 @@ enum Command {
         #[arg(long, value_name = "SECONDS", default_value_t = 3.0)]
         timeout: f64,
     },
+    /// The admin area (/admin).
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
     /// Check the configuration and print it as loaded (secrets masked).
     Config {
         /// Check for these roles [default: all].
@@ -119,6 +124,14 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         data_dir: Option<PathBuf>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum AdminCommand {
+    /// Print the Argon2 hash of the admin password, for admin.password_hash. The password is
+    /// asked twice on the terminal (not shown), or read as one line from standard input when
+    /// it is not a terminal (`printf '%s\n' "$PASSWORD" | cloudhp admin hash-password`).
+    HashPassword,
 }
 
 #[derive(Debug, Subcommand)]
@@ -267,6 +280,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::LinkKey { command } => link_key(config_file, command),
+        Command::Admin {
+            command: AdminCommand::HashPassword,
+        } => {
+            let password = read_admin_password()?;
+            let hash =
+                crate::roles::web::admin::hash_password(&password).map_err(anyhow::Error::msg)?;
+            out!("{hash}");
+            Ok(())
+        }
         Command::Customers {
             command:
                 CustomersCommand::Import {
@@ -661,4 +683,35 @@ async fn start(config: Config, roles: RoleSet, up: bool) -> anyhow::Result<()> {
         s.ops_addr
     );
     app.run_until_stopped(stop).await
+}
+
+/// Shortest admin password accepted.
+const MIN_ADMIN_PASSWORD: usize = 10;
+
+/// The admin password: asked twice on the terminal without echo, or one line of standard
+/// input when it is not a terminal.
+fn read_admin_password() -> anyhow::Result<String> {
+    use std::io::IsTerminal;
+    let password = if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("Admin password: ")
+            .context("cannot read the password from the terminal")?;
+        let again = rpassword::prompt_password("Same password again: ")
+            .context("cannot read the password from the terminal")?;
+        anyhow::ensure!(
+            first == again,
+            "the two passwords differ; nothing was printed"
+        );
+        first
+    } else {
+        let mut line = String::new();
+        std::io::stdin()
+            .read_line(&mut line)
+            .context("cannot read the password from standard input")?;
+        line.trim_end_matches(['\r', '\n']).to_owned()
+    };
+    anyhow::ensure!(
+        password.chars().count() >= MIN_ADMIN_PASSWORD,
+        "the password must be at least {MIN_ADMIN_PASSWORD} characters long"
+    );
+    Ok(password)
 }

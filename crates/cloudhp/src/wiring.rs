@@ -8,7 +8,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use cloudhp_core::{IdentityHandle, PicturesHandle, PlayHandle, RoleSet, StatusHandle};
+use cloudhp_core::{
+    IdentityHandle, PicturesHandle, PlayHandle, ReportHandle, RoleSet, StatusHandle,
+};
 use cloudhp_store::{Pool, PoolSettings, StoreError};
 use futures::FutureExt;
 use futures::future::BoxFuture;
@@ -147,6 +149,8 @@ fn metrics_upkeep(w: &mut Wiring) {
 pub struct LocalRoles {
     pub identity: Option<IdentityHandle>,
     pub status: Option<StatusHandle>,
+    /// The status role's report (the admin area reads it).
+    pub report: Option<ReportHandle>,
     pub play: Option<PlayHandle>,
     pub pictures: Option<PicturesHandle>,
 }

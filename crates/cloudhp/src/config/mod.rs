@@ -7,6 +7,7 @@
 //! the image store, the mail transport, the event bus) are checked by its module of
 //! `backends/`, which owns its URL schemes.
 
+mod admin;
 mod campaign;
 mod events;
 mod identity;
@@ -32,6 +33,7 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Deserializer, Serialize};
 
+pub use admin::AdminConfig;
 pub use campaign::CampaignConfig;
 pub use events::EventsConfig;
 pub use identity::{Admission, IdentityConfig};
@@ -213,6 +215,7 @@ pub struct Config {
     pub events: EventsConfig,
     pub campaign: CampaignConfig,
     pub limits: LimitsConfig,
+    pub admin: AdminConfig,
 }
 
 /// Command-line values that override the configuration (the `up` and `serve` flags).
@@ -348,6 +351,7 @@ impl Config {
 
         if roles.contains(Role::Web) {
             self.web.validate()?;
+            self.admin.validate()?;
         }
         self.roles.validate(roles)?;
         self.roles.check_exposure(roles, self.listen_addr()?)?;
@@ -585,6 +589,25 @@ mod tests {
                 .unwrap_err()
                 .to_string();
             assert!(err.to_lowercase().contains("identity_timeout"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_admin_password_hash_comes_whole_from_the_environment() {
+        // A PHC string has `$`, `=` and `,` in it: none of it may be read as anything but text.
+        let hash = crate::roles::web::admin::hash_password("a long password").unwrap();
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("CLOUDHP_ADMIN__PASSWORD_HASH", &hash);
+            let config = Config::load(None, &Overrides::default()).map_err(|e| e.to_string())?;
+            assert_eq!(config.admin.password_hash.expose(), hash);
+            assert!(config.admin.enabled());
+            config.admin.validate().map_err(|e| e.to_string())?;
+            jail.create_file("admin_hash", &format!("{hash}\n"))?;
+            jail.set_env("CLOUDHP_ADMIN__PASSWORD_HASH", "");
+            jail.set_env("CLOUDHP_ADMIN__PASSWORD_HASH_FILE", "admin_hash");
+            let config = Config::load(None, &Overrides::default()).map_err(|e| e.to_string())?;
+            assert_eq!(config.admin.password_hash.expose(), hash);
             Ok(())
         });
     }

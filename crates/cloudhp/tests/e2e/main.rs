@@ -6,6 +6,7 @@ mod backends;
 mod proxy;
 mod support;
 
+mod admin;
 mod bad_input;
 mod browser;
 mod concurrency;

@@ -15,7 +15,11 @@ pub fn router(service: IdentityHandle) -> Router {
     ) -> Result<Json<Customer>, RpcError> {
         Ok(Json(s.customer(parse_id(&id)?).await?))
     }
+    async fn customer_count(State(s): State<IdentityHandle>) -> Result<Json<u64>, RpcError> {
+        Ok(Json(s.customer_count().await?))
+    }
     Router::new()
         .route(&routes::customer(ID), get(customer))
+        .route(routes::CUSTOMER_COUNT, get(customer_count))
         .with_state(service)
 }

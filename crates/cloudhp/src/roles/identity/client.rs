@@ -24,4 +24,8 @@ impl Identity for RemoteIdentity {
     async fn customer(&self, id: CustomerId) -> Result<Customer, ServiceError> {
         self.0.get_json(&routes::customer(id)).await
     }
+
+    async fn customer_count(&self) -> Result<u64, ServiceError> {
+        self.0.get_json(routes::CUSTOMER_COUNT).await
+    }
 }

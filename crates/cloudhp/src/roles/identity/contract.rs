@@ -63,7 +63,17 @@ pub(crate) fn local(db: CustomerDb) -> IdentityHandle {
 async fn suite(identity: IdentityHandle, expected: Customer, pool: Pool) {
     assert_eq!(identity.customer(id(1)).await, Ok(expected));
     refuses_non_players(|id| identity.customer(id)).await;
+    assert_eq!(
+        identity.customer_count().await,
+        Ok(1),
+        "the inactive and the deleted customers are not counted"
+    );
     pool.close().await;
+    assert_eq!(
+        identity.customer_count().await,
+        Err(ServiceError::unavailable(CUSTOMER_DB)),
+        "the customer database is down"
+    );
     assert_eq!(
         identity.customer(id(1)).await,
         Err(ServiceError::unavailable(CUSTOMER_DB)),

@@ -18,6 +18,9 @@ pub mod routes {
     pub fn customer(id: impl Display) -> String {
         format!("/v1/identity/customers/{id}")
     }
+
+    /// `GET`: how many customers the campaign admits.
+    pub const CUSTOMER_COUNT: &str = "/v1/identity/customer-count";
 }
 
 use std::time::Duration;
@@ -86,5 +89,20 @@ impl Identity for IdentityService {
             return Err(ServiceError::NotFound);
         }
         Ok(record.customer)
+    }
+
+    async fn customer_count(&self) -> Result<u64, ServiceError> {
+        let inactive = self.policy.inactive == Admission::Include;
+        let guests = self.policy.guests == Admission::Include;
+        tokio::time::timeout(self.query_timeout, self.db.admitted_count(inactive, guests))
+            .await
+            .map_err(|_| {
+                tracing::warn!(timeout = ?self.query_timeout, "customer count timed out");
+                ServiceError::timeout(CUSTOMER_DB, self.query_timeout)
+            })?
+            .map_err(|e| {
+                tracing::warn!(error = %chain(&e), "customer count failed");
+                ServiceError::unavailable(CUSTOMER_DB)
+            })
     }
 }

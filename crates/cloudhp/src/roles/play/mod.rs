@@ -702,6 +702,9 @@ mod tests {
 
     #[async_trait]
     impl cloudhp_core::Identity for FakeShop {
+        async fn customer_count(&self) -> Result<u64, cloudhp_core::ServiceError> {
+            Ok(0)
+        }
         async fn customer(&self, id: CustomerId) -> Result<Customer, ServiceError> {
             if id == customer().id {
                 Ok(customer())

@@ -1,21 +1,63 @@
-//! The status role's internal HTTP API, over its trait.
+//! The status role's internal HTTP API, over its traits (the play status, and the report of the
+//! admin area).
 
-use axum::extract::{Path, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
-use cloudhp_core::{PlayStatus, StatusHandle};
+use cloudhp_core::{
+    CampaignReport, PlayStatus, ReportHandle, ServiceError, StatusHandle, Winner, WinnerSearch,
+    WinnersPage,
+};
+use serde::Deserialize;
 
 use super::routes;
 use crate::rpc::{ID, RpcError, parse_id};
 
-pub fn router(service: StatusHandle) -> Router {
+/// The query of [`routes::WINNERS_AFTER`].
+#[derive(Debug, Deserialize)]
+struct AfterQuery {
+    after: Option<String>,
+    limit: u32,
+}
+
+fn bad_query(e: &QueryRejection) -> RpcError {
+    RpcError(ServiceError::invalid(e.body_text()))
+}
+
+pub fn router(service: StatusHandle, report: ReportHandle) -> Router {
     async fn status(
         State(s): State<StatusHandle>,
         Path(id): Path<String>,
     ) -> Result<Json<PlayStatus>, RpcError> {
         Ok(Json(s.status(parse_id(&id)?).await?))
     }
+    async fn campaign(State(r): State<ReportHandle>) -> Result<Json<CampaignReport>, RpcError> {
+        Ok(Json(r.campaign().await?))
+    }
+    async fn winners(
+        State(r): State<ReportHandle>,
+        query: Result<Query<WinnerSearch>, QueryRejection>,
+    ) -> Result<Json<WinnersPage>, RpcError> {
+        let Query(search) = query.map_err(|e| bad_query(&e))?;
+        Ok(Json(r.winners(&search).await?))
+    }
+    async fn winners_after(
+        State(r): State<ReportHandle>,
+        query: Result<Query<AfterQuery>, QueryRejection>,
+    ) -> Result<Json<Vec<Winner>>, RpcError> {
+        let Query(q) = query.map_err(|e| bad_query(&e))?;
+        let after = q.after.as_deref().map(parse_id).transpose()?;
+        Ok(Json(r.winners_after(after, q.limit).await?))
+    }
     Router::new()
         .route(&routes::player(ID), get(status))
         .with_state(service)
+        .merge(
+            Router::new()
+                .route(routes::CAMPAIGN, get(campaign))
+                .route(routes::WINNERS, get(winners))
+                .route(routes::WINNERS_AFTER, get(winners_after))
+                .with_state(report),
+        )
 }

@@ -7,7 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cloudhp_core::{
-    Customer, CustomerId, DrawFailure, PlayState, PlayStatus, Prize, ServiceError, StatusHandle,
+    Customer, CustomerId, DrawFailure, PlayState, PlayStatus, Prize, ReportHandle, ServiceError,
+    StatusHandle, WinnerSearch,
 };
 use cloudhp_store::{Claim, LotteryDb, Pool, PoolSettings};
 use time::OffsetDateTime;
@@ -111,10 +112,176 @@ async fn the_remote_status_role_honours_the_contract() {
     let dir = tempfile::tempdir().unwrap();
     let (db, pool) = lottery(dir.path()).await;
     let expected = plays(&db).await;
-    let remote = testing::serve(
-        STATUS_SERVICE,
-        api::router(Arc::new(StatusService::new(db))),
-    )
-    .await;
+    let service = Arc::new(StatusService::new(db));
+    let remote = testing::serve(STATUS_SERVICE, api::router(service.clone(), service)).await;
     suite(Arc::new(RemoteStatus(remote)), expected, pool).await;
+}
+
+/// The winners of the report's fixture: customer n won `prizes[n % 3]` at minute n of the
+/// campaign; among them a name with a comma and quotes and one with wildcards of LIKE.
+const WINNERS: u32 = 25;
+
+fn winner(n: u32) -> Customer {
+    let (firstname, lastname) = match n {
+        7 => ("Jean, \"Jr\"".to_owned(), "Dupont".to_owned()),
+        8 => ("100%_sure".to_owned(), "Percent".to_owned()),
+        _ => (format!("First{n}"), format!("Last{n}")),
+    };
+    Customer {
+        id: CustomerId::new(n).unwrap(),
+        firstname,
+        lastname,
+        email: format!("winner{n}@example.com"),
+        language: None,
+    }
+}
+
+/// Winners 1 to [`WINNERS`], one draw still running (customer 100), one failed (101).
+async fn report_fixture(db: &LotteryDb) -> OffsetDateTime {
+    let start = time::macros::datetime!(2026-12-01 09:00 UTC);
+    let lease = Duration::from_secs(600);
+    let prizes = ["drone.jpg", "mug.jpg", "usbkey.jpg"];
+    for n in 1..=WINNERS {
+        let at = start + time::Duration::minutes(i64::from(n));
+        let Claim::Acquired(token) = db.claim(&winner(n), at, lease, "t", 3).await.unwrap() else {
+            panic!("claimed");
+        };
+        let prize = Prize::parse(prizes[(n % 3) as usize]).unwrap();
+        db.complete(winner(n).id, &token, &prize, at).await.unwrap();
+    }
+    let now = OffsetDateTime::now_utc();
+    db.claim(&customer(100), now, lease, "t", 3).await.unwrap();
+    let Claim::Acquired(token) = db.claim(&customer(101), now, lease, "t", 3).await.unwrap() else {
+        panic!("claimed");
+    };
+    db.fail(customer(101).id, &token, DrawFailure::WTimeout, "late", now)
+        .await
+        .unwrap();
+    start
+}
+
+/// What every report does, wherever it runs.
+async fn report_suite(report: ReportHandle, start: OffsetDateTime, pool: Pool) {
+    let campaign = report.campaign().await.unwrap();
+    assert_eq!(campaign.count("won"), u64::from(WINNERS));
+    assert_eq!(campaign.count("drawing"), 1);
+    assert_eq!(campaign.count("failed"), 1);
+    let won: Vec<(&str, u64)> = campaign
+        .prizes
+        .iter()
+        .map(|t| (t.prize.file(), t.won))
+        .collect();
+    assert_eq!(won, [("drone.jpg", 8), ("mug.jpg", 9), ("usbkey.jpg", 8)]);
+    assert!(campaign.prizes.iter().all(|t| t.stock_left.is_none()));
+    // One draw a minute from 09:01 to 09:25: 25 one-minute buckets of one draw.
+    assert_eq!(campaign.pace.bucket_minutes, 1);
+    assert_eq!(campaign.pace.buckets.len(), WINNERS as usize);
+    assert_eq!(
+        campaign.pace.buckets[0].start,
+        start + time::Duration::MINUTE
+    );
+    assert!(campaign.pace.buckets.iter().all(|b| b.draws == 1));
+    assert_eq!(campaign.backlog.pending, u64::from(WINNERS));
+
+    // Pages, newest first.
+    let search = |search: &str, page: u32, per_page: u32| WinnerSearch {
+        search: search.into(),
+        page,
+        per_page,
+    };
+    let first = report.winners(&search("", 1, 10)).await.unwrap();
+    assert_eq!((first.total, first.pages()), (u64::from(WINNERS), 3));
+    let ids: Vec<u32> = first.winners.iter().map(|w| w.customer.id.get()).collect();
+    assert_eq!(ids, (16..=25).rev().collect::<Vec<_>>());
+    let last = report.winners(&search("", 3, 10)).await.unwrap();
+    assert_eq!(last.winners.len(), 5);
+    assert!(
+        report
+            .winners(&search("", 4, 10))
+            .await
+            .unwrap()
+            .winners
+            .is_empty()
+    );
+    // Searches: a name, case aside; an e-mail; an id; every word must match; LIKE's wildcards
+    // are plain characters.
+    let found = |page: cloudhp_core::WinnersPage| -> Vec<u32> {
+        page.winners.iter().map(|w| w.customer.id.get()).collect()
+    };
+    assert_eq!(
+        found(report.winners(&search("DUPONT", 1, 10)).await.unwrap()),
+        [7]
+    );
+    assert_eq!(
+        found(report.winners(&search("winner12@", 1, 10)).await.unwrap()),
+        [12]
+    );
+    assert_eq!(
+        found(report.winners(&search("13", 1, 10)).await.unwrap()),
+        [13]
+    );
+    assert_eq!(
+        found(report.winners(&search("jean dupont", 1, 10)).await.unwrap()),
+        [7]
+    );
+    assert!(found(report.winners(&search("jean last9", 1, 10)).await.unwrap()).is_empty());
+    assert_eq!(
+        found(report.winners(&search("0%_", 1, 10)).await.unwrap()),
+        [8]
+    );
+    assert!(found(report.winners(&search("%", 1, 10)).await.unwrap()) == [8]);
+    assert_eq!(
+        report.winners(&search("", 0, 10)).await.map(|_| ()),
+        Err(ServiceError::invalid(format!(
+            "page must be at least 1 and per_page between 1 and {}",
+            WinnerSearch::MAX_PER_PAGE
+        )))
+    );
+
+    // The export's walk, by id, a page at a time.
+    let mut walked = Vec::new();
+    let mut after = None;
+    loop {
+        let batch = report.winners_after(after, 10).await.unwrap();
+        let Some(last) = batch.last() else { break };
+        after = Some(last.customer.id);
+        walked.extend(batch);
+    }
+    let ids: Vec<u32> = walked.iter().map(|w| w.customer.id.get()).collect();
+    assert_eq!(ids, (1..=WINNERS).collect::<Vec<_>>());
+    assert_eq!(walked[6].customer, winner(7), "the customer as recorded");
+    assert_eq!(walked[0].played_at, start + time::Duration::MINUTE);
+    assert!(matches!(
+        report.winners_after(None, 0).await,
+        Err(ServiceError::Invalid { .. })
+    ));
+
+    pool.close().await;
+    assert_eq!(
+        report.campaign().await,
+        Err(ServiceError::unavailable(LOTTERY_DB)),
+        "the lottery database is down"
+    );
+    assert_eq!(
+        report.winners_after(None, 10).await,
+        Err(ServiceError::unavailable(LOTTERY_DB))
+    );
+}
+
+#[tokio::test]
+async fn the_local_report_honours_the_contract() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, pool) = lottery(dir.path()).await;
+    let start = report_fixture(&db).await;
+    report_suite(Arc::new(StatusService::new(db)), start, pool).await;
+}
+
+#[tokio::test]
+async fn the_remote_report_honours_the_contract() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, pool) = lottery(dir.path()).await;
+    let start = report_fixture(&db).await;
+    let service = Arc::new(StatusService::new(db));
+    let remote = testing::serve(STATUS_SERVICE, api::router(service.clone(), service)).await;
+    report_suite(Arc::new(RemoteStatus(remote)), start, pool).await;
 }

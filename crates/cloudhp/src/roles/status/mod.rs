@@ -18,11 +18,23 @@ pub mod routes {
     pub fn player(id: impl Display) -> String {
         format!("/v1/status/players/{id}")
     }
+
+    /// `GET`: the campaign's totals ([`cloudhp_core::Report::campaign`]).
+    pub const CAMPAIGN: &str = "/v1/status/report/campaign";
+
+    /// `GET ?search=&page=&per_page=`: a page of winners.
+    pub const WINNERS: &str = "/v1/status/report/winners";
+
+    /// `GET ?after=&limit=`: winners by customer id, for the export.
+    pub const WINNERS_AFTER: &str = "/v1/status/report/winners-after";
 }
 
 use async_trait::async_trait;
-use cloudhp_core::{CustomerId, PlayStatus, ServiceError, Status};
-use cloudhp_store::LotteryDb;
+use cloudhp_core::{
+    Backlog, CampaignReport, CustomerId, PlayStatus, PrizeTally, Report, ServiceError, Status,
+    Winner, WinnerSearch, WinnersPage,
+};
+use cloudhp_store::{LotteryDb, StoreError};
 
 use crate::telemetry::chain;
 
@@ -54,5 +66,86 @@ impl Status for StatusService {
                 Err(ServiceError::unavailable(LOTTERY_DB))
             }
         }
+    }
+}
+
+/// A failed read of the report: logged with its cause, the lottery database unavailable.
+fn report_failed(what: &str, e: &StoreError) -> ServiceError {
+    tracing::warn!(error = %chain(e), "report: {what} failed");
+    ServiceError::unavailable(LOTTERY_DB)
+}
+
+/// Most winners one call of [`Report::winners_after`] returns.
+pub const MAX_WINNERS_AFTER: u32 = 1000;
+
+#[async_trait]
+impl Report for StatusService {
+    async fn campaign(&self) -> Result<CampaignReport, ServiceError> {
+        let (states, prizes, pace, outbox) = tokio::join!(
+            self.db.state_counts(),
+            self.db.prizes_won(),
+            self.db.draw_pace(),
+            self.db.outbox_counts()
+        );
+        let states = states.map_err(|e| report_failed("counts by state", &e))?;
+        let prizes = prizes.map_err(|e| report_failed("counts by prize", &e))?;
+        let pace = pace.map_err(|e| report_failed("the pace of the draws", &e))?;
+        let outbox = outbox.map_err(|e| report_failed("the outbox counts", &e))?;
+        Ok(CampaignReport {
+            states,
+            prizes: prizes
+                .into_iter()
+                .map(|(prize, won)| PrizeTally {
+                    prize,
+                    won,
+                    // STOCK: the stock of limited prizes is not known to this version; set it
+                    // from the lottery database's prize stock when there is one.
+                    stock_left: None,
+                })
+                .collect(),
+            pace,
+            backlog: Backlog {
+                pending: outbox.pending,
+                delivered: outbox.delivered,
+            },
+        })
+    }
+
+    async fn winners(&self, search: &WinnerSearch) -> Result<WinnersPage, ServiceError> {
+        if search.page == 0 || search.per_page == 0 || search.per_page > WinnerSearch::MAX_PER_PAGE
+        {
+            return Err(ServiceError::invalid(format!(
+                "page must be at least 1 and per_page between 1 and {}",
+                WinnerSearch::MAX_PER_PAGE
+            )));
+        }
+        let offset = u64::from(search.page - 1) * u64::from(search.per_page);
+        let (total, winners) = self
+            .db
+            .search_winners(&search.words(), offset, search.per_page)
+            .await
+            .map_err(|e| report_failed("the winners search", &e))?;
+        Ok(WinnersPage {
+            total,
+            page: search.page,
+            per_page: search.per_page,
+            winners,
+        })
+    }
+
+    async fn winners_after(
+        &self,
+        after: Option<CustomerId>,
+        limit: u32,
+    ) -> Result<Vec<Winner>, ServiceError> {
+        if limit == 0 || limit > MAX_WINNERS_AFTER {
+            return Err(ServiceError::invalid(format!(
+                "limit must be between 1 and {MAX_WINNERS_AFTER}"
+            )));
+        }
+        self.db
+            .winners_after(after, limit)
+            .await
+            .map_err(|e| report_failed("the winners export", &e))
     }
 }

@@ -132,7 +132,7 @@ impl Guard {
         }
     }
 
-    fn trusted(&self, ip: IpAddr) -> bool {
+    pub(super) fn trusted(&self, ip: IpAddr) -> bool {
         self.proxies.iter().any(|net| net.contains(&ip))
     }
 
@@ -221,7 +221,7 @@ fn parse_node(s: &str) -> Option<IpAddr> {
 }
 
 /// What a limit counts a client by: IPv4 addresses one by one, IPv6 by /64 (one subscriber).
-fn client_key(ip: IpAddr) -> IpAddr {
+pub(super) fn client_key(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V4(_) => ip,
         IpAddr::V6(v6) => {

@@ -6,6 +6,7 @@
 //! Every view asks identity, status, picture and play concurrently, each under its own timeout;
 //! a part that fails turns into "N/A" with a reason in plain words, never into an error page.
 
+pub mod admin;
 mod guard;
 mod page;
 pub mod wiring;
@@ -162,21 +163,23 @@ impl Web {
     }
 }
 
-/// The routes of the web role, with the security headers of a page that carries personal data
-/// and a secret link.
-pub fn router(web: Web) -> Router {
-    Router::new()
+/// The routes of the web role, and of its admin area when it has one, with the security
+/// headers of a page that carries personal data and a secret link.
+pub fn router(web: Web, admin: Option<admin::Admin>) -> Router {
+    let guard = web.guard.clone();
+    let mut routes = Router::new()
         .route("/", get(home))
         .route("/index.html", get(page_get).post(page_post))
         .route("/api/v1/players/{id}", get(api_get))
         .route("/api/v1/players/{id}/play", axum::routing::post(api_play))
         .route("/pictures/{file}", get(picture))
         .fallback(not_found)
-        .layer(axum::middleware::from_fn_with_state(
-            web.guard.clone(),
-            guard::guard,
-        ))
-        .with_state(web)
+        .with_state(web);
+    if let Some(admin) = admin {
+        routes = routes.merge(admin::router(admin));
+    }
+    routes
+        .layer(axum::middleware::from_fn_with_state(guard, guard::guard))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(
@@ -431,6 +434,9 @@ mod tests {
                 language: None,
             })
         }
+        async fn customer_count(&self) -> Result<u64, ServiceError> {
+            Ok(1)
+        }
     }
 
     #[async_trait]
@@ -528,7 +534,7 @@ mod tests {
             .insert(axum::extract::ConnectInfo(std::net::SocketAddr::from((
                 peer, 4000,
             ))));
-        let response = router(web.clone()).oneshot(request).await.unwrap();
+        let response = router(web.clone(), None).oneshot(request).await.unwrap();
         let status = response.status();
         let headers = response.headers().clone();
         let body = axum::body::to_bytes(response.into_body(), 1 << 20)

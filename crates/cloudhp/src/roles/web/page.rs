@@ -634,6 +634,9 @@ mod tests {
         struct Never;
         #[async_trait::async_trait]
         impl cloudhp_core::Identity for Never {
+            async fn customer_count(&self) -> Result<u64, cloudhp_core::ServiceError> {
+                Ok(0)
+            }
             async fn customer(&self, _: CustomerId) -> Result<Customer, ServiceError> {
                 unreachable!()
             }

@@ -81,6 +81,55 @@ pub fn router(
         campaign: config.campaign.window()?,
         clock: cloudhp_core::system_clock(),
     };
-    w.route(super::router(web));
+    let admin = admin(w, config, local, remote, &web)?;
+    w.route(super::router(web, admin));
     Ok(sample_links)
+}
+
+/// The admin area, when `admin.password_hash` is set.
+fn admin(
+    w: &Wiring,
+    config: &Config,
+    local: &LocalRoles,
+    remote: &Remote,
+    web: &Web,
+) -> anyhow::Result<Option<super::admin::Admin>> {
+    let c = &config.admin;
+    if !c.enabled() {
+        return Ok(None);
+    }
+    let key_material = if c.session_key.is_empty() {
+        let (keys, _) = crate::link_keys::resolve(&config.web, &config.server.data_dir).context(
+            "cannot read the link keys to derive the admin session key (set admin.session_key)",
+        )?;
+        keys.into_iter()
+            .next()
+            .context("no link key to derive the admin session key from (set admin.session_key)")?
+    } else {
+        c.session_key.expose().as_bytes().to_vec()
+    };
+    let settings = super::admin::Settings {
+        password_hash: c.password_hash.expose().trim(),
+        key_material: &key_material,
+        session_ttl: c.session_ttl,
+        max_failures: c.max_failures,
+        lockout: c.lockout,
+        https: config.server.public_url.starts_with("https://"),
+    };
+    let roles = super::admin::Roles {
+        identity: web.identity.clone(),
+        status: web.status.clone(),
+        report: status::client::report(local.report.as_ref(), remote, config),
+        play: web.play.clone(),
+        pictures: web.pictures.clone(),
+    };
+    // The checks of this process's roles, all wired by now (the web role is wired last).
+    let readiness = w.readiness.clone();
+    Ok(Some(super::admin::Admin::new(
+        &settings,
+        roles,
+        readiness,
+        web.guard.clone(),
+        config.roles.timeout,
+    )))
 }
