@@ -12,6 +12,7 @@ mod delivery;
 mod edge;
 mod flow;
 mod import;
+mod mailing;
 mod multiprocess;
 mod recovery;
 mod role_api;
