@@ -447,8 +447,14 @@ async fn campaign_send(
     let on_signal = stop.clone();
     let watcher = tokio::spawn(async move {
         signal.await;
-        eprintln!("stopping after the mails in flight…");
+        eprintln!("stopping after the mails in flight… (once more to stop at once)");
         on_signal.store(true, std::sync::atomic::Ordering::SeqCst);
+        // A second signal stops now: the mails in flight are then resumed by the next run
+        // (sent again to the spool, `uncertain` with SMTP).
+        if let Ok(again) = shutdown_signal() {
+            again.await;
+            std::process::exit(130);
+        }
     });
     let summary = crate::campaign::send(config, options, stop).await;
     watcher.abort();

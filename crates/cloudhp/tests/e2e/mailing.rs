@@ -550,3 +550,42 @@ async fn customers_of_a_mariadb_shop_are_mailed_once() {
     assert_eq!(db.mailing_progress(CAMPAIGN).await.unwrap().sent, 40);
     assert_eq!(db.mailing_campaigns().await.unwrap(), [CAMPAIGN]);
 }
+
+/// SIGTERM (or Ctrl-C) stops after the mails in flight: nothing is left half-sent, the
+/// summary says it stopped, and the next run finishes the campaign.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_signal_finishes_the_mails_in_flight_and_the_next_run_resumes() {
+    const N: u32 = 300;
+    // 100 a second: 3 s at least, so the signal lands mid-way.
+    let sandbox = sandbox(100, "");
+    seed(&sandbox, N);
+    let mut child = start_send(&sandbox, &[], "run1");
+    let mut polls = 0;
+    while spooled(&sandbox).len() < 50 {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "ended before the signal"
+        );
+        polls += 1;
+        assert!(polls < 60_000);
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    let term = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let status = child.wait().unwrap();
+    let (out, err) = output_of(&sandbox, "run1");
+    assert_eq!(status.code(), Some(3), "{out}\n{err}");
+    assert!(out.contains("stopped early: stopped by a signal"), "{out}");
+    let p = progress(&sandbox).await;
+    assert_eq!(p.sending, 0, "nothing left half-sent: {p:?}");
+    assert!(p.sent < u64::from(N), "{p:?}");
+    assert_eq!(spooled(&sandbox).len() as u64, p.sent);
+
+    let (status, out, err) = send(&sandbox, &[], "run2");
+    assert!(status.success(), "{status}\n{out}\n{err}");
+    assert!(out.contains(&format!("already sent   {}", p.sent)), "{out}");
+    assert_eq!(spooled(&sandbox).len(), N as usize);
+}
