@@ -146,7 +146,8 @@ enum LinkKeyCommand {
 #[derive(Debug, Subcommand)]
 enum CampaignCommand {
     /// Mail every selected customer of the shop database (identity.database) their personal
-    /// link, through the mail transport (mail.url), from the template of campaign.name.
+    /// link, through the mail transport (mail.url), from the mail template naming the shop
+    /// (campaign.shop_name; the templates: mailing.templates_dir, docs/campaign.md).
     ///
     /// Each customer gets one mail per campaign (campaign.name), even when the command is
     /// stopped or killed and run again: the progress is recorded in the lottery database and
@@ -162,6 +163,7 @@ enum CampaignCommand {
     /// were refused, or are uncertain (see the summary; run again to retry the failed ones);
     /// 1 a fatal error (configuration, database, template); 2 a usage error.
     Send {
+        /// Where the embedded backends keep their files [default: ./cloudhp-data].
         #[arg(long, value_name = "DIR")]
         data_dir: Option<PathBuf>,
         /// Only these customer ids: ids and ranges, comma-separated or repeated (7,10-20).
