@@ -4,6 +4,7 @@
     smtp-test-server.py [--host HOST] --port PORT --maildir DIR
                         [--mode plain|starttls|smtps] [--tls-cert CERT --tls-key KEY]
                         [--user USER --password PASS]
+                        [--refuse ADDRESS=CODE[xTIMES] ...]
 
 Listens on HOST:PORT (HOST 127.0.0.1 by default; PORT 0 picks a free port) and
 prints one line, "listening on HOST:PORT", once it accepts connections. Runs until
@@ -18,6 +19,13 @@ starttls and smtps need --tls-cert and --tls-key (PEM files).
 With --user and --password, AUTH (PLAIN or LOGIN) with exactly that pair is
 required before MAIL; anything else gets "535". These are whatever test-only
 credentials the test passes; the server only ever listens on loopback.
+
+With --refuse, RCPT TO:<ADDRESS> is answered CODE (e.g. 550 for a permanent
+refusal, 451 for a transient one) TIMES times (every time when xTIMES is left
+out), then accepted; repeat the option for several addresses. How often each
+address was refused is kept in DIR/.refusals (one "ADDRESS COUNT" line each,
+rewritten after every refusal), for the tests to check that a sender did not
+retry a permanent refusal.
 
 Each accepted message becomes one file DIR/<unix-nanos>-<n>.eml (n counts
 from 000001; names sort in arrival order) holding the message exactly as the
@@ -59,7 +67,18 @@ def parse_args():
     parser.add_argument("--tls-key", help="PEM private key (starttls, smtps)")
     parser.add_argument("--user", help="require AUTH as this user")
     parser.add_argument("--password", help="the password of --user")
+    parser.add_argument("--refuse", action="append", default=[], metavar="ADDRESS=CODE[xTIMES]",
+                        help="answer RCPT TO this address with CODE (TIMES times, or always)")
     args = parser.parse_args()
+    refusals = {}
+    for item in args.refuse:
+        address, _, rule = item.partition("=")
+        code, _, times = rule.partition("x")
+        if not address or not (code.isdigit() and len(code) == 3 and code[0] in "45") \
+                or (times and not times.isdigit()):
+            parser.error(f"--refuse {item}: use ADDRESS=CODE[xTIMES], CODE 4xx or 5xx")
+        refusals[address.lower()] = (int(code), int(times) if times else None)
+    args.refusals = refusals
     if args.mode != "plain" and not (args.tls_cert and args.tls_key):
         parser.error(f"--mode {args.mode} needs --tls-cert and --tls-key")
     if (args.user is None) != (args.password is None):
@@ -70,9 +89,31 @@ def parse_args():
 class MaildirHandler:
     """Writes the raw DATA of each accepted message to its own file."""
 
-    def __init__(self, maildir):
+    def __init__(self, maildir, refusals):
         self.maildir = maildir
         self.counter = itertools.count(1)
+        self.refusals = refusals
+        self.refused = {}
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        rule = self.refusals.get(address.lower())
+        if rule is not None:
+            code, times = rule
+            done = self.refused.get(address.lower(), 0)
+            if times is None or done < times:
+                self.refused[address.lower()] = done + 1
+                self.write_refusals()
+                return f"{code} {address} refused by the test server"
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(rcpt_options)
+        return "250 OK"
+
+    def write_refusals(self):
+        path = os.path.join(self.maildir, ".refusals")
+        with open(path + ".tmp", "w") as f:
+            for address, count in sorted(self.refused.items()):
+                f.write(f"{address} {count}\n")
+        os.replace(path + ".tmp", path)
 
     async def handle_DATA(self, server, session, envelope):
         n = next(self.counter)
@@ -109,7 +150,7 @@ def tls_context(cert, key):
 
 async def serve(args):
     os.makedirs(args.maildir, exist_ok=True)
-    handler = MaildirHandler(os.path.abspath(args.maildir))
+    handler = MaildirHandler(os.path.abspath(args.maildir), args.refusals)
     ctx = tls_context(args.tls_cert, args.tls_key) if args.mode != "plain" else None
 
     smtp_kwargs = {

@@ -13,10 +13,11 @@ use std::time::Duration;
 use async_trait::async_trait;
 use cloudhp_core::WinnerNotice;
 use lettre::Message;
-use lettre::message::{Mailbox, SinglePart};
+use lettre::message::SinglePart;
 use time::format_description::well_known::Rfc3339;
 
 pub use lettre::Address;
+pub use lettre::message::Mailbox;
 pub use smtp::SmtpTransport;
 pub use spool::SpoolTransport;
 
@@ -53,6 +54,22 @@ pub enum MailError {
     Timeout { after: Duration },
     #[error("{0} does not take mail now")]
     Unready(String),
+}
+
+impl MailError {
+    /// True when the server refused for good (an SMTP 5xx reply): the same mail would be
+    /// refused again.
+    pub fn is_permanent(&self) -> bool {
+        matches!(self, Self::Smtp(e) if e.is_permanent())
+    }
+
+    /// The SMTP reply code of a refusal (`550`, `451`), when the server answered one.
+    pub fn smtp_code(&self) -> Option<String> {
+        match self {
+            Self::Smtp(e) => e.status().map(|code| code.to_string()),
+            _ => None,
+        }
+    }
 }
 
 /// Who sends winner mails to whom.
@@ -187,6 +204,30 @@ pub fn winner_mail(
         builder = builder.to(admin.clone());
     }
     let message = builder.singlepart(SinglePart::plain(body))?;
+    Ok(OutgoingMail {
+        message_id,
+        key,
+        message,
+    })
+}
+
+/// A mail to one customer (the campaign mailing). `key` names it for good (`campaign-…`): it
+/// is the spool's file name and, with the sender's domain, the Message-ID, so that a resent
+/// mail is recognisably the same one. The subject is passed through [`one_line`].
+pub fn customer_mail(
+    from: &Mailbox,
+    to: Mailbox,
+    key: String,
+    subject: &str,
+    body: String,
+) -> Result<OutgoingMail, MailError> {
+    let message_id = format!("<{key}@{}>", from.email.domain());
+    let message = Message::builder()
+        .from(from.clone())
+        .to(to)
+        .subject(one_line(subject))
+        .message_id(Some(message_id.clone()))
+        .singlepart(SinglePart::plain(body))?;
     Ok(OutgoingMail {
         message_id,
         key,

@@ -121,6 +121,80 @@ struct Languages {
     refresh: tokio::sync::Mutex<()>,
 }
 
+impl CustomerRow {
+    fn into_record(self, id: CustomerId, language: Option<String>) -> CustomerRecord {
+        CustomerRecord {
+            customer: Customer {
+                id,
+                firstname: self.firstname,
+                lastname: self.lastname,
+                email: self.email,
+                language,
+            },
+            active: self.active != 0,
+            is_guest: self.is_guest != 0,
+        }
+    }
+}
+
+/// Which customers the campaign mailing selects; every condition is applied in SQL.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CustomerSelection {
+    /// Id ranges, both ends included; empty: every id.
+    pub ids: Vec<(CustomerId, CustomerId)>,
+    /// Only customers with `newsletter = 1`.
+    pub newsletter: bool,
+    /// Only customers with `optin = 1` (partners' offers).
+    pub optin: bool,
+    /// Only customers created (`date_add`) on or after this day.
+    pub created_since: Option<Date>,
+}
+
+impl CustomerSelection {
+    /// The `WHERE` conditions after `id_customer > ?`, and the values they bind, in order.
+    fn conditions(&self) -> (String, Vec<String>) {
+        let mut sql = String::new();
+        let mut values = Vec::new();
+        if !self.ids.is_empty() {
+            let ranges = vec!["id_customer BETWEEN ? AND ?"; self.ids.len()].join(" OR ");
+            sql.push_str(&format!(" AND ({ranges})"));
+            for (from, to) in &self.ids {
+                values.push(from.to_string());
+                values.push(to.to_string());
+            }
+        }
+        if self.newsletter {
+            sql.push_str(" AND newsletter = 1");
+        }
+        if self.optin {
+            sql.push_str(" AND optin = 1");
+        }
+        if let Some(day) = self.created_since {
+            sql.push_str(" AND date_add >= ?");
+            values.push(format!("{day} 00:00:00"));
+        }
+        (sql, values)
+    }
+}
+
+/// A customer as the campaign mailing reads them: every flag, deleted rows included (the
+/// mailing counts them as skipped).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MailingCustomer {
+    pub record: CustomerRecord,
+    pub deleted: bool,
+    /// PrestaShop's `id_lang`, the customer's language (`<prefix>lang`).
+    pub id_lang: Option<u32>,
+}
+
+#[derive(sqlx::FromRow)]
+struct MailingRow {
+    id: i64,
+    #[sqlx(flatten)]
+    row: CustomerRow,
+    deleted: i64,
+}
+
 /// Access to `<prefix>customer` (and `<prefix>lang`, for the customers' languages).
 #[derive(Clone, Debug)]
 pub struct CustomerDb {
@@ -196,6 +270,14 @@ impl CustomerDb {
         codes.get(&id_lang).cloned()
     }
 
+    /// The ISO code of a customer's `id_lang` (0 or negative: none).
+    async fn language_of(&self, id_lang: i64) -> Option<String> {
+        match u32::try_from(id_lang) {
+            Ok(id_lang) if id_lang > 0 => self.language_code(id_lang).await,
+            _ => None,
+        }
+    }
+
     async fn read_languages(&self) -> Result<HashMap<u32, String>, StoreError> {
         let sql = format!(
             "SELECT CAST(id_lang AS SIGNED), iso_code FROM {}",
@@ -240,21 +322,8 @@ impl CustomerDb {
         let Some(r) = row else {
             return Ok(None);
         };
-        let language = match u32::try_from(r.id_lang) {
-            Ok(id_lang) if id_lang > 0 => self.language_code(id_lang).await,
-            _ => None,
-        };
-        Ok(Some(CustomerRecord {
-            customer: Customer {
-                id,
-                firstname: r.firstname,
-                lastname: r.lastname,
-                email: r.email,
-                language,
-            },
-            active: r.active != 0,
-            is_guest: r.is_guest != 0,
-        }))
+        let language = self.language_of(r.id_lang).await;
+        Ok(Some(r.into_record(id, language)))
     }
 
     fn embedded_pool(&self) -> Result<&sqlx::SqlitePool, StoreError> {
@@ -440,6 +509,65 @@ impl CustomerDb {
             sqlx::query_scalar(AssertSqlSafe(sql)).fetch_one(p).await?
         });
         Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    /// How many rows `selection` selects (deleted ones included).
+    pub async fn count_selected(&self, selection: &CustomerSelection) -> Result<u64, StoreError> {
+        let (conditions, values) = selection.conditions();
+        let sql = format!(
+            "SELECT CAST(COUNT(*) AS SIGNED) FROM {} WHERE id_customer > ?{conditions}",
+            self.table()
+        );
+        let n: i64 = on_pool!(&self.pool, |p| {
+            let mut query = sqlx::query_scalar(AssertSqlSafe(sql)).bind(0_i64);
+            for v in &values {
+                query = query.bind(v);
+            }
+            query.fetch_one(p).await?
+        });
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    /// The next `limit` rows `selection` selects with an id above `after`, by id (deleted
+    /// ones included): a page of a walk through the table that never holds it whole.
+    pub async fn select_page(
+        &self,
+        selection: &CustomerSelection,
+        after: Option<CustomerId>,
+        limit: u32,
+    ) -> Result<Vec<MailingCustomer>, StoreError> {
+        let (conditions, values) = selection.conditions();
+        let sql = format!(
+            "SELECT CAST(id_customer AS SIGNED) AS id, firstname, lastname, email, \
+             CAST(active AS SIGNED) AS active, CAST(is_guest AS SIGNED) AS is_guest, \
+             CAST(deleted AS SIGNED) AS deleted, \
+             CAST(COALESCE(id_lang, 0) AS SIGNED) AS id_lang \
+             FROM {} WHERE id_customer > ?{conditions} ORDER BY id_customer LIMIT {limit}",
+            self.table()
+        );
+        let after = after.map_or(0, |id| i64::from(id.get()));
+        let rows: Vec<MailingRow> = on_pool!(&self.pool, |p| {
+            let mut query = sqlx::query_as(AssertSqlSafe(sql)).bind(after);
+            for v in &values {
+                query = query.bind(v);
+            }
+            query.fetch_all(p).await?
+        });
+        let mut page = Vec::with_capacity(rows.len());
+        for r in rows {
+            let id = u32::try_from(r.id)
+                .ok()
+                .and_then(CustomerId::new)
+                .ok_or_else(|| StoreError::Corrupt(format!("customer id {}", r.id)))?;
+            let id_lang = u32::try_from(r.row.id_lang).ok().filter(|n| *n > 0);
+            let language = self.language_of(r.row.id_lang).await;
+            page.push(MailingCustomer {
+                record: r.row.into_record(id, language),
+                deleted: r.deleted != 0,
+                id_lang,
+            });
+        }
+        Ok(page)
     }
 
     /// Which of `ids` are in the table already (deleted customers included).

@@ -1,11 +1,12 @@
-//! Database access of CloudHP: the lottery database (plays and outbox) and the shop's customer
-//! table. Each is chosen by URL (`sqlite://…` embedded, `mysql://…` for MariaDB/MySQL); the SQL
-//! is the same for both except where a dialect needs its own, and the migrations are embedded,
-//! one folder per dialect.
+//! Database access of CloudHP: the lottery database (plays, outbox, campaign mailing) and the
+//! shop's customer table. Each is chosen by URL (`sqlite://…` embedded, `mysql://…` for
+//! MariaDB/MySQL); the SQL is the same for both except where a dialect needs its own, and the
+//! migrations are embedded, one folder per dialect.
 
 mod customers;
 mod demo;
 mod lottery;
+mod mailing;
 mod report;
 
 use std::str::FromStr;
@@ -20,13 +21,15 @@ use sqlx::sqlite::{
 use time::OffsetDateTime;
 
 pub use customers::{
-    CustomerDb, CustomerRecord, NewCustomer, Seeding, TablePrefix, prestashop_customer_ddl,
+    CustomerDb, CustomerRecord, CustomerSelection, MailingCustomer, NewCustomer, Seeding,
+    TablePrefix, prestashop_customer_ddl,
 };
 pub use demo::demo_customer;
 pub use lottery::{
     Claim, ClaimToken, Completion, HeldClaim, LotteryDb, Notification, OutboxCounts, Outcome,
     PlayCounts, PlayRecord, PrizeStock, RecordState, StockSpec, TakeOver,
 };
+pub use mailing::{MailingProgress, MailingRecord, MailingState};
 
 /// Runs `op` until it succeeds, fails for another reason than an unreachable database, or has
 /// been retried `retries` times a second apart: a database started beside this process (a

@@ -377,6 +377,10 @@ impl LotteryDb {
         Self { pool }
     }
 
+    pub(crate) fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
     /// Applies the embedded migrations of the backend. Several processes starting together on
     /// one database may race here; a failed attempt is retried a few times.
     pub async fn migrate(&self) -> Result<(), StoreError> {

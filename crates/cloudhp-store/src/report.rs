@@ -53,8 +53,7 @@ impl WinnerRow {
     }
 }
 
-const WINNER_COLUMNS: &str =
-    "SELECT customer_id, firstname, lastname, email, prize, prize_name, requested_at, played_at \
+const WINNER_COLUMNS: &str = "SELECT customer_id, firstname, lastname, email, prize, prize_name, requested_at, played_at \
      FROM plays";
 
 /// The condition of a search: every word in a name or the e-mail (case-insensitive), or the

@@ -58,6 +58,16 @@ pub fn unique(prefix: &str) -> String {
     )
 }
 
+/// The test SMTP server: the script of this checkout (it may know options newer than the one
+/// the test-server script recorded), else `CLOUDHP_TEST_SMTP_SERVER`.
+fn smtp_script() -> String {
+    let own = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scripts/smtp-test-server.py");
+    if own.is_file() {
+        return own.display().to_string();
+    }
+    require("CLOUDHP_TEST_SMTP_SERVER")
+}
+
 /// How the test SMTP server secures its connections.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SmtpMode {
@@ -74,12 +84,32 @@ pub struct SmtpServer {
     pub maildir: PathBuf,
     mode: SmtpMode,
     credentials: Option<(String, String)>,
+    /// `--refuse` arguments: `ADDRESS=CODE[xTIMES]`.
+    refusals: Vec<String>,
     _dir: tempfile::TempDir,
+}
+
+/// A recipient the test SMTP server refuses: RCPT TO `address` is answered `code` (4xx or
+/// 5xx), `times` times (`None`: always), then accepted.
+#[derive(Clone, Debug)]
+pub struct Refusal {
+    pub address: String,
+    pub code: u16,
+    pub times: Option<u32>,
 }
 
 impl SmtpServer {
     /// Starts a server on a free port; with `credentials`, AUTH is required.
     pub fn start(mode: SmtpMode, credentials: Option<(&str, &str)>) -> Self {
+        Self::start_refusing(mode, credentials, &[])
+    }
+
+    /// Starts a server that refuses the given recipients (see [`Refusal`]).
+    pub fn start_refusing(
+        mode: SmtpMode,
+        credentials: Option<(&str, &str)>,
+        refusals: &[Refusal],
+    ) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let maildir = dir.path().join("mail");
         std::fs::create_dir_all(&maildir).expect("mail dir");
@@ -89,6 +119,13 @@ impl SmtpServer {
             maildir,
             mode,
             credentials: credentials.map(|(u, p)| (u.to_owned(), p.to_owned())),
+            refusals: refusals
+                .iter()
+                .map(|r| match r.times {
+                    Some(n) => format!("{}={}x{n}", r.address, r.code),
+                    None => format!("{}={}", r.address, r.code),
+                })
+                .collect(),
             _dir: dir,
         };
         server.spawn();
@@ -105,7 +142,7 @@ impl SmtpServer {
     /// One start; `None` when the server exits without listening (its port is taken).
     fn try_spawn(&mut self) -> Option<u16> {
         use std::io::BufRead;
-        let script = require("CLOUDHP_TEST_SMTP_SERVER");
+        let script = smtp_script();
         // Run by its own first line: it needs the system Python, which has aiosmtpd.
         let mut command = std::process::Command::new(&script);
         command
@@ -134,6 +171,9 @@ impl SmtpServer {
                 .arg(user)
                 .arg("--password")
                 .arg(password);
+        }
+        for refusal in &self.refusals {
+            command.arg("--refuse").arg(refusal);
         }
         let mut child = command
             .spawn()
@@ -185,6 +225,18 @@ impl SmtpServer {
                 .args([signal, &child.id().to_string()])
                 .status();
         }
+    }
+
+    /// How many times each refused address was refused so far (lowercased addresses).
+    pub fn refusals(&self) -> std::collections::HashMap<String, u32> {
+        std::fs::read_to_string(self.maildir.join(".refusals"))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|line| {
+                let (address, count) = line.rsplit_once(' ')?;
+                Some((address.to_owned(), count.parse().ok()?))
+            })
+            .collect()
     }
 
     /// The messages received so far, oldest first, as text.

@@ -91,6 +91,11 @@ enum Command {
         #[command(subcommand)]
         command: LinkKeyCommand,
     },
+    /// The campaign mailing: every customer's personal link, once per campaign.
+    Campaign {
+        #[command(subcommand)]
+        command: CampaignCommand,
+    },
     /// Manage the embedded customer table.
     Customers {
         #[command(subcommand)]
@@ -166,6 +171,57 @@ fn init_prizes(dir: &std::path::Path) -> Result<(cloudhp_worker::Catalog, bool),
 }
 
 #[derive(Debug, Subcommand)]
+enum CampaignCommand {
+    /// Mail every selected customer of the shop database (identity.database) their personal
+    /// link, through the mail transport (mail.url), from the mail template naming the shop
+    /// (campaign.shop_name; the templates: mailing.templates_dir, docs/campaign.md).
+    ///
+    /// Each customer gets one mail per campaign (campaign.name), even when the command is
+    /// stopped or killed and run again: the progress is recorded in the lottery database and
+    /// a re-run resumes where the last one stopped. Deleted customers, customers without a
+    /// valid e-mail address, inactive customers (unless identity.inactive = "include") and
+    /// guests (when identity.guests = "exclude") are skipped and counted. A mail the relay
+    /// refuses for now (4xx, unreachable) is retried by the next run; one it refuses for good
+    /// (5xx) never is. With SMTP, a mail handed to the relay by a run killed before it could
+    /// record the answer is counted "uncertain" and not sent again (no customer gets it twice)
+    /// unless --resend-uncertain; with the spool it is simply written again.
+    ///
+    /// Exit status: 0 every selected customer who can be mailed has been; 3 some mails failed,
+    /// were refused, or are uncertain (see the summary; run again to retry the failed ones);
+    /// 1 a fatal error (configuration, database, template); 2 a usage error.
+    Send {
+        /// Where the embedded backends keep their files [default: ./cloudhp-data].
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+        /// Only these customer ids: ids and ranges, comma-separated or repeated (7,10-20).
+        #[arg(long = "id", value_name = "IDS")]
+        ids: Vec<String>,
+        /// Only customers subscribed to the newsletter (newsletter = 1).
+        #[arg(long)]
+        newsletter: bool,
+        /// Only customers who opted in to partners' offers (optin = 1).
+        #[arg(long)]
+        optin: bool,
+        /// Only customers created (date_add) on or after this day.
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        created_since: Option<String>,
+        /// Only active customers, even when identity.inactive = "include".
+        #[arg(long)]
+        active_only: bool,
+        /// Messages per second at most [default: mailing.rate].
+        #[arg(long, value_name = "PER_SECOND")]
+        rate: Option<f64>,
+        /// Say what would be sent (the first mail, the counts); send and record nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Send again the mails an interrupted SMTP run left uncertain (they may have gone
+        /// out already: check the relay's log first).
+        #[arg(long)]
+        resend_uncertain: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 enum PrizesCommand {
     /// Write the demo prize catalog into DIR: one JPEG per prize, a "no prize" picture, and
     /// its catalog file catalog.toml (realistic odds, a few limited prizes); unless DIR holds
@@ -222,15 +278,26 @@ pub fn main() -> ExitCode {
         .and_then(|rt| rt.block_on(run(cli)));
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(ref e) if let Some(status) = e.downcast_ref::<ExitStatus>() => {
-            eprintln!("{status}");
-            ExitCode::from(status.code)
-        }
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
-        }
+        Err(e) => match e.downcast_ref::<Exit>() {
+            Some(exit) => {
+                eprintln!("{}", exit.message);
+                ExitCode::from(exit.code)
+            }
+            None => {
+                eprintln!("error: {e:#}");
+                ExitCode::FAILURE
+            }
+        },
     }
+}
+
+/// A command's outcome that is not a fatal error but is not a full success either: its exit
+/// status and what to say.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+struct Exit {
+    code: u8,
+    message: String,
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -288,6 +355,41 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 crate::roles::web::admin::hash_password(&password).map_err(anyhow::Error::msg)?;
             out!("{hash}");
             Ok(())
+        }
+        Command::Campaign {
+            command:
+                CampaignCommand::Send {
+                    data_dir,
+                    ids,
+                    newsletter,
+                    optin,
+                    created_since,
+                    active_only,
+                    rate,
+                    dry_run,
+                    resend_uncertain,
+                },
+        } => {
+            let config = load_for_data_dir(config_file, data_dir)?;
+            crate::telemetry::init_logs(&config.log);
+            let selection = cloudhp_store::CustomerSelection {
+                ids: crate::campaign::parse_ids(&ids).map_err(anyhow::Error::msg)?,
+                newsletter,
+                optin,
+                created_since: created_since
+                    .as_deref()
+                    .map(crate::campaign::parse_day)
+                    .transpose()
+                    .map_err(|e| anyhow::anyhow!("--created-since: {e}"))?,
+            };
+            let options = crate::campaign::SendOptions {
+                selection,
+                active_only,
+                rate: rate.unwrap_or(config.mailing.rate),
+                dry_run,
+                resend_uncertain,
+            };
+            campaign_send(&config, &options).await
         }
         Command::Customers {
             command:
@@ -398,6 +500,42 @@ fn key_file(
     Ok(config.server.data_dir.join(KEY_FILE))
 }
 
+/// `cloudhp campaign send`: the mailing, its summary, its exit status.
+async fn campaign_send(
+    config: &Config,
+    options: &crate::campaign::SendOptions,
+) -> anyhow::Result<()> {
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let signal = shutdown_signal()?;
+    let on_signal = stop.clone();
+    let watcher = tokio::spawn(async move {
+        signal.await;
+        eprintln!("stopping after the mails in flight… (once more to stop at once)");
+        on_signal.store(true, std::sync::atomic::Ordering::SeqCst);
+        // A second signal stops now: the mails in flight are then resumed by the next run
+        // (sent again to the spool, `uncertain` with SMTP).
+        if let Ok(again) = shutdown_signal() {
+            again.await;
+            std::process::exit(130);
+        }
+    });
+    let summary = crate::campaign::send(config, options, stop).await;
+    watcher.abort();
+    let summary = summary?;
+    for line in summary.lines(&config.campaign.name, options.dry_run) {
+        out!("{line}");
+    }
+    if options.dry_run || summary.all_sent() {
+        Ok(())
+    } else {
+        Err(Exit {
+            code: crate::campaign::EXIT_NOT_ALL_SENT,
+            message: "not every selected customer was mailed: see the summary above".into(),
+        }
+        .into())
+    }
+}
+
 /// `cloudhp customers import`: checks, imports, and prints a summary.
 async fn import_customers(
     config: &Config,
@@ -476,7 +614,7 @@ async fn import_customers(
     for (kind, count) in summary.problems_by_kind() {
         out!("  {kind:<12} {count} rows");
     }
-    Err(ExitStatus {
+    Err(Exit {
         code: EXIT_ROWS_REJECTED,
         message: format!(
             "{} rows were not imported (see above); exit status {EXIT_ROWS_REJECTED}",
@@ -492,22 +630,6 @@ const REJECTED_SHOWN: usize = 20;
 /// The exit status of `cloudhp customers import` when rows were rejected (the others were
 /// imported).
 pub const EXIT_ROWS_REJECTED: u8 = 3;
-
-/// A command's outcome that is not a success and not a fatal error: the process exits with
-/// `code` after printing `message` (the report is on standard output already).
-#[derive(Debug)]
-pub struct ExitStatus {
-    pub code: u8,
-    pub message: String,
-}
-
-impl std::fmt::Display for ExitStatus {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for ExitStatus {}
 
 /// `cloudhp customers seed`: the customer table of identity.database, created and filled with
 /// demo customers when empty. Waits a while for a database that is still starting (a container
@@ -582,7 +704,7 @@ async fn healthcheck(config: &Config, url: Option<String>, timeout: f64) -> anyh
 }
 
 /// The links of the configured campaign (the key of the configuration, or of the data dir).
-fn links_of(config: &Config) -> anyhow::Result<Links> {
+pub(crate) fn links_of(config: &Config) -> anyhow::Result<Links> {
     let base = if config.server.public_url.is_empty() {
         format!("http://{}", config.server.listen)
     } else {

@@ -4,6 +4,7 @@
 
 pub mod app;
 mod backends;
+pub mod campaign;
 pub mod cli;
 pub mod config;
 pub mod events;

@@ -16,6 +16,7 @@ mod limits;
 mod log;
 mod lottery;
 mod mail;
+mod mailing;
 mod notifier;
 mod play;
 mod roles;
@@ -42,6 +43,7 @@ pub use limits::LimitsConfig;
 pub use log::{LogConfig, LogFormat};
 pub use lottery::LotteryConfig;
 pub use mail::MailConfig;
+pub use mailing::{MailingConfig, check_rate};
 pub use notifier::NotifierConfig;
 pub use play::PlayConfig;
 pub use roles::RolesConfig;
@@ -214,6 +216,7 @@ pub struct Config {
     pub notifier: NotifierConfig,
     pub events: EventsConfig,
     pub campaign: CampaignConfig,
+    pub mailing: MailingConfig,
     pub limits: LimitsConfig,
     pub admin: AdminConfig,
 }
@@ -347,6 +350,7 @@ impl Config {
         self.server.validate()?;
         self.log.validate()?;
         self.campaign.window()?;
+        self.campaign.validate_names()?;
         self.limits.validate()?;
 
         if roles.contains(Role::Web) {

@@ -14,6 +14,7 @@ mod delivery;
 mod edge;
 mod flow;
 mod import;
+mod mailing;
 mod multiprocess;
 mod prizes;
 mod recovery;

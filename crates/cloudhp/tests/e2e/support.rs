@@ -448,7 +448,7 @@ pub fn prize_catalog() -> &'static Path {
 }
 
 /// Appends `extra` to `base`, merging sections that both define.
-fn merge_toml(base: &str, extra: &str) -> String {
+pub fn merge_toml(base: &str, extra: &str) -> String {
     let mut merged: toml::Table = toml::from_str(base).expect("base toml");
     let extra: toml::Table = toml::from_str(extra).expect("extra toml");
     for (section, values) in extra {
