@@ -51,8 +51,6 @@ status-won-on-pressed = Won on { $played } (you pressed Play on { $requested }).
 status-won-on = Won on { $played }.
 status-played = You have played.
 status-no-prize = No prize this time.
-status-no-prize-on-pressed = Drawn on { $played } (you pressed Play on { $requested }): no prize this time. Thank you for taking part!
-status-no-prize-on = Drawn on { $played }: no prize this time. Thank you for taking part!
 campaign-not-started = The draw has not opened yet: it opens on { $date }.
 campaign-over = The campaign is over: it ended on { $date }. Thank you for taking part!
 play-button = Play
@@ -62,15 +60,11 @@ play-done = You have had your draw.
 play-status-unknown = Play is disabled while your status cannot be checked.
 play-unavailable = The game is temporarily unavailable: { $reason }.
 play-identity-unknown = Play is disabled while we cannot confirm who you are.
-picture-alt = Your prize: { $prize }
-picture-none = Your prize picture appears here once you have won.
-picture-no-prize = No prize this time, so no prize picture.
-picture-drawing = Your prize picture appears here as soon as your draw is over.
 
 ## Pages that say something went wrong.
 error-bad-link-title = This link is not valid
-error-bad-id = The customer number in this link is not valid.
-error-bad-signature = This link has been changed or is incomplete.
+error-bad-id = { $detail }
+error-bad-signature = { $detail }
 error-bad-query = The address is malformed (a parameter is repeated or badly encoded).
 error-use-your-link = Please open the link from your e-mail exactly as it was sent.
 error-unknown-title = We do not know this link
@@ -88,3 +82,19 @@ error-rate-limited = There were too many requests from your connection in a shor
 } and try again.
 error-rate-limited-hint = Nothing was lost: your draw, if you pressed Play, is safe.
 error-closed-title = The draw is closed
+status-no-prize-pressed = Your draw of { $played } did not win a prize (you pressed Play on { $requested }). Thank you for taking part!
+status-no-prize-of = Your draw of { $played } did not win a prize. Thank you for taking part!
+# What the page says of a part it cannot show: the cause in English, a plain word elsewhere.
+service-unavailable = { $detail }
+picture-alt = Your prize: { $prize }
+picture-alt-no-prize = No prize this time
+picture-your-prize = your prize
+picture-not-yet = Your prize picture is not available yet; it will appear here.
+picture-no-prize = No prize this time: there is no prize picture to show.
+picture-drawing = Your prize picture will appear here as soon as the draw ends.
+picture-after-play = Your prize picture appears here once you have played.
+picture-press-play = Press Play to discover your prize.
+page-not-found-title = Page not found
+page-not-found = There is nothing at this address.
+page-not-found-hint = To play, open the personal link from your e-mail.
+error-unavailable-detail = { $detail }; please try again in a moment.

@@ -320,10 +320,15 @@ pub fn mail_key(campaign: &str, id: CustomerId) -> String {
     format!("campaign-{campaign}-{id}")
 }
 
-/// The language of a customer's mail. The shop's `id_lang` is not mapped to a language yet:
-/// every customer gets the default one.
-fn language(_customer: &MailingCustomer) -> &'static str {
-    template::DEFAULT_LANGUAGE
+/// The language of a customer's mail: their shop account's (PrestaShop's `id_lang`, through
+/// `<prefix>lang`), else the default; a language without a template falls back to the default.
+fn language(customer: &MailingCustomer) -> &str {
+    customer
+        .record
+        .customer
+        .language
+        .as_deref()
+        .unwrap_or(template::DEFAULT_LANGUAGE)
 }
 
 /// A short reason for the summary's counts (the full chain goes to the log and to

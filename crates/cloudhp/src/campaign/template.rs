@@ -9,7 +9,10 @@ use minijinja::{Environment, UndefinedBehavior};
 use serde::Serialize;
 
 /// The built-in templates, by language. A translation is one more file and one more line here.
-const BUILT_IN: &[(&str, &str)] = &[("en", include_str!("../../templates/mail/campaign.en.txt"))];
+const BUILT_IN: &[(&str, &str)] = &[
+    ("en", include_str!("../../templates/mail/campaign.en.txt")),
+    ("fr", include_str!("../../templates/mail/campaign.fr.txt")),
+];
 
 /// The language used when a customer's has no template.
 pub const DEFAULT_LANGUAGE: &str = "en";
@@ -194,6 +197,27 @@ mod tests {
         assert!(mail.body.contains(&vars.link), "{}", mail.body);
         // A language without a template falls back to the default one.
         assert_eq!(templates.render("xx", &vars).unwrap(), mail);
+    }
+
+    #[test]
+    fn the_built_in_templates_speak_english_and_french() {
+        let templates = Templates::load(None).unwrap();
+        let vars = sample();
+        let fr = templates.render("fr", &vars).unwrap();
+        assert!(
+            fr.subject.contains("votre lien personnel"),
+            "{}",
+            fr.subject
+        );
+        assert!(
+            fr.body.contains("Bonjour") && fr.body.contains(&vars.link),
+            "{}",
+            fr.body
+        );
+        let en = templates.render("en", &vars).unwrap();
+        assert!(en.body.starts_with("Hello"), "{}", en.body);
+        // A language without a template gets the default one.
+        assert_eq!(templates.render("de", &vars).unwrap(), en);
     }
 
     #[test]

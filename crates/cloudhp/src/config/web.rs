@@ -44,6 +44,9 @@ pub struct WebConfig {
     /// How often the page reloads itself while the draw runs.
     #[serde(with = "humantime_serde")]
     pub refresh: Duration,
+    /// The language of the pages when neither the customer's shop account nor the browser
+    /// names one we have (`en`, `fr`).
+    pub language: String,
 }
 
 impl Default for WebConfig {
@@ -58,11 +61,27 @@ impl Default for WebConfig {
             play_timeout: Duration::from_millis(500),
             start_timeout: Duration::from_secs(5),
             refresh: Duration::from_secs(2),
+            language: "en".into(),
         }
     }
 }
 
 impl WebConfig {
+    /// The language of `web.language`.
+    pub fn default_language(&self) -> Result<cloudhp_i18n::Lang, ConfigError> {
+        cloudhp_i18n::Lang::parse(&self.language).ok_or_else(|| {
+            let have: Vec<&str> = cloudhp_i18n::Lang::all().iter().map(|l| l.code()).collect();
+            ConfigError::key(
+                "web.language",
+                format!(
+                    "`{}` is not a language of the pages; use one of: {}",
+                    self.language,
+                    have.join(", ")
+                ),
+            )
+        })
+    }
+
     pub(super) fn validate(&self) -> Result<(), ConfigError> {
         positive("web.identity_timeout", self.identity_timeout)?;
         positive("web.status_timeout", self.status_timeout)?;
@@ -72,6 +91,7 @@ impl WebConfig {
         if self.refresh < Duration::from_secs(1) {
             return Err(ConfigError::key("web.refresh", "must be at least 1s"));
         }
+        self.default_language()?;
         let key = self.link_key.expose();
         if !key.is_empty() && key.len() < MIN_KEY_LEN {
             return Err(ConfigError::key(

@@ -14,6 +14,7 @@ mod delivery;
 mod edge;
 mod flow;
 mod import;
+mod languages;
 mod mailing;
 mod multiprocess;
 mod prizes;

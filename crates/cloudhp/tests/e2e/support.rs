@@ -171,6 +171,11 @@ impl Sandbox {
             text = merge_toml(&text, more);
         }
         let mut table: toml::Table = toml::from_str(&text).expect("config toml");
+        // Demo customers: 50, unless the test asks for another number.
+        let demo_set = table
+            .get("identity")
+            .and_then(|s| s.get("demo_customers"))
+            .is_some();
         let mut set = |section: &str, key: &str, value: toml::Value| {
             let section = table
                 .entry(section)
@@ -187,7 +192,7 @@ impl Sandbox {
             "data_dir",
             self.data_dir().to_str().unwrap().into(),
         );
-        if all_roles {
+        if all_roles && !demo_set {
             set("identity", "demo_customers", 50.into());
         }
         toml::Value::Table(table)

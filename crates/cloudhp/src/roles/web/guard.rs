@@ -19,6 +19,8 @@
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::num::NonZeroU32;
 use std::sync::Arc;
+
+use cloudhp_i18n::Lang;
 use std::time::Duration;
 
 use axum::extract::{ConnectInfo, Request, State};
@@ -75,6 +77,8 @@ pub struct Guard {
     origins: Vec<String>,
     proxies: Vec<IpNet>,
     limits: Option<Limits>,
+    /// The language of its refusal pages when the browser names none we have.
+    language: Lang,
 }
 
 struct Limits {
@@ -85,6 +89,16 @@ struct Limits {
 
 impl Guard {
     pub fn new(public_url: &str, proxies: Vec<IpNet>, config: &LimitsConfig) -> Arc<Self> {
+        Self::speaking(public_url, proxies, config, Lang::english())
+    }
+
+    /// A guard whose refusal pages are in `language` unless the browser asks for another.
+    pub fn speaking(
+        public_url: &str,
+        proxies: Vec<IpNet>,
+        config: &LimitsConfig,
+        language: Lang,
+    ) -> Arc<Self> {
         let origins = url::Url::parse(public_url)
             .map(|u| vec![u.origin().ascii_serialization()])
             .unwrap_or_default();
@@ -112,6 +126,7 @@ impl Guard {
             origins,
             proxies,
             limits,
+            language,
         })
     }
 
@@ -240,17 +255,24 @@ fn is_safe(method: &Method) -> bool {
 }
 
 /// A refusal in the form the client reads: JSON for the API, a page otherwise.
-fn refuse(api: bool, error: PageError) -> Response {
-    if api { error.json() } else { error.page() }
+fn refuse(guard: &Guard, request: &Request, error: PageError) -> Response {
+    if is_api(request) {
+        error.json()
+    } else {
+        error.page(super::page_language(
+            guard.language,
+            None,
+            request.headers(),
+        ))
+    }
 }
 
 /// The middleware of the web routes.
 pub async fn guard(State(guard): State<Arc<Guard>>, request: Request, next: Next) -> Response {
-    let api = is_api(&request);
     let safe = is_safe(request.method());
     if !safe && guard.cross_site(request.headers()) {
         metrics::counter!("cloudhp_cross_site_refused_total").increment(1);
-        return refuse(api, PageError::cross_site());
+        return refuse(&guard, &request, PageError::cross_site());
     }
     if let Some(limits) = &guard.limits {
         let peer = request
@@ -260,7 +282,7 @@ pub async fn guard(State(guard): State<Arc<Guard>>, request: Request, next: Next
         let client = client_key(guard.client(peer, request.headers()));
         let limit = if safe { &limits.pages } else { &limits.plays };
         if let Err(wait) = limit.check(&client) {
-            return refuse(api, PageError::rate_limited(wait));
+            return refuse(&guard, &request, PageError::rate_limited(wait));
         }
     }
     next.run(request).await

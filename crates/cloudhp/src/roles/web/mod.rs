@@ -30,6 +30,7 @@ use futures::FutureExt;
 use serde::Deserialize;
 use tower_http::set_header::SetResponseHeaderLayer;
 
+use cloudhp_i18n::Lang;
 pub use cloudhp_links::{LinkError, Links};
 pub use guard::Guard;
 use page::{Notice, PageError, PlayerJson, PlayerView};
@@ -60,6 +61,8 @@ pub struct Web {
     pub links: Links,
     pub timeouts: WebTimeouts,
     pub refresh: Duration,
+    /// The pages' language when neither the customer nor the browser names one we have.
+    pub language: Lang,
     /// Cross-site refusals and rate limits.
     pub guard: Arc<Guard>,
     /// When Play is open, and the clock it is read against.
@@ -223,39 +226,58 @@ fn admit(
     Ok((id, q))
 }
 
-async fn home(State(web): State<Web>) -> Response {
-    page::home(&web.links)
+/// The language of a page for `customer` (their shop account's), else the browser's
+/// (`Accept-Language`), else `web.language`.
+pub(super) fn page_language(default: Lang, customer: Option<&str>, headers: &HeaderMap) -> Lang {
+    let accept = headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok());
+    cloudhp_i18n::choose(customer, accept, default)
 }
 
-async fn not_found() -> Response {
+async fn home(State(web): State<Web>, headers: HeaderMap) -> Response {
+    page::home(page_language(web.language, None, &headers), &web.links)
+}
+
+async fn not_found(State(web): State<Web>, headers: HeaderMap) -> Response {
+    let lang = page_language(web.language, None, &headers);
     page::message(
+        lang,
         StatusCode::NOT_FOUND,
-        "Page not found",
-        "There is nothing at this address.",
-        Some("To play, open the personal link from your e-mail."),
+        &lang.t("page-not-found-title"),
+        &lang.t("page-not-found"),
+        Some(&lang.t("page-not-found-hint")),
     )
 }
 
-async fn page_get(State(web): State<Web>, query: LinkQueryResult) -> Response {
+async fn page_get(State(web): State<Web>, headers: HeaderMap, query: LinkQueryResult) -> Response {
+    let browser = page_language(web.language, None, &headers);
     let (id, q) = match admit(&web.links, None, query) {
         Ok(admitted) => admitted,
-        Err(e) => return e.page(),
+        Err(e) => return e.page(browser),
     };
     let parts = web.gather(id).await;
     if matches!(parts.identity, Err(ServiceError::NotFound)) {
-        return PageError::unknown_customer().page();
+        return PageError::unknown_customer().page(browser);
     }
+    let customer = parts
+        .identity
+        .as_ref()
+        .ok()
+        .and_then(|c| c.language.as_deref());
+    let lang = page_language(web.language, customer, &headers);
     let notice = q.notice.as_deref().and_then(Notice::parse);
-    PlayerView::build(&web, id, &parts, notice).render()
+    PlayerView::build(&web, lang, id, &parts, notice).render()
 }
 
-async fn page_post(State(web): State<Web>, query: LinkQueryResult) -> Response {
+async fn page_post(State(web): State<Web>, headers: HeaderMap, query: LinkQueryResult) -> Response {
+    let lang = page_language(web.language, None, &headers);
     let id = match admit(&web.links, None, query) {
         Ok((id, _)) => id,
-        Err(e) => return e.page(),
+        Err(e) => return e.page(lang),
     };
     if let Err(wait) = web.guard.customer_play(id) {
-        return PageError::rate_limited(wait).page();
+        return PageError::rate_limited(wait).page(lang);
     }
     let back = |notice: Option<Notice>| {
         let mut to = web.links.page_path(id);
@@ -271,7 +293,7 @@ async fn page_post(State(web): State<Web>, query: LinkQueryResult) -> Response {
     }
     match timed(PLAY_SERVICE, web.timeouts.start, web.play.play(id)).await {
         Ok(_) => back(None),
-        Err(ServiceError::NotFound) => PageError::unknown_customer().page(),
+        Err(ServiceError::NotFound) => PageError::unknown_customer().page(lang),
         Err(ServiceError::Unavailable { what } | ServiceError::Timeout { what, .. })
             if what == IDENTITY_SERVICE =>
         {
@@ -492,6 +514,7 @@ mod tests {
                 start: t,
             },
             refresh: Duration::from_secs(2),
+            language: Lang::english(),
             guard: Guard::new("http://x", Vec::new(), &Default::default()),
             campaign: CampaignWindow::default(),
             clock: cloudhp_core::system_clock(),

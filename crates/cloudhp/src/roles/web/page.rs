@@ -10,18 +10,30 @@ use cloudhp_core::{CustomerId, DrawFailure, IdError, Phase, PlayState, PlayStatu
 use serde::Serialize;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
-use time::macros::format_description;
 
 use super::{Parts, Web};
+use cloudhp_i18n::{FluentValue, Lang};
 use cloudhp_links::{LinkError, Links};
 
-/// A date as customers read it: `25 November 2026 at 10:04 UTC`.
-fn human(t: OffsetDateTime) -> String {
-    let format =
-        format_description!("[day padding:none] [month repr:long] [year] at [hour]:[minute] UTC");
-    t.to_offset(time::UtcOffset::UTC)
-        .format(&format)
-        .unwrap_or_else(|_| t.to_string())
+/// What the page says of a part it cannot show, in `lang` (the cause itself in English).
+fn unavailable(lang: Lang, e: &ServiceError) -> String {
+    lang.t_with("service-unavailable", &[("detail", e.to_string().into())])
+}
+
+/// The text of a panel that cannot be shown: "Your details cannot be shown right now: …".
+fn na_reason(lang: Lang, what: &str, e: &ServiceError) -> String {
+    lang.t_with(
+        "na-reason",
+        &[
+            ("what", lang.t(what).into()),
+            ("reason", unavailable(lang, e).into()),
+        ],
+    )
+}
+
+/// A message with one date argument.
+fn dated(lang: Lang, id: &str, name: &'static str, t: OffsetDateTime) -> String {
+    lang.t_with(id, &[(name, lang.datetime(t).into())])
 }
 
 fn rfc3339(t: Option<OffsetDateTime>) -> Option<String> {
@@ -42,12 +54,14 @@ fn html(status: StatusCode, template: &impl Template) -> Response {
 #[derive(Template)]
 #[template(path = "message.html")]
 struct MessagePage<'a> {
+    lang: Lang,
     title: &'a str,
     message: &'a str,
     hint: Option<&'a str>,
 }
 
 pub(super) fn message(
+    lang: Lang,
     status: StatusCode,
     title: &str,
     message: &str,
@@ -56,6 +70,7 @@ pub(super) fn message(
     html(
         status,
         &MessagePage {
+            lang,
             title,
             message,
             hint,
@@ -66,16 +81,18 @@ pub(super) fn message(
 #[derive(Template)]
 #[template(path = "home.html")]
 struct HomePage {
-    example: String,
+    lang: Lang,
+    how: String,
 }
 
-pub(super) fn home(links: &Links) -> Response {
+pub(super) fn home(lang: Lang, links: &Links) -> Response {
     let example = if links.is_signed() {
         format!("{}/index.html?id=1234&t=…", links.base())
     } else {
         format!("{}/index.html?id=1234", links.base())
     };
-    html(StatusCode::OK, &HomePage { example })
+    let how = lang.t_with("home-how", &[("example", example.into())]);
+    html(StatusCode::OK, &HomePage { lang, how })
 }
 
 /// A message shown once after a Play press that could not start the draw.
@@ -101,17 +118,11 @@ impl Notice {
         }
     }
 
-    fn text(self) -> &'static str {
-        match self {
-            Self::PlayUnavailable => {
-                "Your draw could not start: the game is temporarily unavailable. Nothing was \
-                 lost; please press Play again in a moment."
-            }
-            Self::IdentityUnavailable => {
-                "Your draw could not start: we cannot confirm who you are right now. Nothing \
-                 was lost; please press Play again in a moment."
-            }
-        }
+    fn text(self, lang: Lang) -> String {
+        lang.t(match self {
+            Self::PlayUnavailable => "notice-play-unavailable",
+            Self::IdentityUnavailable => "notice-identity-unavailable",
+        })
     }
 }
 
@@ -135,14 +146,14 @@ pub(super) enum StatusPanel {
 
 pub(super) struct PlayPanel {
     pub enabled: bool,
-    pub label: &'static str,
+    pub label: String,
     pub unavailable: bool,
     pub note: Option<String>,
 }
 
 pub(super) enum PicturePanel {
     Image { src: String, alt: String },
-    Empty(&'static str),
+    Empty(String),
     Unavailable(String),
 }
 
@@ -150,10 +161,11 @@ pub(super) enum PicturePanel {
 #[derive(Template)]
 #[template(path = "player.html")]
 pub(super) struct PlayerView {
+    lang: Lang,
     id: CustomerId,
     form_action: String,
     refresh: Option<u64>,
-    notice: Option<&'static str>,
+    notice: Option<String>,
     identity: IdentityPanel,
     status: StatusPanel,
     play: PlayPanel,
@@ -180,58 +192,57 @@ fn picture_src(links: &Links, id: CustomerId, parts: &Parts) -> Option<String> {
 }
 
 impl PlayerView {
-    pub fn build(web: &Web, id: CustomerId, parts: &Parts, notice: Option<Notice>) -> Self {
+    pub fn build(
+        web: &Web,
+        lang: Lang,
+        id: CustomerId,
+        parts: &Parts,
+        notice: Option<Notice>,
+    ) -> Self {
         let identity = match &parts.identity {
             Ok(c) => IdentityPanel::Known {
                 firstname: c.firstname.clone(),
                 lastname: c.lastname.clone(),
                 email: c.email.clone(),
             },
-            Err(e) => IdentityPanel::Unavailable(e.to_string()),
+            Err(e) => IdentityPanel::Unavailable(na_reason(lang, "what-details", e)),
         };
         let status = match &parts.status {
-            Ok(s) => status_panel(s),
-            Err(e) => StatusPanel::Unavailable(e.to_string()),
+            Ok(s) => status_panel(lang, s),
+            Err(e) => StatusPanel::Unavailable(na_reason(lang, "what-status", e)),
         };
         let drawing = matches!(&parts.status, Ok(s) if s.state == PlayState::Drawing);
-        let play = play_panel(parts);
+        let play = play_panel(lang, parts);
         let picture = match (&parts.picture, &parts.status) {
-            (Err(e), _) => PicturePanel::Unavailable(e.to_string()),
+            (Err(e), _) => PicturePanel::Unavailable(na_reason(lang, "what-picture", e)),
             _ => match picture_src(&web.links, id, parts) {
                 Some(src) => {
                     let status = parts.status.as_ref().ok();
                     let alt = if status.is_some_and(|s| s.state == PlayState::NoPrize) {
-                        "No prize this time".to_owned()
+                        lang.t("picture-alt-no-prize")
                     } else {
                         let prize = status
                             .and_then(PlayStatus::prize_label)
-                            .unwrap_or_else(|| "your prize".to_owned());
-                        format!("Your prize: {prize}")
+                            .unwrap_or_else(|| lang.t("picture-your-prize"));
+                        lang.t_with("picture-alt", &[("prize", prize.into())])
                     };
                     PicturePanel::Image { src, alt }
                 }
-                None => PicturePanel::Empty(match &parts.status {
-                    Ok(s) if s.state == PlayState::Won => {
-                        "Your prize picture is not available yet; it will appear here."
-                    }
-                    Ok(s) if s.state == PlayState::NoPrize => {
-                        "No prize this time: there is no prize picture to show."
-                    }
-                    Ok(s) if s.state == PlayState::Drawing => {
-                        "Your prize picture will appear here as soon as the draw ends."
-                    }
-                    _ if parts.campaign != Phase::Open => {
-                        "Your prize picture appears here once you have played."
-                    }
-                    _ => "Press Play to discover your prize.",
-                }),
+                None => PicturePanel::Empty(lang.t(match &parts.status {
+                    Ok(s) if s.state == PlayState::Won => "picture-not-yet",
+                    Ok(s) if s.state == PlayState::NoPrize => "picture-no-prize",
+                    Ok(s) if s.state == PlayState::Drawing => "picture-drawing",
+                    _ if parts.campaign != Phase::Open => "picture-after-play",
+                    _ => "picture-press-play",
+                })),
             },
         };
         Self {
+            lang,
             id,
             form_action: web.links.page_path(id),
             refresh: drawing.then(|| web.refresh.as_secs().max(1)),
-            notice: notice.map(Notice::text),
+            notice: notice.map(|n| n.text(lang)),
             identity,
             status,
             play,
@@ -248,116 +259,107 @@ impl PlayerView {
     }
 }
 
-fn status_panel(s: &PlayStatus) -> StatusPanel {
+fn status_panel(lang: Lang, s: &PlayStatus) -> StatusPanel {
+    let on = |id: &str, played: OffsetDateTime, requested: Option<OffsetDateTime>| match requested {
+        Some(requested) => lang.t_with(
+            &format!("{id}-pressed"),
+            &[
+                ("played", lang.datetime(played).into()),
+                ("requested", lang.datetime(requested).into()),
+            ],
+        ),
+        None => dated(lang, &format!("{id}-of"), "played", played),
+    };
     match s.state {
         PlayState::NotPlayed => StatusPanel::Known {
             state: "not-played",
-            headline: "You have not played yet.".into(),
-            detail: s.last_failure_at.map(|at| {
-                format!(
-                    "Your draw of {} could not complete and no prize was recorded; you can \
-                     play again.",
-                    human(at)
-                )
-            }),
+            headline: lang.t("status-not-played"),
+            detail: s
+                .last_failure_at
+                .map(|at| dated(lang, "status-failed-before", "date", at)),
         },
         PlayState::Drawing => StatusPanel::Known {
             state: "drawing",
-            headline: "Drawing your prize…".into(),
+            headline: lang.t("status-drawing"),
             detail: Some(match s.requested_at {
-                Some(at) => format!(
-                    "You pressed Play on {}. This page refreshes by itself until your prize is \
-                     known.",
-                    human(at)
-                ),
-                None => "This page refreshes by itself until your prize is known.".into(),
+                Some(at) => dated(lang, "status-drawing-since", "date", at),
+                None => lang.t("status-drawing-refresh"),
             }),
         },
         PlayState::NoPrize => StatusPanel::Known {
             state: "no-prize",
-            headline: "No prize this time.".into(),
-            detail: Some(match (s.played_at, s.requested_at) {
-                (Some(played), Some(requested)) => format!(
-                    "Your draw of {} did not win a prize (you pressed Play on {}). Thank you \
-                     for taking part!",
-                    human(played),
-                    human(requested)
-                ),
-                (Some(played), None) => format!(
-                    "Your draw of {} did not win a prize. Thank you for taking part!",
-                    human(played)
-                ),
-                _ => "You have played.".into(),
+            headline: lang.t("status-no-prize"),
+            detail: Some(match s.played_at {
+                Some(played) => on("status-no-prize", played, s.requested_at),
+                None => lang.t("status-played"),
             }),
         },
         PlayState::Won => StatusPanel::Known {
             state: "won",
             headline: match s.prize_label() {
-                Some(name) => format!("You won: {name}"),
-                None => "You won.".into(),
+                Some(name) => lang.t_with("status-won-prize", &[("prize", name.into())]),
+                None => lang.t("status-won"),
             },
             detail: Some(match (s.played_at, s.requested_at) {
-                (Some(played), Some(requested)) => format!(
-                    "Won on {} (you pressed Play on {}).",
-                    human(played),
-                    human(requested)
+                (Some(played), Some(requested)) => lang.t_with(
+                    "status-won-on-pressed",
+                    &[
+                        ("played", lang.datetime(played).into()),
+                        ("requested", lang.datetime(requested).into()),
+                    ],
                 ),
-                (Some(played), None) => format!("Won on {}.", human(played)),
-                _ => "You have played.".into(),
+                (Some(played), None) => dated(lang, "status-won-on", "played", played),
+                _ => lang.t("status-played"),
             }),
         },
     }
 }
 
 /// What the page says of the campaign's window, when Play is not open.
-pub(super) fn campaign_note(phase: Phase) -> Option<String> {
+pub(super) fn campaign_note(lang: Lang, phase: Phase) -> Option<String> {
     match phase {
         Phase::Open => None,
-        Phase::NotStarted { starts_at } => Some(format!(
-            "The draw has not opened yet: it opens on {}.",
-            human(starts_at)
-        )),
-        Phase::Over { ended_at } => Some(format!(
-            "The campaign is over: it ended on {}. Thank you for taking part!",
-            human(ended_at)
-        )),
+        Phase::NotStarted { starts_at } => {
+            Some(dated(lang, "campaign-not-started", "date", starts_at))
+        }
+        Phase::Over { ended_at } => Some(dated(lang, "campaign-over", "date", ended_at)),
     }
 }
 
-fn play_panel(parts: &Parts) -> PlayPanel {
-    if let Some(note) = campaign_note(parts.campaign) {
+fn play_panel(lang: Lang, parts: &Parts) -> PlayPanel {
+    if let Some(note) = campaign_note(lang, parts.campaign) {
         let label = match &parts.status {
-            Ok(s) if s.state.is_played() => "Already played",
-            _ => "Play",
+            Ok(s) if s.state.is_played() => "play-button-done",
+            _ => "play-button",
         };
         return PlayPanel {
             enabled: false,
-            label,
+            label: lang.t(label),
             unavailable: false,
             note: Some(note),
         };
     }
     let enabled = can_play(parts);
-    let (label, note): (&'static str, Option<String>) = match &parts.status {
-        Ok(s) if s.state.is_played() => ("Already played", Some("You have had your draw.".into())),
-        Ok(s) if s.state == PlayState::Drawing => ("Drawing…", None),
-        Ok(_) => ("Play", None),
-        Err(_) => (
-            "Play",
-            Some("Play is disabled while your status cannot be checked.".into()),
-        ),
+    let (label, note): (&str, Option<String>) = match &parts.status {
+        Ok(s) if s.state.is_played() => ("play-button-done", Some(lang.t("play-done"))),
+        Ok(s) if s.state == PlayState::Drawing => ("play-button-drawing", None),
+        Ok(_) => ("play-button", None),
+        Err(_) => ("play-button", Some(lang.t("play-status-unknown"))),
     };
     let mut panel = PlayPanel {
         enabled,
-        label,
+        label: lang.t(label),
         unavailable: false,
         note,
     };
     if let Err(e) = &parts.play {
         panel.unavailable = true;
-        panel.note = Some(format!("The game is temporarily unavailable: {e}."));
+        panel.note = Some(lang.t_with(
+            "play-unavailable",
+            &[("reason", unavailable(lang, e).into())],
+        ));
     } else if parts.identity.is_err() && panel.note.is_none() {
-        panel.note = Some("Play is disabled while we cannot confirm who you are.".into());
+        panel.note = Some(lang.t("play-identity-unknown"));
     }
     panel
 }
@@ -431,7 +433,7 @@ impl PlayerJson {
                 Phase::NotStarted { .. } => "not_started",
                 Phase::Over { .. } => "over",
             },
-            campaign_note: campaign_note(parts.campaign),
+            campaign_note: campaign_note(Lang::english(), parts.campaign),
             unavailable,
         }
     }
@@ -443,112 +445,152 @@ impl PlayerJson {
 
 /// A refusal of the web role, as a page, JSON or text. Client mistakes are 4xx with a reason;
 /// a failing part is 503 with the part named; nothing here is ever a 500.
+/// What the page of a [`PageError`] says, as message ids (boxed: the error travels in
+/// `Result`s and stays small).
+struct PageText {
+    title: &'static str,
+    /// The text and its arguments (`detail`, when given, is the English cause: a translation
+    /// may show it or not).
+    text: &'static str,
+    args: Vec<(&'static str, FluentValue<'static>)>,
+    hint: Option<&'static str>,
+}
+
 pub(super) struct PageError {
     status: StatusCode,
     code: &'static str,
-    title: &'static str,
+    /// In English, for the JSON and text answers (programs read them).
     message: String,
-    hint: Option<&'static str>,
+    /// The page, in the reader's language.
+    page: Box<PageText>,
     /// `Retry-After`, in seconds.
     retry_after: Option<HeaderValue>,
 }
 
-const USE_YOUR_LINK: &str = "Please open the link from your e-mail exactly as it was sent.";
-
 impl PageError {
-    pub fn bad_id(e: IdError) -> Self {
+    fn new(
+        status: StatusCode,
+        code: &'static str,
+        title: &'static str,
+        message: String,
+        page_text: &'static str,
+    ) -> Self {
+        let detail = message.clone();
         Self {
-            status: StatusCode::BAD_REQUEST,
-            code: "invalid_id",
-            title: "This link is not valid",
-            message: format!("{}.", capitalise(&e.to_string())),
-            hint: Some(USE_YOUR_LINK),
+            status,
+            code,
+            message,
+            page: Box::new(PageText {
+                title,
+                text: page_text,
+                args: vec![("detail", detail.into())],
+                hint: None,
+            }),
             retry_after: None,
         }
+    }
+
+    fn hint(mut self, hint: &'static str) -> Self {
+        self.page.hint = Some(hint);
+        self
+    }
+
+    pub fn bad_id(e: IdError) -> Self {
+        let message = format!("{}.", capitalise(&e.to_string()));
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_id",
+            "error-bad-link-title",
+            message,
+            "error-bad-id",
+        )
+        .hint("error-use-your-link")
     }
 
     pub fn bad_link(e: LinkError) -> Self {
-        Self {
-            status: StatusCode::FORBIDDEN,
-            code: "invalid_link",
-            title: "This link is not valid",
-            message: format!("{}.", capitalise(&e.to_string())),
-            hint: Some(USE_YOUR_LINK),
-            retry_after: None,
-        }
+        let message = format!("{}.", capitalise(&e.to_string()));
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "invalid_link",
+            "error-bad-link-title",
+            message,
+            "error-bad-signature",
+        )
+        .hint("error-use-your-link")
     }
 
     pub fn bad_query() -> Self {
-        Self {
-            status: StatusCode::BAD_REQUEST,
-            code: "invalid_query",
-            title: "This link is not valid",
-            message: "The address is malformed (a parameter is repeated or badly encoded).".into(),
-            hint: Some(USE_YOUR_LINK),
-            retry_after: None,
-        }
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_query",
+            "error-bad-link-title",
+            english("error-bad-query"),
+            "error-bad-query",
+        )
+        .hint("error-use-your-link")
     }
 
     pub fn unknown_customer() -> Self {
-        Self {
-            status: StatusCode::NOT_FOUND,
-            code: "not_found",
-            title: "We do not know this link",
-            message: "No customer of the campaign matches this link.".into(),
-            hint: Some(
-                "If you believe this is a mistake, please contact the shop's customer service.",
-            ),
-            retry_after: None,
-        }
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "error-unknown-title",
+            english("error-unknown"),
+            "error-unknown",
+        )
+        .hint("error-unknown-hint")
     }
 
     pub fn unavailable(e: &ServiceError) -> Self {
-        let message = if e.is_transient() {
-            format!(
-                "{}; please try again in a moment.",
-                capitalise(&e.to_string())
+        let (message, text) = if e.is_transient() {
+            (
+                format!(
+                    "{}; please try again in a moment.",
+                    capitalise(&e.to_string())
+                ),
+                "error-unavailable-detail",
             )
         } else {
-            "The game is temporarily unavailable; please try again in a moment.".into()
+            (english("error-unavailable"), "error-unavailable")
         };
-        Self {
-            status: StatusCode::SERVICE_UNAVAILABLE,
-            code: "unavailable",
-            title: "Temporarily unavailable",
+        let mut error = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "error-unavailable-title",
             message,
-            hint: None,
-            retry_after: Some(HeaderValue::from_static("5")),
-        }
+            text,
+        );
+        error.page.args = vec![("detail", capitalise(&e.to_string()).into())];
+        error.retry_after = Some(HeaderValue::from_static("5"));
+        error
     }
 
     pub fn cross_site() -> Self {
-        Self {
-            status: StatusCode::FORBIDDEN,
-            code: "cross_site",
-            title: "Request refused",
-            message: "This request came from another website, so it was not carried out. \
-                      Nothing happened to your draw."
-                .into(),
-            hint: Some("To play, open the link from your e-mail and press Play on that page."),
-            retry_after: None,
-        }
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "cross_site",
+            "error-cross-site-title",
+            english("error-cross-site"),
+            "error-cross-site",
+        )
+        .hint("error-cross-site-hint")
     }
 
     pub fn rate_limited(wait: std::time::Duration) -> Self {
         let retry = super::guard::retry_after(wait);
-        let secs = retry.to_str().unwrap_or("1").to_owned();
-        Self {
-            status: StatusCode::TOO_MANY_REQUESTS,
-            code: "rate_limited",
-            title: "Slow down a little",
-            message: format!(
-                "There were too many requests from your connection in a short time. Please \
-                 wait {secs} second{} and try again.",
-                if secs == "1" { "" } else { "s" }
-            ),
-            hint: Some("Nothing was lost: your draw, if you pressed Play, is safe."),
-            retry_after: Some(retry),
-        }
+        let secs: u64 = retry.to_str().unwrap_or("1").parse().unwrap_or(1);
+        let args = || vec![("seconds", FluentValue::from(secs))];
+        let mut error = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "error-rate-limited-title",
+            Lang::english().t_with("error-rate-limited", &args()),
+            "error-rate-limited",
+        )
+        .hint("error-rate-limited-hint");
+        error.page.args = args();
+        error.retry_after = Some(retry);
+        error
     }
 
     /// Play refused outside the campaign's window: 409 before it opens, 410 once it is over.
@@ -557,18 +599,42 @@ impl PageError {
             Phase::Over { .. } => (StatusCode::GONE, "campaign_over"),
             _ => (StatusCode::CONFLICT, "not_open"),
         };
-        Self {
-            status,
-            code,
-            title: "The draw is closed",
-            message: campaign_note(phase).unwrap_or_default(),
-            hint: None,
-            retry_after: None,
-        }
+        let (text, date) = match phase {
+            Phase::Over { ended_at } => ("campaign-over", Some(ended_at)),
+            Phase::NotStarted { starts_at } => ("campaign-not-started", Some(starts_at)),
+            Phase::Open => ("error-closed-title", None),
+        };
+        let message = campaign_note(Lang::english(), phase).unwrap_or_default();
+        let mut error = Self::new(status, code, "error-closed-title", message, text);
+        // The date is written for the reader's language when the page is rendered.
+        error.page.args = date
+            .map(|t| vec![("date", FluentValue::from(t.unix_timestamp()))])
+            .unwrap_or_default();
+        error
     }
 
-    pub fn page(self) -> Response {
-        let mut response = message(self.status, self.title, &self.message, self.hint);
+    pub fn page(self, lang: Lang) -> Response {
+        let PageText {
+            title,
+            text: id,
+            args,
+            hint,
+        } = &*self.page;
+        let args: Vec<(&'static str, FluentValue<'static>)> = args
+            .iter()
+            .map(|(name, value)| match (*name, value) {
+                // A campaign date, stored as a Unix time: written for the language.
+                ("date", FluentValue::Number(n)) => {
+                    let t = OffsetDateTime::from_unix_timestamp(n.value as i64)
+                        .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+                    ("date", lang.datetime(t).into())
+                }
+                _ => (*name, value.clone()),
+            })
+            .collect();
+        let text = lang.t_with(id, &args);
+        let hint = hint.map(|h| lang.t(h));
+        let mut response = message(lang, self.status, &lang.t(title), &text, hint.as_deref());
         self.decorate(&mut response);
         response
     }
@@ -596,6 +662,11 @@ impl PageError {
                 .insert(header::RETRY_AFTER, retry.clone());
         }
     }
+}
+
+/// A message in English (the JSON and text answers).
+fn english(id: &str) -> String {
+    Lang::english().t(id)
 }
 
 fn capitalise(s: &str) -> String {
@@ -685,6 +756,7 @@ mod tests {
                 start: std::time::Duration::from_millis(1),
             },
             refresh: std::time::Duration::from_secs(2),
+            language: Lang::english(),
             guard: super::super::Guard::new("http://x", Vec::new(), &Default::default()),
             campaign: Default::default(),
             clock: cloudhp_core::system_clock(),
@@ -692,7 +764,13 @@ mod tests {
     }
 
     fn render(parts: &Parts) -> String {
-        let view = PlayerView::build(&web(), CustomerId::new(9).unwrap(), parts, None);
+        let view = PlayerView::build(
+            &web(),
+            Lang::english(),
+            CustomerId::new(9).unwrap(),
+            parts,
+            None,
+        );
         view.render().expect("template renders")
     }
 

@@ -51,7 +51,13 @@ pub fn router(
         .filter_map(|n| cloudhp_core::CustomerId::new(*n))
         .map(|id| links.page_url(id))
         .collect();
-    let guard = Guard::new(public_url, config.server.proxies()?, &config.limits);
+    let language = config.web.default_language()?;
+    let guard = Guard::speaking(
+        public_url,
+        config.server.proxies()?,
+        &config.limits,
+        language,
+    );
     let upkeep = guard.clone();
     let stop = w.cancel.clone();
     w.task("rate limit upkeep", async move {
@@ -77,6 +83,7 @@ pub fn router(
             start: c.start_timeout,
         },
         refresh: c.refresh,
+        language,
         guard,
         campaign: config.campaign.window()?,
         clock: cloudhp_core::system_clock(),

@@ -199,7 +199,8 @@ fn page(status: StatusCode, template: &impl Template) -> Response {
 }
 
 fn refused(status: StatusCode, title: &str, message: &str) -> Response {
-    let mut response = super::page::message(status, title, message, None);
+    let mut response =
+        super::page::message(cloudhp_i18n::Lang::english(), status, title, message, None);
     response
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
