@@ -16,7 +16,8 @@ pub use domain::{
 };
 pub use id::{CustomerId, IdError};
 pub use report::{
-    Backlog, CampaignReport, DrawBucket, DrawPace, PrizeTally, Winner, WinnerSearch, WinnersPage,
+    Backlog, CampaignReport, DrawBucket, DrawPace, MailingTally, PrizeTally, Winner, WinnerSearch,
+    WinnersPage,
 };
 pub use role::{Role, RoleSet, UnknownRole};
 pub use secret::{Hidden, Mask, Masked, Secret};

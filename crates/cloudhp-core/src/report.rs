@@ -21,6 +21,24 @@ pub struct CampaignReport {
     pub pace: DrawPace,
     /// The winner notifications waiting and sent.
     pub backlog: Backlog,
+    /// The progress of each campaign mailing (`cloudhp campaign send`), by campaign name.
+    #[serde(default)]
+    pub mailings: Vec<MailingTally>,
+}
+
+/// Where one campaign mailing stands: customers by the state of their mail.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MailingTally {
+    pub campaign: String,
+    pub sent: u64,
+    /// Being sent now (or by a run that was stopped before it knew).
+    pub sending: u64,
+    /// Refused for now: the next run tries again.
+    pub failed: u64,
+    /// Refused for good (a permanent SMTP error).
+    pub rejected: u64,
+    /// A run was stopped while sending: maybe sent (`--resend-uncertain`).
+    pub uncertain: u64,
 }
 
 impl CampaignReport {
@@ -34,7 +52,13 @@ impl CampaignReport {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PrizeTally {
     pub prize: Prize,
+    /// The prize catalog's name of the prize, when it has one.
+    #[serde(default)]
+    pub name: Option<String>,
     pub won: u64,
+    /// The stock of a limited prize; `None` when unlimited or unknown.
+    #[serde(default)]
+    pub stock: Option<u64>,
     /// What is left of a limited prize; `None` when the stock is unknown or unlimited.
     #[serde(default)]
     pub stock_left: Option<u64>,

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use cloudhp_core::{Customer, CustomerId, Prize};
-use cloudhp_store::Claim;
+use cloudhp_store::{Claim, MailingState};
 use reqwest::StatusCode;
 use time::OffsetDateTime;
 
@@ -350,18 +350,54 @@ async fn the_pages_show_the_campaign_and_its_winners_and_export_them() {
     let sandbox = Sandbox::new(&admin_config());
     let app = sandbox.app().spawn().await;
     winners(&sandbox).await;
+    // A limited prize of the catalog (30 mugs were won of 100), one nobody has won yet, and a
+    // campaign mailing: 2 sent, 1 to retry.
+    let db = sandbox.lottery();
+    let now = OffsetDateTime::now_utc();
+    let spec = |file: &str, name: &str, stock| cloudhp_store::StockSpec {
+        prize: Prize::parse(file).unwrap(),
+        name: Some(name.into()),
+        stock,
+    };
+    db.sync_stock(
+        &[
+            spec("mug.jpg", "Coffee mug", Some(100)),
+            spec("drone.jpg", "Racing drone", Some(5)),
+        ],
+        now,
+    )
+    .await
+    .unwrap();
+    for (n, to) in [
+        (1, MailingState::Sent),
+        (2, MailingState::Sent),
+        (3, MailingState::Failed),
+    ] {
+        let id = CustomerId::new(n).unwrap();
+        let attempts = db
+            .mailing_begin("spring", id, None, now)
+            .await
+            .unwrap()
+            .unwrap();
+        db.mailing_settle("spring", id, MailingState::Sending, attempts, to, None, now)
+            .await
+            .unwrap();
+    }
     let session = log_in(&app, "198.51.100.20").await;
     let session = Some(session.as_str());
 
     let page = get(&app, "/admin", session).await.text().await.unwrap();
     for shown in [
+        "Coffee mug <span class=\"muted\">(mug.jpg)</span></td><td class=\"num\">30</td><td class=\"num\">70 of 100</td>",
+        "Racing drone <span class=\"muted\">(drone.jpg)</span></td><td class=\"num\">0</td><td class=\"num\">5 of 5</td>",
+        "<td class=\"num\">unlimited</td>",
+        "spring: 2 sent, 1 to retry, 0 refused for good, 0 uncertain, 0 in flight",
         "<svg",
         "Draws per minute",
         "<div class=\"label\">Customers</div><div class=\"value\">50</div>",
         "<div class=\"label\">Won</div><div class=\"value\">60</div>",
         "<div class=\"label\">Drawing now</div><div class=\"value\">0</div>",
         "Usbkey",
-        "No mailing yet",
         "lottery_db (this process)",
         "the status service",
         "Waiting to be sent",

@@ -31,10 +31,10 @@ pub mod routes {
 
 use async_trait::async_trait;
 use cloudhp_core::{
-    Backlog, CampaignReport, CustomerId, PlayStatus, PrizeTally, Report, ServiceError, Status,
-    Winner, WinnerSearch, WinnersPage,
+    Backlog, CampaignReport, CustomerId, MailingTally, PlayStatus, Prize, PrizeTally, Report,
+    ServiceError, Status, Winner, WinnerSearch, WinnersPage,
 };
-use cloudhp_store::{LotteryDb, StoreError};
+use cloudhp_store::{LotteryDb, PrizeStock, StoreError};
 
 use crate::telemetry::chain;
 
@@ -75,39 +75,84 @@ fn report_failed(what: &str, e: &StoreError) -> ServiceError {
     ServiceError::unavailable(LOTTERY_DB)
 }
 
+/// Every prize of the catalog (its stock, what is left, even when nobody has won it yet) and
+/// every prize won (a prize no longer in the catalog too), in name order.
+fn tallies(won: Vec<(Prize, u64)>, stock: Vec<PrizeStock>) -> Vec<PrizeTally> {
+    let mut tallies: Vec<PrizeTally> = stock
+        .into_iter()
+        .map(|s| PrizeTally {
+            prize: s.prize,
+            name: s.name,
+            won: s.won,
+            stock: s.stock,
+            stock_left: s.left,
+        })
+        .collect();
+    for (prize, won) in won {
+        match tallies.iter_mut().find(|t| t.prize == prize) {
+            // The plays table is the truth of what was won.
+            Some(t) => t.won = won,
+            None => tallies.push(PrizeTally {
+                prize,
+                name: None,
+                won,
+                stock: None,
+                stock_left: None,
+            }),
+        }
+    }
+    tallies.sort_by(|a, b| a.prize.file().cmp(b.prize.file()));
+    tallies
+}
+
+impl StatusService {
+    /// The progress of every campaign mailing.
+    async fn mailings(&self) -> Result<Vec<MailingTally>, StoreError> {
+        let mut tallies = Vec::new();
+        for campaign in self.db.mailing_campaigns().await? {
+            let p = self.db.mailing_progress(&campaign).await?;
+            tallies.push(MailingTally {
+                campaign,
+                sent: p.sent,
+                sending: p.sending,
+                failed: p.failed,
+                rejected: p.rejected,
+                uncertain: p.uncertain,
+            });
+        }
+        Ok(tallies)
+    }
+}
+
 /// Most winners one call of [`Report::winners_after`] returns.
 pub const MAX_WINNERS_AFTER: u32 = 1000;
 
 #[async_trait]
 impl Report for StatusService {
     async fn campaign(&self) -> Result<CampaignReport, ServiceError> {
-        let (states, prizes, pace, outbox) = tokio::join!(
+        let (states, prizes, stock, pace, outbox, mailings) = tokio::join!(
             self.db.state_counts(),
             self.db.prizes_won(),
+            self.db.prize_stock(),
             self.db.draw_pace(),
-            self.db.outbox_counts()
+            self.db.outbox_counts(),
+            self.mailings()
         );
         let states = states.map_err(|e| report_failed("counts by state", &e))?;
         let prizes = prizes.map_err(|e| report_failed("counts by prize", &e))?;
+        let stock = stock.map_err(|e| report_failed("the prize stock", &e))?;
         let pace = pace.map_err(|e| report_failed("the pace of the draws", &e))?;
         let outbox = outbox.map_err(|e| report_failed("the outbox counts", &e))?;
+        let mailings = mailings.map_err(|e| report_failed("the mailing progress", &e))?;
         Ok(CampaignReport {
             states,
-            prizes: prizes
-                .into_iter()
-                .map(|(prize, won)| PrizeTally {
-                    prize,
-                    won,
-                    // STOCK: the stock of limited prizes is not known to this version; set it
-                    // from the lottery database's prize stock when there is one.
-                    stock_left: None,
-                })
-                .collect(),
+            prizes: tallies(prizes, stock),
             pace,
             backlog: Backlog {
                 pending: outbox.pending,
                 delivered: outbox.delivered,
             },
+            mailings,
         })
     }
 

@@ -56,8 +56,7 @@ pub struct OverviewPage {
     pub chart: String,
     pub backlog: Option<(u64, u64)>,
     pub checks: Vec<Check>,
-    // MAILING: the campaign mailing's progress (sent / skipped / failed / left), wired in
-    // from `mailing_progress` once the mailing exists; `None` shows "No mailing yet".
+    /// The campaign mailings' progress; `None` shows "No mailing yet".
     pub mailing: Option<String>,
 }
 
@@ -124,20 +123,36 @@ impl OverviewPage {
                 .prizes
                 .iter()
                 .map(|p| PrizeLine {
-                    name: p.prize.display_name(),
+                    name: p.name.clone().unwrap_or_else(|| p.prize.display_name()),
                     file: p.prize.file().to_owned(),
                     won: p.won,
-                    stock_left: p
-                        .stock_left
-                        .map_or_else(|| "—".to_owned(), |n| n.to_string()),
+                    stock_left: match (p.stock_left, p.stock) {
+                        (Some(left), Some(stock)) => format!("{left} of {stock}"),
+                        (Some(left), None) => left.to_string(),
+                        _ => "unlimited".to_owned(),
+                    },
                 })
                 .collect(),
             chart: chart(&r.pace),
             backlog: Some((r.backlog.pending, r.backlog.delivered)),
             checks,
-            mailing: None,
+            mailing: mailing_line(&r.mailings),
         }
     }
+}
+
+/// One line per campaign mailing: what was sent, what waits for the next run, what never will.
+fn mailing_line(mailings: &[cloudhp_core::MailingTally]) -> Option<String> {
+    let lines: Vec<String> = mailings
+        .iter()
+        .map(|m| {
+            format!(
+                "{}: {} sent, {} to retry, {} refused for good, {} uncertain, {} in flight",
+                m.campaign, m.sent, m.failed, m.rejected, m.uncertain, m.sending
+            )
+        })
+        .collect();
+    (!lines.is_empty()).then(|| lines.join("; "))
 }
 
 pub struct WinnerLine {
@@ -192,7 +207,10 @@ impl WinnersView {
                             id: w.customer.id.get(),
                             name: format!("{} {}", w.customer.firstname, w.customer.lastname),
                             email: w.customer.email.clone(),
-                            prize: w.prize.display_name(),
+                            prize: w
+                                .prize_name
+                                .clone()
+                                .unwrap_or_else(|| w.prize.display_name()),
                             requested_at: short(w.requested_at),
                             played_at: short(w.played_at),
                         })
@@ -336,7 +354,9 @@ pub fn winner_lines(winners: &[Winner]) -> Vec<u8> {
                 w.customer.lastname.clone(),
                 w.customer.email.clone(),
                 w.prize.file().to_owned(),
-                w.prize.display_name(),
+                w.prize_name
+                    .clone()
+                    .unwrap_or_else(|| w.prize.display_name()),
                 rfc(w.requested_at),
                 rfc(w.played_at),
             ]
