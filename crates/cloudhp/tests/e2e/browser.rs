@@ -65,19 +65,26 @@ pub async fn text(browser: &Client) -> String {
         .expect("its text")
 }
 
-/// Waits until the page's text contains `what` (the page reloads itself meanwhile).
+/// Waits until the page's text contains `what`, whatever the case (the page reloads itself
+/// meanwhile; headings are shown in capitals by their style, and WebDriver reads them so).
 pub async fn wait_text(browser: &Client, what: &str) -> String {
+    let wanted = what.to_lowercase();
     wait_for(&format!("the page to say {what:?}"), || async {
         let text = text(browser).await;
-        text.contains(what).then_some(text)
+        text.to_lowercase().contains(&wanted).then_some(text)
     })
     .await
 }
 
+const ADMIN_PASSWORD: &str = "a browser's admin password";
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_customer_plays_in_a_real_browser() {
+async fn a_customer_plays_and_the_admin_exports_the_winner_in_a_real_browser() {
     let driver = ChromeDriver::start();
-    let sandbox = Sandbox::new("[web]\nrefresh = \"1s\"\n\n[worker]\ntempo = 2\n");
+    let hash = cloudhp::roles::web::admin::hash_password(ADMIN_PASSWORD).unwrap();
+    let sandbox = Sandbox::new(&format!(
+        "[web]\nrefresh = \"1s\"\n\n[worker]\ntempo = 2\n\n[admin]\npassword_hash = \"{hash}\"\n"
+    ));
     let app = sandbox.app().spawn().await;
     let links = sandbox.links(&app.base());
     let downloads = sandbox.dir.path().join("downloads");
@@ -117,5 +124,66 @@ async fn a_customer_plays_in_a_real_browser() {
     .await;
     assert!(width >= 100, "picture width {width}");
     shot(&browser, "3-prize").await;
+    let winner_email = browser
+        .find(Locator::Css("#identity dd:nth-of-type(4)"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+
+    // The admin area: the login form first.
+    browser.goto(&app.url("/admin")).await.unwrap();
+    wait_text(&browser, "Admin password").await;
+    shot(&browser, "4-admin-login").await;
+    browser
+        .find(Locator::Css("#password"))
+        .await
+        .unwrap()
+        .send_keys(ADMIN_PASSWORD)
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Css("form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    // The overview: the one winner, the chart.
+    let overview = wait_text(&browser, "Draws per minute").await;
+    assert!(overview.contains("Won\n1"), "{overview}");
+    assert!(
+        browser.find(Locator::Css("svg rect")).await.is_ok(),
+        "a bar in the chart"
+    );
+    shot(&browser, "5-admin-overview").await;
+
+    // The winners: the customer who just played, with the picture.
+    browser.goto(&app.url("/admin/winners")).await.unwrap();
+    let winners = wait_text(&browser, "winner(s)").await;
+    assert!(winners.contains(&winner_email), "{winner_email}: {winners}");
+    shot(&browser, "6-admin-winners").await;
+
+    // The CSV, downloaded by the browser.
+    browser
+        .find(Locator::LinkText("Export every winner (CSV)"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let csv = wait_for("the CSV download", || async {
+        let text = std::fs::read_to_string(downloads.join("winners.csv")).ok()?;
+        text.ends_with("\r\n").then_some(text)
+    })
+    .await;
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 2, "{csv}");
+    assert!(lines[0].starts_with("customer_id,"), "{csv}");
+    assert!(
+        lines[1].starts_with("2,") && lines[1].contains(&winner_email),
+        "{csv}"
+    );
     browser.close().await.unwrap();
 }
