@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use cloudhp_core::WinnerNotice;
+use cloudhp_i18n::Lang;
 use lettre::Message;
 use lettre::message::SinglePart;
 use time::format_description::well_known::Rfc3339;
@@ -77,6 +78,8 @@ impl MailError {
 pub struct MailSettings {
     pub from: Mailbox,
     pub admins: Vec<Mailbox>,
+    /// The language of the winner mails (the admins').
+    pub language: Lang,
     /// Right-hand side of the Message-IDs (`<…@domain>`).
     pub message_id_domain: String,
 }
@@ -106,8 +109,15 @@ impl MailSettings {
         Ok(Self {
             from,
             admins,
+            language: Lang::english(),
             message_id_domain,
         })
+    }
+
+    /// The same settings, the winner mails in `language`.
+    pub fn in_language(mut self, language: Lang) -> Self {
+        self.language = language;
+        self
     }
 }
 
@@ -174,30 +184,45 @@ pub fn winner_mail(
         .requested_at
         .format(&Rfc3339)
         .unwrap_or_else(|_| notice.requested_at.to_string());
-    let body = format!(
-        "A customer won a prize in the promotional lottery.\n\
-         \n\
-         Customer id: {id}\n\
-         Name:        {first} {last}\n\
-         E-mail:      {email}\n\
-         Prize:       {prize} ({file})\n\
-         Played at:   {played}\n\
-         Requested:   {requested}\n\
-         \n\
-         This message is sent once per winner; its Message-ID is {message_id}.\n",
-        id = c.id,
-        first = first,
-        last = last,
-        email = email,
-        prize = prize,
-        file = file,
+    let lang = settings.language;
+    let id = c.id.to_string();
+    let name = format!("{first} {last}");
+    let prize_line = format!("{prize} ({file})");
+    let fields = [
+        ("winner-customer-id", id.as_str()),
+        ("winner-name", name.as_str()),
+        ("winner-email", email.as_str()),
+        ("winner-prize", prize_line.as_str()),
+        ("winner-played", played.as_str()),
+        ("winner-requested", requested.as_str()),
+    ];
+    let labels: Vec<String> = fields
+        .iter()
+        .map(|(label, _)| format!("{}:", lang.t(label)))
+        .collect();
+    let width = labels.iter().map(|l| l.chars().count()).max().unwrap_or(0);
+    let mut body = format!("{}\n\n", lang.t("winner-intro"));
+    for (label, (_, value)) in labels.iter().zip(fields) {
+        let pad = width - label.chars().count();
+        body.push_str(&format!("{label}{} {value}\n", " ".repeat(pad)));
+    }
+    body.push('\n');
+    body.push_str(&lang.t_with(
+        "winner-footer",
+        &[("message_id", message_id.clone().into())],
+    ));
+    body.push('\n');
+    let subject = lang.t_with(
+        "winner-subject",
+        &[
+            ("name", name.clone().into()),
+            ("id", id.clone().into()),
+            ("prize", prize.clone().into()),
+        ],
     );
     let mut builder = Message::builder()
         .from(settings.from.clone())
-        .subject(format!(
-            "Winner: {first} {last} (customer {}) won {prize}",
-            c.id,
-        ))
+        .subject(subject)
         .message_id(Some(message_id.clone()))
         .date(notice.played_at.into());
     for admin in &settings.admins {
@@ -354,6 +379,49 @@ mod tests {
         let again = winner_mail(&settings(), 7, &notice()).unwrap();
         assert_eq!(again.message_id, mail.message_id);
         assert_eq!(again.key, mail.key);
+    }
+
+    /// The text of a quoted-printable body (soft line breaks joined, `=XX` decoded).
+    fn quoted_printable(text: &str) -> String {
+        let joined = text.replace("=\r\n", "");
+        let bytes = joined.as_bytes();
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut i = 0;
+        while i < bytes.len() {
+            let hex = bytes
+                .get(i + 1..i + 3)
+                .and_then(|h| std::str::from_utf8(h).ok())
+                .and_then(|h| u8::from_str_radix(h, 16).ok());
+            match (bytes[i], hex) {
+                (b'=', Some(byte)) => {
+                    out.push(byte);
+                    i += 3;
+                }
+                (byte, _) => {
+                    out.push(byte);
+                    i += 1;
+                }
+            }
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
+    #[test]
+    fn winner_mail_speaks_the_admins_language() {
+        let french = settings().in_language(Lang::parse("fr").unwrap());
+        let mail = winner_mail(&french, 7, &notice()).unwrap();
+        let text = quoted_printable(&String::from_utf8(mail.formatted()).unwrap());
+        assert!(text.contains("Un client a gagné un lot"), "{text}");
+        assert!(text.contains("N° client:  42"), "{text}");
+        assert!(text.contains("Lot:        Usb key (usb-key.jpg)"), "{text}");
+        // The English mail keeps its aligned labels.
+        let english = winner_mail(&settings(), 7, &notice()).unwrap();
+        let text = String::from_utf8(english.formatted()).unwrap();
+        assert!(
+            text.contains("Prize:       Usb key (usb-key.jpg)"),
+            "{text}"
+        );
+        assert!(text.contains("Subject: Winner: "), "{text}");
     }
 
     #[test]

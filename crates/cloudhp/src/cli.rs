@@ -663,7 +663,10 @@ async fn seed_customers(config: &Config) -> anyhow::Result<()> {
     pool.close().await;
     match result? {
         Seeding::Seeded(n) => out!("seeded {n} demo customers into {}", db.table()),
-        Seeding::Populated(n) => out!("{} holds {n} customers already; nothing seeded", db.table()),
+        Seeding::Populated(n) => out!(
+            "{} holds customers already ({n}); nothing seeded",
+            db.table()
+        ),
         Seeding::Imported => out!(
             "{} is empty but an import ran against it: nothing seeded (import again, or \
              delete the data dir's database to start over)",

@@ -98,3 +98,14 @@ page-not-found-title = Page not found
 page-not-found = There is nothing at this address.
 page-not-found-hint = To play, open the personal link from your e-mail.
 error-unavailable-detail = { $detail }; please try again in a moment.
+
+## The winner mail, to the admins.
+winner-subject = Winner: { $name } (customer { $id }) won { $prize }
+winner-intro = A customer won a prize in the promotional lottery.
+winner-customer-id = Customer id
+winner-name = Name
+winner-email = E-mail
+winner-prize = Prize
+winner-played = Played at
+winner-requested = Requested
+winner-footer = This message is sent once per winner; its Message-ID is { $message_id }.

@@ -97,3 +97,14 @@ page-not-found-title = Page introuvable
 page-not-found = Il n'y a rien à cette adresse.
 page-not-found-hint = Pour jouer, ouvrez le lien personnel de votre e-mail.
 error-unavailable-detail = Le jeu est momentanément indisponible ; réessayez dans un instant.
+
+## Le message du gagnant, aux administrateurs.
+winner-subject = Gagnant : { $name } (client { $id }) a gagné { $prize }
+winner-intro = Un client a gagné un lot au grand jeu.
+winner-customer-id = N° client
+winner-name = Nom
+winner-email = E-mail
+winner-prize = Lot
+winner-played = Tiré le
+winner-requested = Demandé le
+winner-footer = Ce message est envoyé une seule fois par gagnant ; son Message-ID est { $message_id }.

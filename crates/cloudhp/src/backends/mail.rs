@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use cloudhp_core::{Role, RoleSet};
+use cloudhp_i18n::Lang;
 use cloudhp_mail::{MailSettings, Transport, TransportOptions};
 
 use super::check_scheme;
@@ -33,6 +34,17 @@ pub fn validate(config: &Config) -> Result<(), ConfigError> {
         ConfigError::key(key, e.to_string())
     })?;
     positive("mail.timeout", m.timeout)?;
+    if Lang::parse(&m.language).is_none() {
+        let have: Vec<&str> = Lang::all().iter().map(|l| l.code()).collect();
+        return Err(ConfigError::key(
+            "mail.language",
+            format!(
+                "`{}` is not a language of the mails; use one of: {}",
+                m.language,
+                have.join(", ")
+            ),
+        ));
+    }
     check_scheme(
         "mail.url",
         &config.mail_url(),
@@ -52,7 +64,9 @@ pub fn validate(config: &Config) -> Result<(), ConfigError> {
 
 /// Who sends the winners' mails to whom.
 pub fn settings(config: &Config) -> Result<MailSettings, cloudhp_mail::MailError> {
-    MailSettings::parse(&config.mail.from, &config.mail.admins)
+    // `mail.language` is checked with the other keys of `[mail]`.
+    let language = cloudhp_i18n::Lang::parse(&config.mail.language).unwrap_or(Lang::english());
+    Ok(MailSettings::parse(&config.mail.from, &config.mail.admins)?.in_language(language))
 }
 
 /// The transport of `mail.url`, its check on `/readyz`; and the spool folder, when mail goes

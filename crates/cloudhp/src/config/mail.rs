@@ -22,6 +22,8 @@ pub struct MailConfig {
     /// must be longer.
     #[serde(with = "humantime_serde")]
     pub timeout: Duration,
+    /// The language of the winner mails to the admins (`en`, `fr`).
+    pub language: String,
 }
 
 impl Default for MailConfig {
@@ -32,6 +34,7 @@ impl Default for MailConfig {
             admins: vec!["admin@localhost".into()],
             tls_ca_file: PathBuf::new(),
             timeout: Duration::from_secs(10),
+            language: "en".into(),
         }
     }
 }
