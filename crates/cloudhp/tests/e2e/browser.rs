@@ -54,15 +54,20 @@ pub async fn shot(browser: &Client, name: &str) {
     std::fs::write(screenshots().join(format!("{name}.png")), png).expect("save screenshot");
 }
 
-/// The visible text of the page.
+/// The visible text of the page, read in one step inside the page: the page reloads itself
+/// while a draw runs, and an element found before a reload is stale after it. Empty while the
+/// page is being replaced (the caller polls again).
 pub async fn text(browser: &Client) -> String {
-    browser
-        .find(Locator::Css("body"))
+    match browser
+        .execute(
+            "return document.body ? document.body.innerText : '';",
+            vec![],
+        )
         .await
-        .expect("a body")
-        .text()
-        .await
-        .expect("its text")
+    {
+        Ok(serde_json::Value::String(text)) => text,
+        _ => String::new(),
+    }
 }
 
 /// Waits until the page's text contains `what`, whatever the case (the page reloads itself
