@@ -274,10 +274,10 @@ async fn killed_twice_the_spool_still_holds_exactly_one_mail_per_customer() {
 /// other customer gets exactly one.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_smtp_a_killed_run_never_mails_a_customer_twice_and_names_the_doubtful_ones() {
-    const N: u32 = 2_000;
+    const N: u32 = 20_000;
     let smtp = SmtpServer::start(SmtpMode::Plain, None);
     let sandbox = sandbox(
-        500,
+        2_000,
         &format!("[mail]\nurl = \"{}\"\n", plain_smtp_url(&smtp)),
     );
     seed(&sandbox, N);
@@ -294,14 +294,14 @@ async fn on_smtp_a_killed_run_never_mails_a_customer_twice_and_names_the_doubtfu
     kill_when(
         start_send(&sandbox, &[], "run1"),
         "the SMTP server's messages",
-        400,
+        4_000,
         count,
     )
     .await;
     kill_when(
         start_send(&sandbox, &[], "run2"),
         "the SMTP server's messages",
-        1_100,
+        11_000,
         count,
     )
     .await;
