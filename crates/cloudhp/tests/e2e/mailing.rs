@@ -25,23 +25,7 @@ fn sandbox(rate: u32, extra: &str) -> Sandbox {
 }
 
 fn seed(sandbox: &Sandbox, count: u32) {
-    let data_dir = sandbox.data_dir();
-    let out = run_cli(
-        sandbox,
-        &[
-            "customers",
-            "seed",
-            "--count",
-            &count.to_string(),
-            "--data-dir",
-            data_dir.to_str().unwrap(),
-        ],
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    seed_customers(sandbox, &sandbox.data_dir(), count);
 }
 
 /// `cloudhp campaign send --data-dir <the sandbox's> EXTRA…`, started.

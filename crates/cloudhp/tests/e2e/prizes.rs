@@ -3,8 +3,6 @@
 //! lottery with one process and on MariaDB with two play processes; the others get the
 //! fallback ("no prize": a result, no winner mail, said plainly on the page).
 
-use std::path::Path;
-
 use cloudhp::roles::web::Links;
 use cloudhp_store::{LotteryDb, PlayCounts};
 
@@ -57,27 +55,8 @@ fn sandbox() -> Sandbox {
         .unwrap()
         .insert("catalog_dir".into(), dir.to_str().unwrap().into());
     std::fs::write(&sandbox.config, toml::to_string(&table).unwrap()).unwrap();
-    seed(&sandbox, &sandbox.data_dir());
+    seed_customers(&sandbox, &sandbox.data_dir(), PLAYERS);
     sandbox
-}
-
-fn seed(sandbox: &Sandbox, data_dir: &Path) {
-    let out = run_cli(
-        sandbox,
-        &[
-            "customers",
-            "seed",
-            "--count",
-            &PLAYERS.to_string(),
-            "--data-dir",
-            data_dir.to_str().unwrap(),
-        ],
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 /// Presses Play for every customer, `AT_ONCE` at a time, spread over `sites`; waits until

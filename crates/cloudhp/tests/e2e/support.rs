@@ -754,6 +754,27 @@ impl Metrics {
     }
 }
 
+/// Fills the sandbox's embedded customer table (in `data_dir`) with `count` demo customers,
+/// through `cloudhp customers seed`.
+pub fn seed_customers(sandbox: &Sandbox, data_dir: &Path, count: u32) {
+    let out = run_cli(
+        sandbox,
+        &[
+            "customers",
+            "seed",
+            "--count",
+            &count.to_string(),
+            "--data-dir",
+            data_dir.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// Runs a `cloudhp` command to its end, with the sandbox's configuration.
 pub fn run_cli(sandbox: &Sandbox, args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_cloudhp"))

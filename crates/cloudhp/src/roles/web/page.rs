@@ -453,6 +453,8 @@ struct PageText {
     /// may show it or not).
     text: &'static str,
     args: Vec<(&'static str, FluentValue<'static>)>,
+    /// A date argument (`date`), written for the reader's language when the page is rendered.
+    date: Option<OffsetDateTime>,
     hint: Option<&'static str>,
 }
 
@@ -484,6 +486,7 @@ impl PageError {
                 title,
                 text: page_text,
                 args: vec![("detail", detail.into())],
+                date: None,
                 hint: None,
             }),
             retry_after: None,
@@ -606,10 +609,8 @@ impl PageError {
         };
         let message = campaign_note(Lang::english(), phase).unwrap_or_default();
         let mut error = Self::new(status, code, "error-closed-title", message, text);
-        // The date is written for the reader's language when the page is rendered.
-        error.page.args = date
-            .map(|t| vec![("date", FluentValue::from(t.unix_timestamp()))])
-            .unwrap_or_default();
+        error.page.args.clear();
+        error.page.date = date;
         error
     }
 
@@ -618,20 +619,13 @@ impl PageError {
             title,
             text: id,
             args,
+            date,
             hint,
         } = &*self.page;
-        let args: Vec<(&'static str, FluentValue<'static>)> = args
-            .iter()
-            .map(|(name, value)| match (*name, value) {
-                // A campaign date, stored as a Unix time: written for the language.
-                ("date", FluentValue::Number(n)) => {
-                    let t = OffsetDateTime::from_unix_timestamp(n.value as i64)
-                        .unwrap_or(OffsetDateTime::UNIX_EPOCH);
-                    ("date", lang.datetime(t).into())
-                }
-                _ => (*name, value.clone()),
-            })
-            .collect();
+        let mut args = args.clone();
+        if let Some(t) = date {
+            args.push(("date", lang.datetime(*t).into()));
+        }
         let text = lang.t_with(id, &args);
         let hint = hint.map(|h| lang.t(h));
         let mut response = message(lang, self.status, &lang.t(title), &text, hint.as_deref());
