@@ -15,10 +15,16 @@ pub fn fill_rect(img: &mut RgbImage, x: i64, y: i64, w: u32, h: u32, color: Rgb<
     let y0 = y.clamp(0, ih);
     let x1 = (x + i64::from(w)).clamp(0, iw);
     let y1 = (y + i64::from(h)).clamp(0, ih);
+    if x0 >= x1 {
+        return;
+    }
+    // In bounds by the clamps above.
+    let row = iw as usize * 3;
+    let (x0, x1) = (x0 as usize * 3, x1 as usize * 3);
     for py in y0..y1 {
-        for px in x0..x1 {
-            // In bounds by the clamps above.
-            img.put_pixel(px as u32, py as u32, color);
+        let start = py as usize * row;
+        for pixel in (**img)[start + x0..start + x1].chunks_exact_mut(3) {
+            pixel.copy_from_slice(&color.0);
         }
     }
 }
