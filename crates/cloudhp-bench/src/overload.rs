@@ -2,9 +2,11 @@
 //! admits. What the issue asks of the server: it sheds load (503 with `Retry-After`, counted
 //! in `/metrics`), it does not queue without bound, and no request hangs.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::common::{Answers, Ids, Latency, Target};
+use crate::common::{self, Answers, Ids, Latency, Target};
 
 /// What every connection asks for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -112,19 +114,23 @@ pub async fn run(target: &Target, o: &Options) -> Outcome {
         None => None,
     };
     // A client of its own: no connection of an earlier scenario is reused, every request opens
-    // one.
-    let http = reqwest::Client::builder()
-        .pool_max_idle_per_host(0)
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(o.hang)
-        .build()
-        .unwrap_or_else(|_| target.http.clone());
+    // one, and keeps it open once answered (as browsers keep theirs alive) until the client is
+    // dropped at the end: the connections add up past the server's cap.
+    let http = common::client(None, o.hang).unwrap_or_else(|_| target.http.clone());
     let at =
         tokio::time::Instant::now() + Duration::from_millis(300 + u64::from(o.connections / 20));
     let started = Instant::now();
+    // Each request holds its connection (its answer's body unread) until every request has
+    // its answer, or the hang limit: the connections are all open at once, as that many
+    // clients would hold them, and a reused connection does not hide the load.
+    let answered = Arc::new(AtomicU32::new(0));
+    let (release, released) = tokio::sync::watch::channel(false);
+    let release = Arc::new(release);
     let tasks: Vec<_> = (0..o.connections)
         .map(|i| {
             let (http, target, o) = (http.clone(), target.clone(), o.clone());
+            let (answered, release, mut released) =
+                (answered.clone(), release.clone(), released.clone());
             tokio::spawn(async move {
                 tokio::time::sleep_until(at).await;
                 let t = Instant::now();
@@ -136,11 +142,17 @@ pub async fn run(target: &Target, o: &Options) -> Outcome {
                         http.post(target.play_api_url(n))
                     }
                 };
-                let answer = match request.send().await {
+                let sent = request.send().await;
+                let took = t.elapsed();
+                if answered.fetch_add(1, Ordering::SeqCst) + 1 == o.connections {
+                    let _ = release.send(true);
+                }
+                let answer = match sent {
                     Ok(r) => {
                         let status = r.status().as_u16();
                         let retry_after = r.headers().contains_key(reqwest::header::RETRY_AFTER);
-                        // The whole answer, body included, within the limit.
+                        let _ = tokio::time::timeout(o.hang, released.wait_for(|r| *r)).await;
+                        // The whole answer, body included.
                         match r.bytes().await {
                             Ok(_) => Ok((status, retry_after)),
                             Err(e) => Err(e),
@@ -148,7 +160,7 @@ pub async fn run(target: &Target, o: &Options) -> Outcome {
                     }
                     Err(e) => Err(e),
                 };
-                (answer, t.elapsed())
+                (answer, took)
             })
         })
         .collect();
