@@ -743,12 +743,12 @@ pub async fn run(o: Options) -> anyhow::Result<()> {
             if has(Scenario::Pages) || has(Scenario::Bursts) || has(Scenario::Overload) {
                 let dir = work.join(format!("{column}-up-{run}"));
                 let server = Server::up(binary, &o, &dir, customers, None).await?;
+                let rss = sample::rss_total_mb(&server.pids());
                 println!(
-                    "cloudhp up: {} (ops {}), RSS {:.1} MB",
-                    server.base,
-                    server.ops,
-                    sample::rss_total_mb(&server.pids())
+                    "cloudhp up: {} (ops {}), RSS {rss:.1} MB",
+                    server.base, server.ops
                 );
+                r.add("RSS MB just after start (idle)", "", 1, rss);
                 if has(Scenario::Pages) {
                     play_all(&server.target()?, plan.played).await?;
                     r.pages(&server, &plan, "", true).await?;
