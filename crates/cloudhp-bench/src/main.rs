@@ -1,277 +1,501 @@
-//! Measures a running CloudHP from outside, over HTTP, as its customers would load it.
+//! Measures a running CloudHP from outside, over HTTP, as its customers would load it; or
+//! starts it itself and runs the whole suite (`suite`).
 //!
 //! ```text
-//! cloudhp-bench --base http://127.0.0.1:8080 --data-dir ./cloudhp-data pages --users 100 --requests 5000
-//! cloudhp-bench --base http://127.0.0.1:8080 --data-dir ./cloudhp-data pages --played 1-50 ...
-//! cloudhp-bench --base http://127.0.0.1:8080 --data-dir ./cloudhp-data plays --customers 100-119
+//! B="cloudhp-bench --base http://127.0.0.1:18181 --data-dir ./cloudhp-data"
+//! $B pages --users 100 --duration 10s --ids 300-1000
+//! $B wrk --ids 300-1000                      # pages and /healthz with wrk, in the same run
+//! $B burst --customers 2001-4000 --refresh 2s --sample-pid $(pgrep -n cloudhp)
+//! $B plays --customers 100-119
+//! $B overload --connections 10000 --what pages --ops http://127.0.0.1:18182
+//! $B soak --duration 10m --pid PID --fresh 20001-30000
+//! cloudhp-bench sample --pid PID --every 1s --out rss.csv
+//! cloudhp-bench suite --binary target/release/cloudhp --quick
 //! ```
 //!
 //! Personal links are signed with the key of the data dir (`link.key`), as `cloudhp link` does.
 //! A deployment behind HAProxy: `--base https://localhost --data-dir DIR_WITH_ITS_LINK_KEY
 //! --ca-file ITS_CERTIFICATE.pem`.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+mod burst;
+mod common;
+mod overload;
+mod pages;
+mod sample;
+mod soak;
+mod suite;
+mod wrk;
+
+use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
-use cloudhp_core::CustomerId;
-use cloudhp_links::Links;
-use cloudhp_links::keys::{KEY_FILE, load_or_create};
-use hdrhistogram::Histogram;
+
+use common::{Ids, Target, duration, pids};
 
 #[derive(Parser)]
-#[command(about = "Measure page and draw latencies of a running CloudHP")]
+#[command(about = "Measure page and draw latencies of a running CloudHP, or run the whole suite")]
 struct Args {
     /// Base URL of the web role.
     #[arg(long, default_value = "http://127.0.0.1:8080")]
     base: String,
     /// Data dir holding the link key (link.key) of the campaign.
     #[arg(long, default_value = "./cloudhp-data")]
-    data_dir: std::path::PathBuf,
+    data_dir: PathBuf,
     /// A PEM certificate to trust besides the system's (a deployment's self-signed one).
     #[arg(long, value_name = "PEM")]
-    ca_file: Option<std::path::PathBuf>,
+    ca_file: Option<PathBuf>,
     #[command(subcommand)]
     what: What,
 }
 
 #[derive(Subcommand)]
 enum What {
-    /// Customer pages under concurrent users: throughput and latency.
+    /// Customer pages under concurrent users: throughput, latency, answers by status, pages
+    /// showing an "N/A" panel.
     Pages {
         /// Concurrent users, each requesting pages one after the other.
         #[arg(long, default_value_t = 100)]
         users: u32,
-        /// Pages requested in all.
+        /// Pages requested in all (unless --duration).
         #[arg(long, default_value_t = 5000)]
         requests: u64,
+        /// Request pages for this long instead (e.g. 10s).
+        #[arg(long, value_parser = duration)]
+        duration: Option<Duration>,
         /// Customer ids to request, as FIRST-LAST.
         #[arg(long, default_value = "1-1000")]
-        ids: String,
+        ids: Ids,
         /// Also fetch the prize picture of each page that shows one (as a browser would).
         #[arg(long)]
         with_pictures: bool,
     },
-    /// Plays of distinct customers, all pressed at once: time until each one has won.
+    /// Pages with wrk (https://github.com/wg/wrk): a Lua script rotating over the signed
+    /// pages of --ids, and the server's bare /healthz in the same run (the ceiling).
+    Wrk {
+        /// Customer ids whose pages are requested, as FIRST-LAST.
+        #[arg(long, default_value = "1-1000")]
+        ids: Ids,
+        #[arg(long, default_value_t = 2)]
+        threads: u32,
+        #[arg(long, default_value_t = 100)]
+        connections: u32,
+        #[arg(long, default_value = "10s", value_parser = duration)]
+        duration: Duration,
+        /// Skip the /healthz ceiling.
+        #[arg(long)]
+        no_healthz: bool,
+    },
+    /// Plays of distinct customers, all pressed at once (API), polled every 50 ms: time until
+    /// each one has a result.
     Plays {
         /// Customer ids that have not played yet, as FIRST-LAST.
         #[arg(long)]
-        customers: String,
+        customers: Ids,
     },
-}
-
-fn range(text: &str) -> anyhow::Result<(u32, u32)> {
-    let (a, b) = text.split_once('-').context("expected FIRST-LAST")?;
-    let (a, b): (u32, u32) = (a.parse()?, b.parse()?);
-    if a == 0 || b < a {
-        bail!("bad range {text}");
-    }
-    Ok((a, b))
-}
-
-fn report(name: &str, h: &Histogram<u64>, elapsed: Duration, count: u64, bytes: u64) {
-    let ms = |v: u64| v as f64 / 1000.0;
-    println!(
-        "{name}: {count} in {:.2} s = {:.1}/s | latency ms: mean {:.2}, p50 {:.2}, p90 {:.2}, p99 {:.2}, max {:.2} | {:.1} KB per request",
-        elapsed.as_secs_f64(),
-        count as f64 / elapsed.as_secs_f64(),
-        h.mean() / 1000.0,
-        ms(h.value_at_quantile(0.5)),
-        ms(h.value_at_quantile(0.9)),
-        ms(h.value_at_quantile(0.99)),
-        ms(h.max()),
-        bytes as f64 / count.max(1) as f64 / 1024.0,
-    );
-}
-
-async fn pages(
-    http: reqwest::Client,
-    base: &str,
-    links: Arc<Links>,
-    users: u32,
-    requests: u64,
-    ids: (u32, u32),
-    with_pictures: bool,
-) -> anyhow::Result<()> {
-    let next = Arc::new(AtomicU64::new(0));
-    let bytes = Arc::new(AtomicU64::new(0));
-    let started = Instant::now();
-    let tasks: Vec<_> = (0..users)
-        .map(|_| {
-            let (http, links, next, bytes) =
-                (http.clone(), links.clone(), next.clone(), bytes.clone());
-            let base = base.to_owned();
-            tokio::spawn(async move {
-                let mut h = Histogram::<u64>::new(3).unwrap();
-                let mut errors = 0u64;
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= requests {
-                        return (h, errors);
-                    }
-                    let span = u64::from(ids.1 - ids.0 + 1);
-                    let n = ids.0 + ((i * 7919) % span) as u32;
-                    let id = CustomerId::new(n).unwrap();
-                    let t = Instant::now();
-                    let ok = async {
-                        let r = http
-                            .get(format!("{base}{}", links.page_path(id)))
-                            .send()
-                            .await?;
-                        let status = r.status();
-                        let body = r.bytes().await?;
-                        let mut total = body.len() as u64;
-                        if with_pictures && let Some(src) = picture_src(&body) {
-                            let p = http.get(format!("{base}{src}")).send().await?;
-                            total += p.bytes().await?.len() as u64;
-                        }
-                        bytes.fetch_add(total, Ordering::Relaxed);
-                        Ok::<_, reqwest::Error>(status.is_success())
-                    }
-                    .await;
-                    match ok {
-                        Ok(true) => h.record(t.elapsed().as_micros() as u64).unwrap(),
-                        _ => errors += 1,
-                    }
-                }
-            })
-        })
-        .collect();
-    let mut all = Histogram::<u64>::new(3).unwrap();
-    let mut errors = 0;
-    for task in tasks {
-        let (h, e) = task.await?;
-        all.add(&h).unwrap();
-        errors += e;
-    }
-    let elapsed = started.elapsed();
-    report(
-        "pages",
-        &all,
-        elapsed,
-        all.len(),
-        bytes.load(Ordering::Relaxed),
-    );
-    if errors > 0 {
-        println!("errors: {errors}");
-    }
-    Ok(())
-}
-
-/// The `src` of the prize picture in a page, if it shows one.
-fn picture_src(html: &[u8]) -> Option<String> {
-    let text = std::str::from_utf8(html).ok()?;
-    let start = text.find("<img src=\"")? + "<img src=\"".len();
-    let end = text[start..].find('"')? + start;
-    Some(text[start..end].replace("&#38;", "&"))
-}
-
-async fn plays(
-    http: reqwest::Client,
-    base: &str,
-    links: Arc<Links>,
-    customers: (u32, u32),
-) -> anyhow::Result<()> {
-    let started = Instant::now();
-    let tasks: Vec<_> = (customers.0..=customers.1)
-        .map(|n| {
-            let (http, links) = (http.clone(), links.clone());
-            let base = base.to_owned();
-            tokio::spawn(async move {
-                let id = CustomerId::new(n).unwrap();
-                let t = links
-                    .token(id)
-                    .map(|t| format!("?t={t}"))
-                    .unwrap_or_default();
-                let t0 = Instant::now();
-                let r = http
-                    .post(format!("{base}/api/v1/players/{n}/play{t}"))
-                    .send()
-                    .await?;
-                if r.status() != 202 {
-                    bail!("customer {n}: play answered {}", r.status());
-                }
-                // Poll as the page does (it refreshes), but finer, to time the draw itself.
-                loop {
-                    let json: serde_json::Value = http
-                        .get(format!("{base}/api/v1/players/{n}{t}"))
-                        .send()
-                        .await?
-                        .json()
-                        .await?;
-                    match json["status"].as_str() {
-                        // A draw's end, whatever the catalog made of it.
-                        Some("won" | "no_prize") => return Ok(t0.elapsed()),
-                        Some("not_played") if json["last_failure_at"].is_string() => {
-                            bail!("customer {n}: the draw failed")
-                        }
-                        _ => tokio::time::sleep(Duration::from_millis(50)).await,
-                    }
-                }
-            })
-        })
-        .collect();
-    let mut h = Histogram::<u64>::new(3).unwrap();
-    let mut failures = 0;
-    for task in tasks {
-        match task.await? {
-            Ok(d) => h.record(d.as_micros() as u64).unwrap(),
-            Err(e) => {
-                failures += 1;
-                eprintln!("{e:#}");
-            }
-        }
-    }
-    report("plays (press to won)", &h, started.elapsed(), h.len(), 0);
-    if failures > 0 {
-        println!("failed draws: {failures}");
-    }
-    Ok(())
+    /// A burst: every customer presses Play at the same moment, then reloads as the page does
+    /// (every --refresh) until it shows the result.
+    Burst {
+        /// Customer ids that have not played yet, as FIRST-LAST.
+        #[arg(long)]
+        customers: Ids,
+        /// How often a customer's page reloads (the server's web.refresh).
+        #[arg(long, default_value = "2s", value_parser = duration)]
+        refresh: Duration,
+        /// Press and reload through the page (form POST, redirect, HTML) or the JSON API.
+        #[arg(long, value_enum, default_value_t = burst::Via::Page)]
+        via: burst::Via,
+        /// A customer without a result this long after the press is stuck.
+        #[arg(long, default_value = "120s", value_parser = duration)]
+        give_up: Duration,
+        /// A press or reload without an answer this long has hung.
+        #[arg(long, default_value = "10s", value_parser = duration)]
+        hang: Duration,
+        /// Server processes to sample (RSS before, peak, after; CPU per draw), PID[,PID..].
+        #[arg(long, value_parser = pids)]
+        sample_pid: Option<Vec<u32>>,
+        /// With --sample-pid: read RSS again this long after the last result.
+        #[arg(long, value_parser = duration)]
+        after: Option<Duration>,
+        /// W's tempo in seconds: reports the bound tempo + N × CPU per draw / cores + 1 s.
+        #[arg(long)]
+        tempo: Option<f64>,
+    },
+    /// RSS (VmRSS) and CPU (utime + stime, % of one core) of processes, from /proc.
+    Sample {
+        /// PID[,PID..]
+        #[arg(long, value_parser = pids)]
+        pid: Vec<u32>,
+        #[arg(long, default_value = "1s", value_parser = duration)]
+        every: Duration,
+        /// Stop after this long (else at Ctrl-C).
+        #[arg(long, value_parser = duration)]
+        duration: Option<Duration>,
+        /// CSV file of the readings (t_s,pid,name,rss_kb,cpu_pct,cpu_s).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// A long steady mix: pages at a rate and plays of fresh customers at a rate, RSS and CPU
+    /// of --pid sampled; prints RSS first, min, max, last and the curve.
+    Soak {
+        #[arg(long, default_value = "10m", value_parser = duration)]
+        duration: Duration,
+        /// Server processes to sample, PID[,PID..].
+        #[arg(long, value_parser = pids)]
+        pid: Vec<u32>,
+        #[arg(long, default_value = "5s", value_parser = duration)]
+        every: Duration,
+        #[arg(long, default_value_t = 200.0)]
+        pages_per_s: f64,
+        /// Customers whose pages are read.
+        #[arg(long, default_value = "1-1000")]
+        ids: Ids,
+        #[arg(long, default_value_t = 5.0)]
+        plays_per_s: f64,
+        /// Customers who have not played, pressed one after the other.
+        #[arg(long)]
+        fresh: Ids,
+        #[arg(long, default_value = "2s", value_parser = duration)]
+        refresh: Duration,
+        #[arg(long, default_value = "soak.csv")]
+        out: PathBuf,
+    },
+    /// Far more requests at once than the server admits (each on its own connection): 503s,
+    /// their Retry-After, how fast they came, requests that hung.
+    Overload {
+        #[arg(long, default_value_t = 10_000)]
+        connections: u32,
+        #[arg(long, value_enum, default_value_t = overload::What::Pages)]
+        what: overload::What,
+        /// Customers of the pages, or the fresh customers who press (plays).
+        #[arg(long, default_value = "1-1000")]
+        ids: Ids,
+        #[arg(long, default_value = "10s", value_parser = duration)]
+        hang: Duration,
+        /// The operations listener (http://HOST:PORT), to read /metrics before and after.
+        #[arg(long)]
+        ops: Option<String>,
+    },
+    /// Start `cloudhp` in fresh data dirs and run the scenarios: prints and writes the table
+    /// (median and min–max of the runs; a column per --binary).
+    Suite {
+        /// The server binary, `PATH` or `LABEL=PATH` (repeat to compare, e.g. before=… after=…).
+        #[arg(long, required = true)]
+        binary: Vec<String>,
+        /// Runs of each scenario (the soak runs once).
+        #[arg(long)]
+        runs: Option<u32>,
+        /// Scenarios, comma-separated [default: pages,bursts,overload,split,soak; mariadb
+        /// too with --lottery-database].
+        #[arg(long, value_enum, value_delimiter = ',')]
+        scenarios: Vec<suite::Scenario>,
+        /// A version in about 2 minutes: one run, 3 s of wrk, bursts of 200 and 500, RSS 10 s
+        /// after, 30 s of soak, tempo 2 s. Flags given override.
+        #[arg(long)]
+        quick: bool,
+        /// W's tempo, seconds [default: 5].
+        #[arg(long)]
+        tempo: Option<f64>,
+        /// First port of the servers (public, ops; split: one per role after them). 0: free
+        /// ports.
+        #[arg(long, default_value_t = 18400)]
+        port: u16,
+        #[arg(long, value_parser = duration)]
+        wrk_duration: Option<Duration>,
+        #[arg(long, default_value_t = 2)]
+        wrk_threads: u32,
+        #[arg(long, default_value_t = 100)]
+        wrk_connections: u32,
+        /// Burst sizes, comma-separated [default: 2000,5000].
+        #[arg(long, value_delimiter = ',')]
+        bursts: Vec<u32>,
+        #[arg(long, default_value = "2s", value_parser = duration)]
+        refresh: Duration,
+        /// RSS is read again this long after the first burst [default: 60s].
+        #[arg(long, value_parser = duration)]
+        after: Option<Duration>,
+        /// Requests at once in the overload [default: 10000].
+        #[arg(long)]
+        overload_connections: Option<u32>,
+        /// [default: 10m]
+        #[arg(long, value_parser = duration)]
+        soak: Option<Duration>,
+        #[arg(long, default_value_t = 200.0)]
+        soak_pages_per_s: f64,
+        #[arg(long, default_value_t = 5.0)]
+        soak_plays_per_s: f64,
+        /// The lottery database of the mariadb scenario (an empty database:
+        /// mysql://USER:PASSWORD@HOST:PORT/DB).
+        #[arg(long)]
+        lottery_database: Option<String>,
+        /// More configuration for every server, KEY=VALUE (e.g. CLOUDHP_PLAY__MAX_DRAWS=2048).
+        #[arg(long)]
+        env: Vec<String>,
+        /// Where suite.md, the soak's CSV and (with --keep) the servers' data dirs go.
+        #[arg(long, default_value = "bench-results")]
+        out_dir: PathBuf,
+        /// Keep the servers' data dirs and logs.
+        #[arg(long)]
+        keep: bool,
+    },
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let base = args.base.trim_end_matches('/').to_owned();
-    let key_file = args.data_dir.join(KEY_FILE);
-    let links = if key_file.exists() {
-        // The first key of the file signs, as in the web role.
-        let keys = load_or_create(&key_file)?;
-        Links::signed(&keys, &base)?
-    } else {
-        Links::open(&base)
+    let target = || -> anyhow::Result<Target> {
+        let base = args.base.trim_end_matches('/');
+        let http = common::client(args.ca_file.as_deref(), Duration::from_secs(120))?;
+        Ok(Target::new(
+            http,
+            base,
+            common::links(&args.data_dir, base)?,
+        ))
     };
-    let links = Arc::new(links);
-    let mut http = reqwest::Client::builder()
-        .pool_max_idle_per_host(1024)
-        .timeout(Duration::from_secs(120));
-    if let Some(path) = &args.ca_file {
-        let pem = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-        let cert = reqwest::Certificate::from_pem(&pem)
-            .with_context(|| format!("{} is not a PEM certificate", path.display()))?;
-        http = http.add_root_certificate(cert);
-    }
-    let http = http.build()?;
     match args.what {
         What::Pages {
             users,
             requests,
+            duration,
             ids,
             with_pictures,
         } => {
-            pages(
-                http,
-                &base,
-                links,
+            let o = pages::Options {
                 users,
                 requests,
-                range(&ids)?,
+                duration,
+                ids,
                 with_pictures,
-            )
-            .await
+                timeout: Duration::from_secs(30),
+            };
+            let got = pages::run(&target()?, &o).await;
+            got.print("pages");
+            if got.answers.except(&["200"]) > 0 {
+                println!("errors: {}", got.answers.except(&["200"]));
+            }
         }
-        What::Plays { customers } => plays(http, &base, links, range(&customers)?).await,
+        What::Wrk {
+            ids,
+            threads,
+            connections,
+            duration,
+            no_healthz,
+        } => {
+            let target = target()?;
+            let o = wrk::Options {
+                threads,
+                connections,
+                duration,
+            };
+            let healthz = if no_healthz {
+                None
+            } else {
+                let h = wrk::run(&target, None, "/healthz", &o).await?;
+                h.print("/healthz");
+                Some(h)
+            };
+            let got = wrk::run(&target, Some(ids), "/index.html", &o).await?;
+            got.print(&format!("pages {ids}"));
+            if let Some(h) = healthz {
+                println!(
+                    "pages/healthz: {:.0} % (target ≥ 33 %), p99 {:.2} ms (target ≤ 10 ms)",
+                    got.requests_per_s / h.requests_per_s.max(1e-9) * 100.0,
+                    got.p99_ms
+                );
+            }
+        }
+        What::Plays { customers } => {
+            let o = burst::Options {
+                customers,
+                refresh: Duration::from_millis(50),
+                via: burst::Via::Api,
+                give_up: Duration::from_secs(300),
+                hang: Duration::from_secs(120),
+                sample_pids: Vec::new(),
+                after: None,
+                tempo: None,
+                quiet: true,
+            };
+            let got = burst::run(&target()?, &o).await;
+            println!(
+                "plays (press to won): {} in {:.2} s = {:.1}/s | latency ms: {}",
+                got.latency.count(),
+                got.last.as_secs_f64(),
+                got.latency.count() as f64 / got.last.as_secs_f64().max(1e-9),
+                got.latency.line()
+            );
+            let failed = got.refused + got.failed + got.stuck;
+            if failed > 0 {
+                println!("failed draws: {failed} (presses answered {})", got.presses);
+            }
+        }
+        What::Burst {
+            customers,
+            refresh,
+            via,
+            give_up,
+            hang,
+            sample_pid,
+            after,
+            tempo,
+        } => {
+            let o = burst::Options {
+                customers,
+                refresh,
+                via,
+                give_up,
+                hang,
+                sample_pids: sample_pid.unwrap_or_default(),
+                after,
+                tempo,
+                quiet: false,
+            };
+            let got = burst::run(&target()?, &o).await;
+            got.print("burst");
+            if !got.all_ended_well() {
+                bail!("not every customer got a result");
+            }
+        }
+        What::Sample {
+            pid,
+            every,
+            duration,
+            out,
+        } => sample::run(pid, every, duration, out.as_deref()).await?,
+        What::Soak {
+            duration,
+            pid,
+            every,
+            pages_per_s,
+            ids,
+            plays_per_s,
+            fresh,
+            refresh,
+            out,
+        } => {
+            let o = soak::Options {
+                duration,
+                pids: pid,
+                every,
+                pages_per_s,
+                page_ids: ids,
+                plays_per_s,
+                fresh,
+                refresh,
+                hang: Duration::from_secs(10),
+                out: Some(out),
+            };
+            soak::run(&target()?, &o).await?.print("soak");
+        }
+        What::Overload {
+            connections,
+            what,
+            ids,
+            hang,
+            ops,
+        } => {
+            let o = overload::Options {
+                connections,
+                what,
+                ids,
+                hang,
+                ops,
+            };
+            let got = overload::run(&target()?, &o).await;
+            got.print("overload");
+            if got.hung > 0 {
+                bail!("{} requests hung", got.hung);
+            }
+        }
+        What::Suite {
+            binary,
+            runs,
+            scenarios,
+            quick,
+            tempo,
+            port,
+            wrk_duration,
+            wrk_threads,
+            wrk_connections,
+            bursts,
+            refresh,
+            after,
+            overload_connections,
+            soak,
+            soak_pages_per_s,
+            soak_plays_per_s,
+            lottery_database,
+            env,
+            out_dir,
+            keep,
+        } => {
+            let binaries = binary
+                .iter()
+                .map(|b| match b.split_once('=') {
+                    Some((label, path)) => (label.to_owned(), PathBuf::from(path)),
+                    None => ("cloudhp".to_owned(), PathBuf::from(b)),
+                })
+                .collect::<Vec<_>>();
+            let mut labels: Vec<&str> = binaries.iter().map(|(l, _)| l.as_str()).collect();
+            labels.sort_unstable();
+            labels.dedup();
+            if labels.len() != binaries.len() {
+                bail!("give each --binary its own label: LABEL=PATH");
+            }
+            let env = env
+                .iter()
+                .map(|kv| {
+                    kv.split_once('=')
+                        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                        .with_context(|| format!("--env {kv}: expected KEY=VALUE"))
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let mut scenarios = scenarios;
+            if scenarios.is_empty() {
+                use suite::Scenario::*;
+                scenarios = vec![Pages, Bursts, Overload, Split, Soak];
+                if lottery_database.is_some() {
+                    scenarios.push(Mariadb);
+                }
+            }
+            // The quick version's value, or the full suite's.
+            macro_rules! pick {
+                ($quick:expr, $full:expr) => {
+                    if quick { $quick } else { $full }
+                };
+            }
+            let o = suite::Options {
+                binaries,
+                runs: runs.unwrap_or(pick!(1, 3)),
+                scenarios,
+                tempo: tempo.unwrap_or(pick!(2.0, 5.0)),
+                port,
+                wrk: wrk::Options {
+                    threads: wrk_threads,
+                    connections: wrk_connections,
+                    duration: wrk_duration.unwrap_or(Duration::from_secs(pick!(3, 10))),
+                },
+                played: pick!(200, 500),
+                unplayed: 1000,
+                bursts: if bursts.is_empty() {
+                    pick!(vec![200, 500], vec![2000, 5000])
+                } else {
+                    bursts
+                },
+                refresh,
+                after: after.unwrap_or(Duration::from_secs(pick!(10, 60))),
+                overload_connections: overload_connections.unwrap_or(10_000),
+                soak: soak.unwrap_or(Duration::from_secs(pick!(30, 600))),
+                soak_pages_per_s,
+                soak_plays_per_s,
+                lottery_database,
+                env,
+                out_dir,
+                keep,
+            };
+            suite::run(o).await?;
+        }
     }
+    Ok(())
 }

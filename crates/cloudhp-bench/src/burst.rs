@@ -1,0 +1,368 @@
+//! A burst of draws: every customer of a range presses Play at the same moment, then reloads
+//! their page as the page itself does (every `web.refresh`) until it shows the result.
+
+use std::time::{Duration, Instant};
+
+use crate::common::{Answers, Ids, Latency, Target, shows_na};
+use crate::sample::{self, Sampler};
+
+/// How a customer presses and watches: the page (its form posts to the page's URL and is
+/// answered a redirect back to the page, which reloads itself) or the JSON API.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Via {
+    Page,
+    Api,
+}
+
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub customers: Ids,
+    pub refresh: Duration,
+    pub via: Via,
+    /// A customer without a result this long after the press is stuck.
+    pub give_up: Duration,
+    /// A press or reload without an answer after this counts as hung (`timeout`).
+    pub hang: Duration,
+    /// Processes whose RSS and CPU are sampled (the server's).
+    pub sample_pids: Vec<u32>,
+    /// Read RSS once more this long after the last result.
+    pub after: Option<Duration>,
+    /// W's tempo in seconds: the burst's time bound is `tempo + N × CPU per draw / cores + 1 s`.
+    pub tempo: Option<f64>,
+    /// Print only the summary lines.
+    pub quiet: bool,
+}
+
+/// How one customer's draw ended, as seen from their page.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum End {
+    Won,
+    NoPrize,
+    /// The press was refused (its answer is in `presses`).
+    Refused,
+    /// Back to "not played" after the press: the draw failed.
+    Failed,
+    /// No result within `give_up`.
+    Stuck,
+}
+
+pub struct Customer {
+    end: End,
+    /// Press to the first reload that showed the result.
+    took: Duration,
+    press: Duration,
+    /// What the press was answered, when it was refused.
+    refusal: Option<String>,
+    reloads: Answers,
+    na: u64,
+}
+
+pub struct Outcome {
+    pub n: u32,
+    pub presses: Answers,
+    /// Press answer times.
+    pub press_latency: Latency,
+    pub reloads: Answers,
+    pub na_pages: u64,
+    pub won: u32,
+    pub no_prize: u32,
+    pub failed: u32,
+    pub stuck: u32,
+    pub refused: u32,
+    /// Press to result, per customer with a result.
+    pub latency: Latency,
+    /// Until the last customer had their result (all ended, the stuck ones at `give_up`).
+    pub last: Duration,
+    /// CPU seconds the sampled processes used from the press to the last result, per draw.
+    pub cpu_per_draw: Option<f64>,
+    pub bound: Option<f64>,
+    pub rss_idle_mb: Option<f64>,
+    pub rss_peak_mb: Option<f64>,
+    pub rss_after_mb: Option<f64>,
+    pub samples: Vec<sample::Sample>,
+}
+
+impl Outcome {
+    /// Presses not accepted (anything but the expected 303 or 202), hung ones included.
+    pub fn presses_refused(&self) -> u64 {
+        self.presses.except(&["accepted"])
+    }
+
+    pub fn reloads_refused(&self) -> u64 {
+        self.reloads.except(&["200"])
+    }
+
+    pub fn print(&self, name: &str) {
+        println!(
+            "{name}: {} presses: answers {} | press answered in ms: {}",
+            self.n,
+            self.presses,
+            self.press_latency.line()
+        );
+        println!(
+            "{name}: reloads {} | pages with an N/A panel: {}",
+            self.reloads, self.na_pages
+        );
+        println!(
+            "{name}: won {}, no prize {}, refused {}, failed {}, stuck {} | last result after {:.2} s | per customer {}",
+            self.won,
+            self.no_prize,
+            self.refused,
+            self.failed,
+            self.stuck,
+            self.last.as_secs_f64(),
+            self.latency.line_s()
+        );
+        if let Some(cpu) = self.cpu_per_draw {
+            let bound = self
+                .bound
+                .map(|b| {
+                    format!(
+                        " | bound tempo + N × CPU / cores + 1 s = {b:.2} s: {}",
+                        if self.last.as_secs_f64() <= b && self.all_ended_well() {
+                            "met"
+                        } else {
+                            "NOT met"
+                        }
+                    )
+                })
+                .unwrap_or_default();
+            println!("{name}: server CPU {:.2} ms per draw{bound}", cpu * 1000.0);
+        }
+        if let (Some(idle), Some(peak)) = (self.rss_idle_mb, self.rss_peak_mb) {
+            let after = self
+                .rss_after_mb
+                .map(|a| format!(", after {a:.1}"))
+                .unwrap_or_default();
+            println!("{name}: server RSS MB: before {idle:.1}, peak {peak:.1}{after}");
+        }
+    }
+
+    pub fn empty(n: u32) -> Self {
+        Self {
+            n,
+            presses: Answers::default(),
+            press_latency: Latency::default(),
+            reloads: Answers::default(),
+            na_pages: 0,
+            won: 0,
+            no_prize: 0,
+            failed: 0,
+            stuck: 0,
+            refused: 0,
+            latency: Latency::default(),
+            last: Duration::ZERO,
+            cpu_per_draw: None,
+            bound: None,
+            rss_idle_mb: None,
+            rss_peak_mb: None,
+            rss_after_mb: None,
+            samples: Vec::new(),
+        }
+    }
+
+    /// Counts one customer's draw.
+    pub fn tally(&mut self, c: Customer) {
+        self.press_latency.record(c.press);
+        self.reloads.add(&c.reloads);
+        self.na_pages += c.na;
+        self.last = self.last.max(c.took);
+        match c.end {
+            End::Refused => {
+                self.refused += 1;
+                self.presses
+                    .other(c.refusal.as_deref().unwrap_or("refused"));
+                return;
+            }
+            End::Won => self.won += 1,
+            End::NoPrize => self.no_prize += 1,
+            End::Failed => self.failed += 1,
+            End::Stuck => self.stuck += 1,
+        }
+        self.presses.other("accepted");
+        if matches!(c.end, End::Won | End::NoPrize) {
+            self.latency.record(c.took);
+        }
+    }
+
+    pub fn all_ended_well(&self) -> bool {
+        self.refused == 0 && self.failed == 0 && self.stuck == 0
+    }
+}
+
+/// Whether a reload shows the result: the state of the page's status panel
+/// (`<p class="state won">`) or the JSON's `status`.
+fn state_of_page(html: &[u8]) -> Option<&str> {
+    let text = std::str::from_utf8(html).ok()?;
+    let start = text.find("class=\"state ")? + "class=\"state ".len();
+    let end = text[start..].find('"')? + start;
+    Some(&text[start..end])
+}
+
+async fn press(target: &Target, o: &Options, n: u32) -> Result<(), String> {
+    let request = match o.via {
+        Via::Page => target.http.post(target.page_url(n)),
+        Via::Api => target.http.post(target.play_api_url(n)),
+    };
+    match request.timeout(o.hang).send().await {
+        Err(e) if e.is_timeout() => Err("timeout".into()),
+        Err(_) => Err("error".into()),
+        Ok(r) => {
+            let status = r.status().as_u16();
+            match (o.via, status) {
+                (Via::Page, 303) => {
+                    let to = r
+                        .headers()
+                        .get(reqwest::header::LOCATION)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("");
+                    // Back to the page with a notice: the press was not taken.
+                    match to.split_once("notice=") {
+                        Some((_, notice)) => Err(format!("303 {notice}")),
+                        None => Ok(()),
+                    }
+                }
+                (Via::Api, 202) => Ok(()),
+                _ => Err(status.to_string()),
+            }
+        }
+    }
+}
+
+/// One reload: the state it shows (`None` when it shows none), counted in `c`.
+async fn reload(target: &Target, o: &Options, n: u32, c: &mut Customer) -> Option<String> {
+    let url = match o.via {
+        Via::Page => target.page_url(n),
+        Via::Api => target.api_url(n),
+    };
+    let r = match target.http.get(url).timeout(o.hang).send().await {
+        Ok(r) => r,
+        Err(e) => {
+            c.reloads.failure(&e);
+            return None;
+        }
+    };
+    let status = r.status().as_u16();
+    let body = match r.bytes().await {
+        Ok(b) => b,
+        Err(e) => {
+            c.reloads.failure(&e);
+            return None;
+        }
+    };
+    c.reloads.status(status);
+    if status != 200 {
+        return None;
+    }
+    match o.via {
+        Via::Page => {
+            c.na += u64::from(shows_na(&body));
+            state_of_page(&body).map(str::to_owned)
+        }
+        Via::Api => {
+            let json: serde_json::Value = serde_json::from_slice(&body).ok()?;
+            let unavailable = json["unavailable"]
+                .as_object()
+                .is_some_and(|m| !m.is_empty());
+            c.na += u64::from(unavailable);
+            // The page's names of the states.
+            json["status"].as_str().map(|s| s.replace('_', "-"))
+        }
+    }
+}
+
+/// One customer: waits for `at`, presses Play, reloads until the result.
+pub async fn customer(target: Target, o: Options, n: u32, at: tokio::time::Instant) -> Customer {
+    let mut c = Customer {
+        end: End::Stuck,
+        took: Duration::ZERO,
+        press: Duration::ZERO,
+        refusal: None,
+        reloads: Answers::default(),
+        na: 0,
+    };
+    tokio::time::sleep_until(at).await;
+    let t0 = Instant::now();
+    let pressed = press(&target, &o, n).await;
+    c.press = t0.elapsed();
+    if let Err(kind) = pressed {
+        c.end = End::Refused;
+        c.refusal = Some(kind);
+        return c;
+    }
+    // The browser follows the redirect at once, then the page reloads every refresh.
+    loop {
+        let state = reload(&target, &o, n, &mut c).await;
+        match state.as_deref() {
+            Some("won") => c.end = End::Won,
+            Some("no-prize") => c.end = End::NoPrize,
+            Some("not-played") => c.end = End::Failed,
+            _ => {}
+        }
+        if c.end != End::Stuck {
+            c.took = t0.elapsed();
+            return c;
+        }
+        if t0.elapsed() >= o.give_up {
+            c.took = t0.elapsed();
+            return c;
+        }
+        tokio::time::sleep(o.refresh).await;
+    }
+}
+
+pub async fn run(target: &Target, o: &Options) -> Outcome {
+    let n = o.customers.len();
+    let sampler = (!o.sample_pids.is_empty())
+        .then(|| Sampler::start(o.sample_pids.clone(), Duration::from_millis(250)));
+    let rss_idle = (!o.sample_pids.is_empty()).then(|| sample::rss_total_mb(&o.sample_pids));
+    let cpu_before = sample::cpu_total(&o.sample_pids);
+    // Every task is spawned and waiting before the moment of the press.
+    let at = tokio::time::Instant::now() + Duration::from_millis(300 + u64::from(n / 20));
+    let tasks: Vec<_> = o
+        .customers
+        .iter()
+        .map(|id| tokio::spawn(customer(target.clone(), o.clone(), id, at)))
+        .collect();
+    let mut out = Outcome::empty(n);
+    out.rss_idle_mb = rss_idle;
+    for task in tasks {
+        if let Ok(c) = task.await {
+            out.tally(c);
+        }
+    }
+    if let Some(sampler) = sampler {
+        let cpu = sample::cpu_total(&o.sample_pids) - cpu_before;
+        out.cpu_per_draw = Some(cpu / f64::from(n.max(1)));
+        let cores = std::thread::available_parallelism().map_or(1, |c| c.get()) as f64;
+        // tempo + N × (CPU per draw) / cores + 1 s
+        out.bound = o.tempo.map(|tempo| tempo + cpu / cores + 1.0);
+        if let Some(after) = o.after {
+            if !o.quiet {
+                println!(
+                    "(last result in; reading RSS again in {:.0} s)",
+                    after.as_secs_f64()
+                );
+            }
+            tokio::time::sleep(after).await;
+            out.rss_after_mb = Some(sample::rss_total_mb(&o.sample_pids));
+        }
+        let samples = sampler.stop().await;
+        out.rss_peak_mb = Some(sample::peak_mb(&samples, 0.0));
+        out.samples = samples;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_state_of_a_page_is_read() {
+        let html = br#"<section class="panel status" id="status"><h2>Status</h2>
+    <p class="state no-prize">No prize this time</p>"#;
+        assert_eq!(state_of_page(html), Some("no-prize"));
+        assert_eq!(state_of_page(b"<p class=\"na\">N/A</p>"), None);
+    }
+}

@@ -1,0 +1,222 @@
+//! Past capacity: far more requests at once, each on its own connection, than the server
+//! admits. What the issue asks of the server: it sheds load (503 with `Retry-After`, counted
+//! in `/metrics`), it does not queue without bound, and no request hangs.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::common::{self, Answers, Ids, Latency, Target};
+
+/// What every connection asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum What {
+    /// The bare `/healthz` of the public port.
+    Healthz,
+    /// Customers' pages.
+    Pages,
+    /// Presses of Play (API) of distinct, fresh customers.
+    Plays,
+}
+
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub connections: u32,
+    pub what: What,
+    pub ids: Ids,
+    /// A request without an answer after this counts as hung.
+    pub hang: Duration,
+    /// The operations listener (`http://HOST:PORT`), to read `/metrics` before and after.
+    pub ops: Option<String>,
+}
+
+#[derive(Default)]
+pub struct Outcome {
+    pub n: u32,
+    pub answers: Answers,
+    pub shed: u64,
+    pub shed_with_retry_after: u64,
+    /// Time to a 503.
+    pub shed_latency: Latency,
+    /// Time to any other answer.
+    pub served_latency: Latency,
+    pub hung: u64,
+    pub elapsed: Duration,
+    /// Refusals counted by the server, from `/metrics` (after − before): connections over the
+    /// cap and requests answered 503.
+    pub metrics_refused_connections: Option<f64>,
+    pub metrics_503: Option<f64>,
+}
+
+impl Outcome {
+    pub fn print(&self, name: &str) {
+        println!(
+            "{name}: {} requests at once in {:.2} s: answers {}",
+            self.n,
+            self.elapsed.as_secs_f64(),
+            self.answers
+        );
+        println!(
+            "{name}: 503 {} ({:.1} %), {} of them with Retry-After | 503 after ms: {} | others after ms: {} | hung (> limit): {}",
+            self.shed,
+            self.shed as f64 * 100.0 / f64::from(self.n.max(1)),
+            self.shed_with_retry_after,
+            self.shed_latency.line(),
+            self.served_latency.line(),
+            self.hung
+        );
+        if let (Some(c), Some(r)) = (self.metrics_refused_connections, self.metrics_503) {
+            println!(
+                "{name}: /metrics counted {c:.0} connections refused over the cap and {r:.0} requests answered 503"
+            );
+        }
+    }
+}
+
+/// Sums the samples of a Prometheus metric whose labels contain each of `labels`
+/// (`status="503"`).
+pub fn metric_sum(text: &str, name: &str, labels: &[&str]) -> f64 {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter(|l| {
+            l.strip_prefix(name)
+                .is_some_and(|rest| rest.starts_with('{') || rest.starts_with(' '))
+        })
+        .filter(|l| labels.iter().all(|want| l.contains(want)))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+pub async fn metrics(http: &reqwest::Client, ops: &str) -> Option<String> {
+    let r = http
+        .get(format!("{}/metrics", ops.trim_end_matches('/')))
+        .timeout(Duration::from_secs(10))
+        .send()
+        .await
+        .ok()?;
+    r.text().await.ok()
+}
+
+fn refusals(text: &str) -> (f64, f64) {
+    (
+        metric_sum(
+            text,
+            "cloudhp_http_connections_total",
+            &["listener=\"public\"", "outcome=\"refused\""],
+        ),
+        metric_sum(text, "cloudhp_http_requests_total", &["status=\"503\""]),
+    )
+}
+
+pub async fn run(target: &Target, o: &Options) -> Outcome {
+    let before = match &o.ops {
+        Some(ops) => metrics(&target.http, ops).await,
+        None => None,
+    };
+    // A client of its own: no connection of an earlier scenario is reused, every request opens
+    // one, and keeps it open once answered (as browsers keep theirs alive) until the client is
+    // dropped at the end: the connections add up past the server's cap.
+    let http = common::client(None, o.hang).unwrap_or_else(|_| target.http.clone());
+    let at =
+        tokio::time::Instant::now() + Duration::from_millis(300 + u64::from(o.connections / 20));
+    let started = Instant::now();
+    // Each request holds its connection (its answer's body unread) until every request has
+    // its answer, or the hang limit: the connections are all open at once, as that many
+    // clients would hold them, and a reused connection does not hide the load.
+    let answered = Arc::new(AtomicU32::new(0));
+    let (release, released) = tokio::sync::watch::channel(false);
+    let release = Arc::new(release);
+    let tasks: Vec<_> = (0..o.connections)
+        .map(|i| {
+            let (http, target, o) = (http.clone(), target.clone(), o.clone());
+            let (answered, release, mut released) =
+                (answered.clone(), release.clone(), released.clone());
+            tokio::spawn(async move {
+                tokio::time::sleep_until(at).await;
+                let t = Instant::now();
+                let request = match o.what {
+                    What::Healthz => http.get(format!("{}/healthz", target.base)),
+                    What::Pages => http.get(target.page_url(o.ids.spread(u64::from(i)))),
+                    What::Plays => {
+                        let n = o.ids.first + i % o.ids.len();
+                        http.post(target.play_api_url(n))
+                    }
+                };
+                let sent = request.send().await;
+                let took = t.elapsed();
+                if answered.fetch_add(1, Ordering::SeqCst) + 1 == o.connections {
+                    let _ = release.send(true);
+                }
+                let answer = match sent {
+                    Ok(r) => {
+                        let status = r.status().as_u16();
+                        let retry_after = r.headers().contains_key(reqwest::header::RETRY_AFTER);
+                        let _ = tokio::time::timeout(o.hang, released.wait_for(|r| *r)).await;
+                        // The whole answer, body included.
+                        match r.bytes().await {
+                            Ok(_) => Ok((status, retry_after)),
+                            Err(e) => Err(e),
+                        }
+                    }
+                    Err(e) => Err(e),
+                };
+                (answer, took)
+            })
+        })
+        .collect();
+    let mut out = Outcome {
+        n: o.connections,
+        ..Outcome::default()
+    };
+    for task in tasks {
+        let Ok((answer, took)) = task.await else {
+            continue;
+        };
+        match answer {
+            Ok((status, retry_after)) => {
+                out.answers.status(status);
+                if status == 503 {
+                    out.shed += 1;
+                    out.shed_with_retry_after += u64::from(retry_after);
+                    out.shed_latency.record(took);
+                } else {
+                    out.served_latency.record(took);
+                }
+            }
+            Err(e) => {
+                out.answers.failure(&e);
+                out.hung += u64::from(e.is_timeout());
+            }
+        }
+    }
+    out.elapsed = started.elapsed().saturating_sub(Duration::from_millis(300));
+    if let (Some(before), Some(ops)) = (before, &o.ops)
+        && let Some(after) = metrics(&target.http, ops).await
+    {
+        let (c0, r0) = refusals(&before);
+        let (c1, r1) = refusals(&after);
+        out.metrics_refused_connections = Some(c1 - c0);
+        out.metrics_503 = Some(r1 - r0);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metrics_are_summed_by_label() {
+        let text = "# TYPE cloudhp_http_requests_total counter
+cloudhp_http_requests_total{method=\"GET\",route=\"/index.html\",status=\"200\"} 10
+cloudhp_http_requests_total{method=\"GET\",route=\"/index.html\",status=\"503\"} 3
+cloudhp_http_requests_total{method=\"POST\",route=\"/index.html\",status=\"503\"} 2
+cloudhp_http_requests_total_other 99
+";
+        assert_eq!(
+            metric_sum(text, "cloudhp_http_requests_total", &["status=\"503\""]),
+            5.0
+        );
+        assert_eq!(metric_sum(text, "cloudhp_http_requests_total", &[]), 15.0);
+    }
+}
