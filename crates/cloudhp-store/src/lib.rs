@@ -187,9 +187,12 @@ impl Pool {
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true);
+            // No ping before each query (sqlx's default): a connection to a local file cannot
+            // go stale, and the ping doubled the round trips to the connection's thread.
             let pool = SqlitePoolOptions::new()
                 .max_connections(settings.max_connections)
                 .acquire_timeout(settings.acquire_timeout)
+                .test_before_acquire(false)
                 .connect_lazy_with(options);
             Ok(Self::Sqlite(pool))
         } else if url.starts_with("mysql:") || url.starts_with("mariadb:") {

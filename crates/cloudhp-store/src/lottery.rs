@@ -360,21 +360,74 @@ const SELECT_PLAY: &str = "SELECT customer_id, state, attempts, lease_until, req
      FROM plays WHERE customer_id = ?";
 
 /// The lottery database.
+///
+/// Its connections are split by what waits on them, so that a crowd of pages can never starve
+/// the draws in flight of the connections they need to renew and record (see
+/// [`LotteryDb::connect_lazy`]).
 #[derive(Clone, Debug)]
 pub struct LotteryDb {
+    /// Claims, the outbox, the mailing, migrations: everything not below.
     pub(crate) pool: Pool,
+    /// The status lookups of the pages and the admin area's reports.
+    pub(crate) reads: Pool,
+    /// The writes of the draws in flight: renewals, results, failures, take-overs.
+    pub(crate) draws: Pool,
 }
+
+/// How long a write waits for SQLite's one writer connection: as long as a connection of its
+/// own would have waited for the database's lock (its busy timeout).
+const SQLITE_WRITER_WAIT: Duration = Duration::from_secs(10);
 
 impl LotteryDb {
     /// Opens the database at `url` (lazily: see [`Pool::connect_lazy`]).
+    ///
+    /// - SQLite: `settings.max_connections` connections for the reads, and **one** writer
+    ///   connection shared by every write. SQLite lets one writer in at a time; writes queued
+    ///   in order on one connection beat writers on several connections retrying a busy lock
+    ///   (with growing sleeps) by far under a burst of presses, and the reads never wait for
+    ///   them (WAL).
+    /// - MySQL/MariaDB: `settings.max_connections` connections for the pages and the claims,
+    ///   and as many more of their own for the draws in flight.
+    /// - An SQLite database in memory is one connection: every part shares it.
     pub fn connect_lazy(url: &str, settings: &PoolSettings) -> Result<Self, StoreError> {
-        Ok(Self {
-            pool: Pool::connect_lazy(url, settings)?,
+        let pool = Pool::connect_lazy(url, settings)?;
+        Ok(match &pool {
+            Pool::Sqlite(_) if url.contains(":memory:") => Self::from_pool(pool),
+            Pool::Sqlite(_) => {
+                let writer = Pool::connect_lazy(
+                    url,
+                    &PoolSettings {
+                        max_connections: 1,
+                        acquire_timeout: settings.acquire_timeout.max(SQLITE_WRITER_WAIT),
+                        ..settings.clone()
+                    },
+                )?;
+                Self {
+                    reads: pool,
+                    draws: writer.clone(),
+                    pool: writer,
+                }
+            }
+            Pool::MySql(_) => Self {
+                reads: pool.clone(),
+                draws: Pool::connect_lazy(url, settings)?,
+                pool,
+            },
         })
     }
 
+    /// One pool for everything (tests, and tools that make a few calls).
     pub fn from_pool(pool: Pool) -> Self {
-        Self { pool }
+        Self {
+            reads: pool.clone(),
+            draws: pool.clone(),
+            pool,
+        }
+    }
+
+    /// Every pool of the database, to close them on shutdown (closing one twice is harmless).
+    pub fn pools(&self) -> [Pool; 3] {
+        [self.pool.clone(), self.reads.clone(), self.draws.clone()]
     }
 
     pub(crate) fn pool(&self) -> &Pool {
@@ -409,7 +462,12 @@ impl LotteryDb {
 
     /// The row of `id`, if the customer ever asked to play.
     pub async fn record(&self, id: CustomerId) -> Result<Option<PlayRecord>, StoreError> {
-        let row: Option<PlayRow> = on_pool!(&self.pool, |p| {
+        self.record_on(&self.reads, id).await
+    }
+
+    /// The row of `id`, read on `pool` (a draw in flight reads on its own connections).
+    async fn record_on(&self, pool: &Pool, id: CustomerId) -> Result<Option<PlayRecord>, StoreError> {
+        let row: Option<PlayRow> = on_pool!(pool, |p| {
             sqlx::query_as(SELECT_PLAY)
                 .bind(i64::from(id.get()))
                 .fetch_optional(p)
@@ -526,7 +584,7 @@ impl LotteryDb {
         lease: Duration,
     ) -> Result<bool, StoreError> {
         let now_ms = millis(now);
-        let affected = on_pool!(&self.pool, |p| {
+        let affected = on_pool!(&self.draws, |p| {
             sqlx::query(
                 "UPDATE plays SET lease_until = ?, updated_at = ? \
                  WHERE customer_id = ? AND claim_token = ? AND state = 'drawing'",
@@ -570,7 +628,7 @@ impl LotteryDb {
         now: OffsetDateTime,
     ) -> Result<Completion, StoreError> {
         let now_ms = millis(now);
-        let Some(record) = self.record(id).await? else {
+        let Some(record) = self.record_on(&self.draws, id).await? else {
             return Ok(Completion::LostClaim);
         };
         let (state, prize, name) = match outcome {
@@ -593,7 +651,7 @@ impl LotteryDb {
             }
             Outcome::NoPrize { .. } => None,
         };
-        on_pool!(&self.pool, |p| {
+        on_pool!(&self.draws, |p| {
             let mut tx = p.begin().await?;
             let updated = sqlx::query(
                 "UPDATE plays SET state = ?, prize = ?, prize_name = ?, played_at = ?, \
@@ -774,7 +832,7 @@ impl LotteryDb {
         reason: &str,
         now: OffsetDateTime,
     ) -> Result<bool, StoreError> {
-        let affected = on_pool!(&self.pool, |p| {
+        let affected = on_pool!(&self.draws, |p| {
             sqlx::query(
                 "UPDATE plays SET state = 'failed', failure = ?, last_error = ?, \
                    lease_until = 0, updated_at = ? \
@@ -899,7 +957,7 @@ impl LotteryDb {
     ) -> Result<Option<TakeOver>, StoreError> {
         let token = ClaimToken::new();
         let (take_over, give_up) = which.statements();
-        let taken = on_pool!(&self.pool, |p| {
+        let taken = on_pool!(&self.draws, |p| {
             let query = sqlx::query(take_over)
                 .bind(token.as_str())
                 .bind(now_ms.saturating_add(duration_millis(lease)))
@@ -915,7 +973,7 @@ impl LotteryDb {
                 .await?
                 .map(|record| TakeOver::Acquired(token, record)));
         }
-        let given_up = on_pool!(&self.pool, |p| {
+        let given_up = on_pool!(&self.draws, |p| {
             let query = sqlx::query(give_up)
                 .bind(DrawFailure::Abandoned.as_str())
                 .bind(gave_up(max_attempts))
@@ -927,7 +985,7 @@ impl LotteryDb {
         if given_up != 1 {
             return Ok(None);
         }
-        Ok(self.record(id).await?.map(TakeOver::GaveUp))
+        Ok(self.record_on(&self.draws, id).await?.map(TakeOver::GaveUp))
     }
 
     /// Leases up to `limit` due, undelivered outbox entries to `owner` for `lease`. Entries

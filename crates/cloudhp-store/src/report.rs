@@ -120,7 +120,7 @@ fn bucket_minutes(span_ms: i64) -> u32 {
 impl LotteryDb {
     /// Draws by the state of their row.
     pub async fn state_counts(&self) -> Result<BTreeMap<String, u64>, StoreError> {
-        let rows: Vec<(String, i64)> = on_pool!(&self.pool, |p| {
+        let rows: Vec<(String, i64)> = on_pool!(&self.reads, |p| {
             sqlx::query_as("SELECT state, COUNT(*) FROM plays GROUP BY state")
                 .fetch_all(p)
                 .await?
@@ -133,7 +133,7 @@ impl LotteryDb {
 
     /// How often each prize was won, by prize name.
     pub async fn prizes_won(&self) -> Result<Vec<(Prize, u64)>, StoreError> {
-        let rows: Vec<(String, i64)> = on_pool!(&self.pool, |p| {
+        let rows: Vec<(String, i64)> = on_pool!(&self.reads, |p| {
             sqlx::query_as(
                 "SELECT prize, COUNT(*) FROM plays WHERE state = 'won' AND prize IS NOT NULL \
                  GROUP BY prize ORDER BY prize",
@@ -153,7 +153,7 @@ impl LotteryDb {
     /// The draws that ended (a date recorded), per bucket from the first to the last: the
     /// buckets are as small as keeps them under [`MAX_BUCKETS`].
     pub async fn draw_pace(&self) -> Result<DrawPace, StoreError> {
-        let (first, last): (Option<i64>, Option<i64>) = on_pool!(&self.pool, |p| {
+        let (first, last): (Option<i64>, Option<i64>) = on_pool!(&self.reads, |p| {
             sqlx::query_as("SELECT MIN(played_at), MAX(played_at) FROM plays")
                 .fetch_one(p)
                 .await?
@@ -166,7 +166,7 @@ impl LotteryDb {
         };
         let minutes = bucket_minutes(last - first);
         let size = i64::from(minutes) * MINUTE_MS;
-        let rows: Vec<(i64, i64)> = on_pool!(&self.pool, |p| {
+        let rows: Vec<(i64, i64)> = on_pool!(&self.reads, |p| {
             sqlx::query_as(
                 "SELECT played_at - (played_at % ?) AS bucket, COUNT(*) FROM plays \
                  WHERE played_at IS NOT NULL GROUP BY bucket ORDER BY bucket",
@@ -209,7 +209,7 @@ impl LotteryDb {
             "{WINNER_COLUMNS}{filter} ORDER BY played_at DESC, customer_id DESC LIMIT ? OFFSET ?"
         );
         let offset = i64::try_from(offset).unwrap_or(i64::MAX);
-        let (total, rows): (i64, Vec<WinnerRow>) = on_pool!(&self.pool, |p| {
+        let (total, rows): (i64, Vec<WinnerRow>) = on_pool!(&self.reads, |p| {
             let total = bind_search!(sqlx::query_scalar(AssertSqlSafe(count_sql)), &values)
                 .fetch_one(p)
                 .await?;
@@ -234,7 +234,7 @@ impl LotteryDb {
         limit: u32,
     ) -> Result<Vec<Winner>, StoreError> {
         let after = after.map_or(0, |id| i64::from(id.get()));
-        let rows: Vec<WinnerRow> = on_pool!(&self.pool, |p| {
+        let rows: Vec<WinnerRow> = on_pool!(&self.reads, |p| {
             sqlx::query_as(AssertSqlSafe(format!(
                 "{WINNER_COLUMNS} WHERE state = 'won' AND customer_id > ? \
                  ORDER BY customer_id LIMIT ?"

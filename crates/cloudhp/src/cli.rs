@@ -268,11 +268,18 @@ enum CustomersCommand {
     },
 }
 
+/// Threads for blocking work (file writes of pictures and mails, ticket renders), instead of
+/// tokio's 512: a burst of thousands of draws queues its file writes on these rather than
+/// starting hundreds of threads, each with its stack and allocator cache, that the process
+/// would carry for a while after the burst. Each of these calls takes a millisecond or so.
+const BLOCKING_THREADS: usize = 32;
+
 /// Runs the command line; the process exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .max_blocking_threads(BLOCKING_THREADS)
         .build()
         .context("cannot start the async runtime")
         .and_then(|rt| rt.block_on(run(cli)));

@@ -52,10 +52,9 @@ async fn open(w: &mut Wiring, config: &Config) -> anyhow::Result<LotteryDb> {
         acquire_timeout: config.lottery.acquire_timeout,
         read_only: false,
     };
-    let db = LotteryDb::from_pool(
-        w.open_pool(&config.lottery_url(), &settings)
-            .context("invalid lottery.database")?,
-    );
+    let db = LotteryDb::connect_lazy(&config.lottery_url(), &settings)
+        .context("invalid lottery.database")?;
+    w.pools.extend(db.pools());
     migrate(&db).await?;
     w.ready("lottery_db", readiness(&db));
     Ok(db)

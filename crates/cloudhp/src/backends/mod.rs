@@ -28,6 +28,9 @@ pub struct Shared {
     pub(crate) images: Option<Arc<dyn ImageStore>>,
     /// `Some(None)`: looked at, and no bus is configured.
     pub(crate) bus: Option<Option<LazyBus>>,
+    /// The identity role as the web and play roles of this process call it (its answers
+    /// cached), so that they share one cache.
+    pub(crate) identity: Option<cloudhp_core::IdentityHandle>,
 }
 
 /// Checks the settings of every backend that a role of `roles` uses; the error names the key.

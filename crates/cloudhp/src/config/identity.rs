@@ -31,6 +31,12 @@ pub struct IdentityConfig {
     pub acquire_timeout: Duration,
     #[serde(with = "humantime_serde")]
     pub query_timeout: Duration,
+    /// How long a customer record found is reused by the roles that look customers up (the
+    /// web and play roles); `0s` asks the database every time.
+    #[serde(with = "humantime_serde")]
+    pub cache_ttl: Duration,
+    /// How many customer records each of those processes keeps at most; `0` keeps none.
+    pub cache_capacity: u64,
 }
 
 impl Default for IdentityConfig {
@@ -44,11 +50,21 @@ impl Default for IdentityConfig {
             max_connections: 10,
             acquire_timeout: Duration::from_secs(1),
             query_timeout: Duration::from_secs(2),
+            cache_ttl: Duration::from_secs(60),
+            cache_capacity: 50_000,
         }
     }
 }
 
 impl IdentityConfig {
+    /// The cache of customer records (`cache_ttl`, `cache_capacity`).
+    pub fn cache(&self) -> crate::roles::identity::cache::CacheSettings {
+        crate::roles::identity::cache::CacheSettings {
+            capacity: self.cache_capacity,
+            ttl: self.cache_ttl,
+        }
+    }
+
     /// Checks the identity role's keys; those of its database are checked by
     /// `backends::customer_db`.
     pub(super) fn validate(&self) -> Result<(), ConfigError> {

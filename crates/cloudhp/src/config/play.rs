@@ -24,6 +24,9 @@ pub struct PlayConfig {
     pub worker_concurrency: u32,
     /// Draws in progress at once in this process.
     pub max_draws: u32,
+    /// Draws admitted and not finished in this process (in progress, or waiting for one of
+    /// `max_draws`); a press past it is refused as busy (503 with `Retry-After`).
+    pub max_pending: u32,
     /// How long a claim is held before a recovery may take it over; longer than
     /// `worker_timeout` + `store_timeout`.
     #[serde(with = "humantime_serde")]
@@ -52,7 +55,8 @@ impl Default for PlayConfig {
             worker_urls: Vec::new(),
             worker_timeout: Duration::from_secs(30),
             worker_concurrency: 64,
-            max_draws: 1024,
+            max_draws: 8192,
+            max_pending: 20_000,
             lease: Duration::from_secs(60),
             store_timeout: Duration::from_secs(10),
             sweep_interval: Duration::from_secs(5),
@@ -85,6 +89,7 @@ impl PlayConfig {
         positive("play.sweep_interval", self.sweep_interval)?;
         at_least_one("play.worker_concurrency", self.worker_concurrency)?;
         at_least_one("play.max_draws", self.max_draws)?;
+        at_least_one("play.max_pending", self.max_pending)?;
         at_least_one("play.max_attempts", self.max_attempts)?;
         check_instance(&self.instance)?;
         if self.lease <= self.worker_timeout + self.store_timeout {

@@ -47,6 +47,9 @@ pub struct WebConfig {
     /// The language of the pages when neither the customer's shop account nor the browser
     /// names one we have (`en`, `fr`).
     pub language: String,
+    /// How many finished draws (won, or no prize: they never change) the web role keeps in
+    /// memory, so that their pages ask no other role; `0` keeps none.
+    pub finished_cache: u64,
 }
 
 impl Default for WebConfig {
@@ -62,6 +65,7 @@ impl Default for WebConfig {
             start_timeout: Duration::from_secs(5),
             refresh: Duration::from_secs(2),
             language: "en".into(),
+            finished_cache: 50_000,
         }
     }
 }

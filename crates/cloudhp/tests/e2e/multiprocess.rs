@@ -64,10 +64,17 @@ async fn each_role_in_its_own_process_and_the_page_survives_each_one_dying() {
     let sandbox = Sandbox::new("[worker]\ntempo = 0.5\n");
     let mut cluster = Cluster {
         sandbox,
-        env: vec![(
-            "CLOUDHP_ROLES__TOKEN".into(),
-            "internal-secret-for-the-test".into(),
-        )],
+        // Without the web role's caches: every page asks every role, so each role's death
+        // shows on the winner's page (with them, the winner's page stays whole: see
+        // `shop.rs` and the web role's tests).
+        env: vec![
+            (
+                "CLOUDHP_ROLES__TOKEN".into(),
+                "internal-secret-for-the-test".into(),
+            ),
+            ("CLOUDHP_WEB__FINISHED_CACHE".into(), "0".into()),
+            ("CLOUDHP_IDENTITY__CACHE_CAPACITY".into(), "0".into()),
+        ],
         procs: Vec::new(),
     };
     let url = |port: u16| format!("http://127.0.0.1:{port}");

@@ -5,18 +5,32 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use cloudhp_core::{Customer, CustomerId, Identity, IdentityHandle, ServiceError};
 
+use super::cache::CachedIdentity;
 use super::{IDENTITY_SERVICE, routes};
 use crate::config::Config;
 use crate::rpc::{Remote, RemoteRole};
+use crate::wiring::Wiring;
 
 pub struct RemoteIdentity(pub RemoteRole);
 
-/// The identity role as its callers use it: the local service when it runs here (`local`), else
-/// a client of `roles.identity_url`.
-pub fn handle(local: Option<&IdentityHandle>, remote: &Remote, config: &Config) -> IdentityHandle {
-    remote.handle(local, IDENTITY_SERVICE, &config.roles.identity_url, |c| {
+/// The identity role as its callers in this process use it: the local service when it runs
+/// here (`local`), else a client of `roles.identity_url`; either behind the cache of customer
+/// records (`identity.cache_ttl`), one for the whole process.
+pub fn handle(
+    w: &mut Wiring,
+    local: Option<&IdentityHandle>,
+    remote: &Remote,
+    config: &Config,
+) -> IdentityHandle {
+    if let Some(shared) = &w.shared.identity {
+        return shared.clone();
+    }
+    let plain = remote.handle(local, IDENTITY_SERVICE, &config.roles.identity_url, |c| {
         Arc::new(RemoteIdentity(c))
-    })
+    });
+    let cached = CachedIdentity::wrap(plain, config.identity.cache());
+    w.shared.identity = Some(cached.clone());
+    cached
 }
 
 #[async_trait]

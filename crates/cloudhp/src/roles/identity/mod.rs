@@ -4,6 +4,7 @@
 //! for the processes where it does not run (`client`), and its start-up (`wiring`).
 
 pub mod api;
+pub mod cache;
 pub mod client;
 #[cfg(test)]
 pub(crate) mod contract;

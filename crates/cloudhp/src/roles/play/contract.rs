@@ -48,6 +48,7 @@ async fn play(dir: &Path, campaign: CampaignWindow) -> (PlayService, [Pool; 2]) 
             sweep_interval: Duration::from_secs(1),
             max_attempts: 3,
             max_draws: 8,
+            max_pending: 1000,
             campaign,
             instance: "contract".into(),
             prizes: None,

@@ -71,6 +71,10 @@ pub const PLAY_SERVICE: &str = "the play service";
 /// batches until none is left.
 const SWEEP_BATCH: u32 = 32;
 
+/// Lease kept in hand beyond what the next steps of a draw may take, for the clocks of the
+/// processes that could take the claim over: a claim with less left is renewed.
+const LEASE_MARGIN: Duration = Duration::from_secs(5);
+
 /// Why a draw is re-driven: the label `reason` of `cloudhp_draws_recovered_total`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Recovery {
@@ -97,6 +101,9 @@ pub struct PlaySettings {
     pub sweep_interval: Duration,
     pub max_attempts: u32,
     pub max_draws: u32,
+    /// Draws admitted and not finished (running or waiting for one of `max_draws`): a press
+    /// past it is refused as busy, so a burst never queues without bound.
+    pub max_pending: u32,
     /// Presses outside it are refused ([`ServiceError::Closed`]).
     pub campaign: CampaignWindow,
     /// The holder named in this process's claims (`play.instance`): stable across restarts of
@@ -173,11 +180,12 @@ impl PlayService {
         self.inner.draws.clone()
     }
 
-    fn spawn_draw(&self, id: CustomerId, token: ClaimToken) {
+    /// Drives the claim `token`, whose lease was granted no earlier than `leased_at`.
+    fn spawn_draw(&self, id: CustomerId, token: ClaimToken, leased_at: Instant) {
         let inner = self.inner.clone();
         self.inner
             .draws
-            .spawn(async move { inner.drive(id, token).await });
+            .spawn(async move { inner.drive(id, token, leased_at).await });
     }
 
     /// Takes over the claims whose holder died and whose lease expired, batch after batch
@@ -189,7 +197,7 @@ impl PlayService {
         loop {
             // Each batch takes over what it lists (the lease moves into the future) or finds
             // it taken by someone else: the next batch lists only claims not seen yet.
-            let now = OffsetDateTime::now_utc();
+            let (now, leased_at) = (OffsetDateTime::now_utc(), Instant::now());
             let expired = self.inner.db.expired_claims(now, SWEEP_BATCH).await?;
             for &id in &expired {
                 let taken = self
@@ -197,7 +205,7 @@ impl PlayService {
                     .db
                     .take_over_expired(id, now, s.lease, &s.instance, s.max_attempts)
                     .await?;
-                if self.redrive(taken, Recovery::Expired) {
+                if self.redrive(taken, Recovery::Expired, leased_at) {
                     recovered += 1;
                 }
             }
@@ -227,14 +235,14 @@ impl PlayService {
                     SWEEP_BATCH,
                 )
                 .await?;
-            let now = OffsetDateTime::now_utc();
+            let (now, leased_at) = (OffsetDateTime::now_utc(), Instant::now());
             for claim in &held {
                 let taken = self
                     .inner
                     .db
                     .take_over_held(claim, &s.instance, now, s.lease, s.max_attempts)
                     .await?;
-                if self.redrive(taken, Recovery::Restart) {
+                if self.redrive(taken, Recovery::Restart, leased_at) {
                     recovered += 1;
                 }
             }
@@ -247,7 +255,7 @@ impl PlayService {
 
     /// Drives a claim just taken over again; a draw the store gave up (interrupted
     /// `max_attempts` times) is only counted. Returns whether it is driven again.
-    fn redrive(&self, taken: Option<TakeOver>, why: Recovery) -> bool {
+    fn redrive(&self, taken: Option<TakeOver>, why: Recovery, leased_at: Instant) -> bool {
         match taken {
             None => false,
             Some(TakeOver::GaveUp(record)) => {
@@ -260,7 +268,7 @@ impl PlayService {
                 tracing::info!(customer = %id, attempt = record.attempts, reason = why.label(), "re-driving an interrupted draw");
                 metrics::counter!("cloudhp_draws_recovered_total", "reason" => why.label())
                     .increment(1);
-                self.spawn_draw(id, token);
+                self.spawn_draw(id, token, leased_at);
                 true
             }
         }
@@ -303,18 +311,25 @@ impl PlayService {
 impl Inner {
     /// Drives a held claim to its end: won, failed, or left for recovery when the database
     /// cannot be told.
-    async fn drive(&self, id: CustomerId, token: ClaimToken) {
+    async fn drive(&self, id: CustomerId, token: ClaimToken, leased_at: Instant) {
         let Ok(_slot) = self.slots.acquire().await else {
             return;
         };
         let _gauge = GaugeGuard::enter("cloudhp_draws_in_progress");
         let started = Instant::now();
         let s = &self.settings;
+        let mut leased_at = leased_at;
 
         // The wait for a slot may have outlived the claim's lease (a burst of plays): go on
-        // only with a claim that is still ours, and a fresh lease for W's call.
+        // only with a claim that is still ours, and enough lease for W's call.
         if !self
-            .keep_claim(id, &token, "while waiting for a slot")
+            .keep_claim(
+                id,
+                &token,
+                &mut leased_at,
+                s.worker_timeout + s.store_timeout,
+                "while waiting for a slot",
+            )
             .await
         {
             return;
@@ -341,7 +356,10 @@ impl Inner {
 
         // Fencing: only a holder whose claim is still valid may store and record; renewing
         // also covers the store and the commit with a fresh lease.
-        if !self.keep_claim(id, &token, "during the draw").await {
+        if !self
+            .keep_claim(id, &token, &mut leased_at, s.store_timeout, "during the draw")
+            .await
+        {
             return;
         }
 
@@ -490,15 +508,36 @@ impl Inner {
         }
     }
 
-    /// Renews the claim; `false` (counted and logged) when it is not ours any more, or when
-    /// the database cannot tell (the claim then expires and is recovered).
-    async fn keep_claim(&self, id: CustomerId, token: &ClaimToken, when: &str) -> bool {
+    /// Makes sure the claim is ours for `next` more (plus [`LEASE_MARGIN`]); `false`
+    /// (counted and logged) when it is not ours any more, or when the database cannot tell
+    /// (the claim then expires and is recovered).
+    ///
+    /// A lease granted at `leased_at` that still covers that is ours without asking: nobody
+    /// takes a claim over before its lease ends (but this instance's next incarnation, which
+    /// means this one is gone), so a draw of a few seconds makes no write between its claim
+    /// and its result (whose transaction checks the token anyway). Otherwise the claim is
+    /// renewed, and `leased_at` moves.
+    async fn keep_claim(
+        &self,
+        id: CustomerId,
+        token: &ClaimToken,
+        leased_at: &mut Instant,
+        next: Duration,
+        when: &str,
+    ) -> bool {
+        if leased_at.elapsed() + next + LEASE_MARGIN < self.settings.lease {
+            return true;
+        }
+        let renewing_at = Instant::now();
         match self
             .db
             .renew(id, token, OffsetDateTime::now_utc(), self.settings.lease)
             .await
         {
-            Ok(true) => true,
+            Ok(true) => {
+                *leased_at = renewing_at;
+                true
+            }
             Ok(false) => {
                 tracing::warn!(customer = %id, "claim was taken over {when}; stopping this draw");
                 count("lost_claim");
@@ -557,6 +596,13 @@ impl Play for PlayService {
         // The name and address recorded with the draw (and mailed to the admins) are the
         // shop's, whatever the caller says: an unknown or deleted customer cannot play.
         self.inner.settings.campaign.check((self.inner.clock)())?;
+        // Admitted draws are bounded: past `max_pending` a press is refused at once (503 and
+        // `Retry-After` to the customer), before it costs a lookup or a write.
+        if self.inner.draws.len() >= self.inner.settings.max_pending as usize {
+            metrics::counter!("cloudhp_draws_refused_total", "reason" => "busy").increment(1);
+            tracing::warn!(customer = %id, pending = self.inner.draws.len(), "too many draws pending; press refused");
+            return Err(ServiceError::unavailable(PLAY_SERVICE));
+        }
         let customer = &self.inner.identity.customer(id).await.map_err(|e| match e {
             // Whatever failed behind the identity role (its database, its process), the
             // customer is told the identity service is unavailable, as the web role says it.
@@ -566,7 +612,7 @@ impl Play for PlayService {
             }
             other => other,
         })?;
-        let now = OffsetDateTime::now_utc();
+        let (now, leased_at) = (OffsetDateTime::now_utc(), Instant::now());
         let claim = self
             .inner
             .db
@@ -585,7 +631,7 @@ impl Play for PlayService {
         Ok(match claim {
             Claim::Acquired(token) => {
                 metrics::counter!("cloudhp_draws_started_total").increment(1);
-                self.spawn_draw(customer.id, token);
+                self.spawn_draw(customer.id, token, leased_at);
                 PlayReply {
                     outcome: PlayOutcome::Started,
                     status: PlayStatus {
@@ -722,6 +768,10 @@ mod tests {
     }
 
     async fn setup(worker: FakeW, failures: u32) -> Setup {
+        setup_with(worker, failures, 1000).await
+    }
+
+    async fn setup_with(worker: FakeW, failures: u32, max_pending: u32) -> Setup {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("l.db").display());
         let db = LotteryDb::connect_lazy(&url, &PoolSettings::default()).unwrap();
@@ -742,6 +792,7 @@ mod tests {
                 sweep_interval: Duration::from_secs(1),
                 max_attempts: 3,
                 max_draws: 8,
+                max_pending,
                 campaign: CampaignWindow::default(),
                 instance: "test-1".into(),
                 prizes: None,
@@ -770,6 +821,29 @@ mod tests {
         let draws = s.service.draws();
         draws.close();
         draws.wait().await;
+    }
+
+    #[tokio::test]
+    async fn presses_past_max_pending_are_refused_as_busy_until_draws_finish() {
+        let gate = Arc::new(Semaphore::new(0));
+        let s = setup_with(FakeW::new(false, Some(gate.clone())), 0, 1).await;
+        let id = customer().id;
+        let first = s.service.play(id).await.unwrap();
+        assert_eq!(first.outcome, PlayOutcome::Started);
+        // One draw pending: the next press is refused before any lookup or write.
+        assert_eq!(
+            s.service.play(id).await.unwrap_err(),
+            ServiceError::unavailable(PLAY_SERVICE)
+        );
+        let record = s.db.record(id).await.unwrap().unwrap();
+        assert_eq!(record.attempts, 1, "the refused press wrote nothing");
+        gate.add_permits(1);
+        finish(&s).await;
+        assert_eq!(
+            s.service.play(id).await.unwrap().outcome,
+            PlayOutcome::AlreadyPlayed,
+            "admitted again once the draw finished"
+        );
     }
 
     /// The customer's play started with `worker` and a store failing `failures` times, run to

@@ -67,9 +67,10 @@ pub async fn service(
     let p = &config.play;
     let instance = config.play_instance();
     tracing::info!(%instance, "play instance (play.instance): its interrupted draws are re-driven when it starts again");
+    let identity = identity::client::handle(w, identity, remote, config);
     let service = PlayService::new(
         lottery.clone(),
-        identity::client::handle(identity, remote, config),
+        identity,
         worker,
         images,
         PlaySettings {
@@ -79,6 +80,7 @@ pub async fn service(
             sweep_interval: p.sweep_interval,
             max_attempts: p.max_attempts,
             max_draws: p.max_draws,
+            max_pending: p.max_pending,
             campaign: config.campaign.window()?,
             instance,
             prizes,

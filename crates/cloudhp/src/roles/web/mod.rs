@@ -7,6 +7,7 @@
 //! a part that fails turns into "N/A" with a reason in plain words, never into an error page.
 
 pub mod admin;
+mod cache;
 mod guard;
 mod page;
 pub mod wiring;
@@ -32,6 +33,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 use cloudhp_i18n::Lang;
 pub use cloudhp_links::{LinkError, Links};
+pub use cache::PageCache;
 pub use guard::Guard;
 use page::{Notice, PageError, PlayerJson, PlayerView};
 
@@ -68,6 +70,8 @@ pub struct Web {
     /// When Play is open, and the clock it is read against.
     pub campaign: CampaignWindow,
     pub clock: Clock,
+    /// Finished draws and Play's availability, kept between pages.
+    pub cache: PageCache,
 }
 
 /// The parts of a customer's view, each known or failed on its own.
@@ -121,10 +125,33 @@ impl Web {
         .await
     }
 
+    /// Whether a draw could start now, as the play role said it at most a second ago.
+    async fn availability(&self) -> Result<(), ServiceError> {
+        match self.campaign.check((self.clock)()) {
+            Ok(()) => {
+                let probe = timed(PLAY_SERVICE, self.timeouts.play, self.play.availability());
+                self.cache.availability(probe).await
+            }
+            Err(closed) => Err(closed),
+        }
+    }
+
     /// Asks every part at once. The picture lookup is abandoned as soon as the status says
     /// there is no prize to show, so the pages of customers who did not win never wait for the
-    /// picture store.
+    /// picture store. A finished draw kept in [`PageCache`] asks neither the status nor the
+    /// picture role.
     pub(crate) async fn gather(&self, id: CustomerId) -> Parts {
+        if let Some(finished) = self.cache.finished(id).await {
+            let campaign = self.phase();
+            let (identity, play) = tokio::join!(self.identity(id), self.availability());
+            return Parts {
+                identity,
+                status: Ok(finished.status.clone()),
+                picture: Ok(finished.picture.clone()),
+                play,
+                campaign,
+            };
+        }
         let (said, mut heard) = tokio::sync::watch::channel(None::<PlayState>);
         let status = async {
             let status = timed(STATUS_SERVICE, self.timeouts.status, self.status.status(id)).await;
@@ -148,14 +175,11 @@ impl Web {
             }
         };
         let campaign = self.phase();
-        let play = async {
-            match self.campaign.check((self.clock)()) {
-                Ok(()) => timed(PLAY_SERVICE, self.timeouts.play, self.play.availability()).await,
-                Err(closed) => Err(closed),
-            }
-        };
         let (identity, status, picture, play) =
-            tokio::join!(self.identity(id), status, picture, play);
+            tokio::join!(self.identity(id), status, picture, self.availability());
+        if let (Ok(s), Ok(p)) = (&status, &picture) {
+            self.cache.keep(id, s, p).await;
+        }
         Parts {
             identity,
             status,
@@ -177,7 +201,7 @@ pub fn router(web: Web, admin: Option<admin::Admin>) -> Router {
         .route("/api/v1/players/{id}/play", axum::routing::post(api_play))
         .route("/pictures/{file}", get(picture))
         .fallback(not_found)
-        .with_state(web);
+        .with_state(Arc::new(web));
     if let Some(admin) = admin {
         routes = routes.merge(admin::router(admin));
     }
@@ -235,11 +259,11 @@ pub(super) fn page_language(default: Lang, customer: Option<&str>, headers: &Hea
     cloudhp_i18n::choose(customer, accept, default)
 }
 
-async fn home(State(web): State<Web>, headers: HeaderMap) -> Response {
+async fn home(State(web): State<Arc<Web>>, headers: HeaderMap) -> Response {
     page::home(page_language(web.language, None, &headers), &web.links)
 }
 
-async fn not_found(State(web): State<Web>, headers: HeaderMap) -> Response {
+async fn not_found(State(web): State<Arc<Web>>, headers: HeaderMap) -> Response {
     let lang = page_language(web.language, None, &headers);
     page::message(
         lang,
@@ -250,7 +274,7 @@ async fn not_found(State(web): State<Web>, headers: HeaderMap) -> Response {
     )
 }
 
-async fn page_get(State(web): State<Web>, headers: HeaderMap, query: LinkQueryResult) -> Response {
+async fn page_get(State(web): State<Arc<Web>>, headers: HeaderMap, query: LinkQueryResult) -> Response {
     let browser = page_language(web.language, None, &headers);
     let (id, q) = match admit(&web.links, None, query) {
         Ok(admitted) => admitted,
@@ -270,7 +294,7 @@ async fn page_get(State(web): State<Web>, headers: HeaderMap, query: LinkQueryRe
     PlayerView::build(&web, lang, id, &parts, notice).render()
 }
 
-async fn page_post(State(web): State<Web>, headers: HeaderMap, query: LinkQueryResult) -> Response {
+async fn page_post(State(web): State<Arc<Web>>, headers: HeaderMap, query: LinkQueryResult) -> Response {
     let lang = page_language(web.language, None, &headers);
     let id = match admit(&web.links, None, query) {
         Ok((id, _)) => id,
@@ -316,7 +340,7 @@ fn api_customer(
     admit(links, Some(&raw_id), query).map(|(id, _)| id)
 }
 
-async fn api_get(State(web): State<Web>, path: PathId, query: LinkQueryResult) -> Response {
+async fn api_get(State(web): State<Arc<Web>>, path: PathId, query: LinkQueryResult) -> Response {
     let id = match api_customer(&web.links, path, query) {
         Ok(id) => id,
         Err(e) => return e.json(),
@@ -328,7 +352,7 @@ async fn api_get(State(web): State<Web>, path: PathId, query: LinkQueryResult) -
     PlayerJson::from_parts(&web.links, id, &parts).reply(StatusCode::OK)
 }
 
-async fn api_play(State(web): State<Web>, path: PathId, query: LinkQueryResult) -> Response {
+async fn api_play(State(web): State<Arc<Web>>, path: PathId, query: LinkQueryResult) -> Response {
     let id = match api_customer(&web.links, path, query) {
         Ok(id) => id,
         Err(e) => return e.json(),
@@ -385,7 +409,7 @@ fn no_picture() -> Response {
 const PICTURE_CACHE: &str = "private, max-age=31536000, immutable";
 
 async fn picture(
-    State(web): State<Web>,
+    State(web): State<Arc<Web>>,
     Path(file): Path<String>,
     query: LinkQueryResult,
     headers: HeaderMap,
@@ -400,7 +424,11 @@ async fn picture(
     // Only a winner's picture (or the "no prize" picture recorded as shown) is shown:
     // whatever an attempt that recorded no prize left in the store is not. (When the status
     // cannot be read, the picture is served.)
-    if let Ok(status) = timed(STATUS_SERVICE, web.timeouts.status, web.status.status(id)).await
+    let status = match web.cache.finished(id).await {
+        Some(finished) => Ok(finished.status.clone()),
+        None => timed(STATUS_SERVICE, web.timeouts.status, web.status.status(id)).await,
+    };
+    if let Ok(status) = status
         && !status.shows_picture()
     {
         return no_picture();
@@ -518,6 +546,7 @@ mod tests {
             guard: Guard::new("http://x", Vec::new(), &Default::default()),
             campaign: CampaignWindow::default(),
             clock: cloudhp_core::system_clock(),
+            cache: PageCache::new(100),
         }
     }
 

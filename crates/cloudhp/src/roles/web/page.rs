@@ -754,6 +754,7 @@ mod tests {
             guard: super::super::Guard::new("http://x", Vec::new(), &Default::default()),
             campaign: Default::default(),
             clock: cloudhp_core::system_clock(),
+            cache: super::super::PageCache::new(0),
         }
     }
 

@@ -1,7 +1,7 @@
 //! W, the prize worker: our own, honouring the W contract (see the W contract of the brief).
 //!
-//! [`LocalWorker`] is our W: it draws a prize from its catalog and renders the ticket on a
-//! blocking thread, then waits `tempo` without holding any thread, so it serves many calls at
+//! [`LocalWorker`] is our W: it waits `tempo` without holding any thread, then draws a prize
+//! from its catalog and renders the ticket on a blocking thread, so it serves many calls at
 //! once. `api` serves it over the W contract, to the play role of other processes (and to
 //! anything that called the original W). The play role calls any W, ours or the original, with
 //! its W client (`roles/play/w_client.rs`).
@@ -70,6 +70,8 @@ pub struct LocalWorker {
     catalog: Arc<Catalog>,
     tempo: Duration,
     slots: Semaphore,
+    /// Renders at once: one per core.
+    renders: Semaphore,
 }
 
 impl LocalWorker {
@@ -91,6 +93,9 @@ impl LocalWorker {
             catalog: Arc::new(catalog),
             tempo,
             slots: Semaphore::new(max_concurrent.max(1) as usize),
+            renders: Semaphore::new(
+                std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get),
+            ),
         }
     }
 
@@ -98,11 +103,23 @@ impl LocalWorker {
         &self.catalog
     }
 
-    /// One call of the contract: draws a prize, renders its ticket for `id` (any text, as the
-    /// original), then waits `tempo`.
+    /// One call of the contract: answers after `tempo` with a prize drawn and its ticket
+    /// rendered for `id` (any text, as the original).
+    ///
+    /// The original sleeps after drawing; seen from outside it is the same answer after the
+    /// same time, but waiting first keeps the CPU free for the presses of a burst while it
+    /// waits, and a rendered ticket is held for the moment it takes to answer, not for the
+    /// whole tempo. Renders run on blocking threads, as many at once as the machine has cores
+    /// (a ticket being rendered is a bitmap; more at once would only hold more memory).
     pub async fn draw_for(&self, id: &str) -> Result<(String, Vec<u8>), DrawError> {
         let _slot = self.slots.acquire().await.map_err(|_| DrawError::Closed)?;
         let _gauge = crate::telemetry::GaugeGuard::enter("cloudhp_worker_inflight");
+        tokio::time::sleep(self.tempo).await;
+        let _render = self
+            .renders
+            .acquire()
+            .await
+            .map_err(|_| DrawError::Closed)?;
         let started = Instant::now();
         let catalog = self.catalog.clone();
         let id = id.to_owned();
@@ -114,7 +131,6 @@ impl LocalWorker {
         .await
         .map_err(DrawError::Join)??;
         metrics::histogram!("cloudhp_worker_render_seconds").record(started.elapsed());
-        tokio::time::sleep(self.tempo).await;
         metrics::counter!("cloudhp_worker_draws_total").increment(1);
         Ok((file, jpeg))
     }
