@@ -609,41 +609,24 @@ async fn every_failure_kind_is_stored_with_its_text(db: LotteryDb) {
     }
 }
 
-/// Instantiates every test of the suite for one backend.
-macro_rules! lottery_suite {
-    ($backend:ident, $open:path) => {
-        mod $backend {
-            use super::*;
-            lottery_suite!(@tests $open;
-                first_claim_draws_and_later_ones_see_it,
-                concurrent_claims_acquire_once,
-                a_failed_draw_can_be_tried_again,
-                every_failure_kind_is_stored_with_its_text,
-                an_expired_claim_is_taken_over_and_fences_its_old_holder,
-                a_customer_click_also_recovers_an_expired_claim,
-                a_claim_records_its_holder_and_a_take_over_changes_it,
-                a_restarted_holder_takes_over_its_claims_whatever_the_lease,
-                no_take_over_drives_a_draw_beyond_max_attempts,
-                a_click_on_a_draw_that_used_its_attempts_starts_a_new_one,
-                a_restarted_holder_gives_up_a_draw_that_used_its_attempts,
-                notifications_are_leased_once_and_retried,
-                expired_claims_are_listed_oldest_first,
-                outbox_entries_are_published_once_and_delivered_once,
-                a_notifier_sends_only_what_it_still_holds,
-                the_report_counts_searches_and_walks_the_winners,
-            );
-        }
-    };
-    (@tests $open:path; $($name:ident),* $(,)?) => {
-        $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn $name() {
-                let (db, _guard) = $open().await;
-                super::$name(db).await;
-            }
-        )*
-    };
-}
+support::lottery_backends!(
+    first_claim_draws_and_later_ones_see_it,
+    concurrent_claims_acquire_once,
+    a_failed_draw_can_be_tried_again,
+    every_failure_kind_is_stored_with_its_text,
+    an_expired_claim_is_taken_over_and_fences_its_old_holder,
+    a_customer_click_also_recovers_an_expired_claim,
+    a_claim_records_its_holder_and_a_take_over_changes_it,
+    a_restarted_holder_takes_over_its_claims_whatever_the_lease,
+    no_take_over_drives_a_draw_beyond_max_attempts,
+    a_click_on_a_draw_that_used_its_attempts_starts_a_new_one,
+    a_restarted_holder_gives_up_a_draw_that_used_its_attempts,
+    notifications_are_leased_once_and_retried,
+    expired_claims_are_listed_oldest_first,
+    outbox_entries_are_published_once_and_delivered_once,
+    a_notifier_sends_only_what_it_still_holds,
+    the_report_counts_searches_and_walks_the_winners,
+);
 
 async fn outbox_entries_are_published_once_and_delivered_once(db: LotteryDb) {
     let c = customer(30);
@@ -744,6 +727,3 @@ async fn the_report_counts_searches_and_walks_the_winners(db: LotteryDb) {
     }
     assert_eq!(walked, (1..=12).collect::<Vec<_>>());
 }
-
-lottery_suite!(sqlite, support::sqlite_lottery);
-lottery_suite!(mysql, support::mysql_lottery);

@@ -240,31 +240,11 @@ async fn stock_sync_keeps_what_was_won(db: LotteryDb) {
     assert_eq!((stock.won, stock.stock), (4, None));
 }
 
-/// Instantiates every test of the suite for one backend.
-macro_rules! prizes_suite {
-    ($backend:ident, $open:path) => {
-        mod $backend {
-            use super::*;
-            prizes_suite!(@tests $open;
-                a_limited_prize_is_won_exactly_its_stock_under_concurrency,
-                no_prize_is_played_but_not_a_win,
-                stock_sync_keeps_what_was_won,
-            );
-        }
-    };
-    (@tests $open:path; $($name:ident),* $(,)?) => {
-        $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn $name() {
-                let (db, _guard) = $open().await;
-                super::$name(db).await;
-            }
-        )*
-    };
-}
-
-prizes_suite!(sqlite, support::sqlite_lottery);
-prizes_suite!(mysql, support::mysql_lottery);
+support::lottery_backends!(
+    a_limited_prize_is_won_exactly_its_stock_under_concurrency,
+    no_prize_is_played_but_not_a_win,
+    stock_sync_keeps_what_was_won,
+);
 
 /// The plays of a database migrated up to the version before the prizes (0004) survive the
 /// migration that adds them, on each backend: SQLite rebuilds `plays` for its new CHECK

@@ -7,6 +7,41 @@
 
 use std::path::PathBuf;
 
+/// Instantiates a suite of backend tests: for each backend, a module of that name holding one
+/// test per suite function, which opens a fresh backend with the backend's opener (a value and
+/// a guard that keeps what it lives in until the test ends) and runs the function of the same
+/// name on it, on a multi-thread runtime of `threads` workers.
+///
+/// ```ignore
+/// cloudhp_testkit::backend_suite! {
+///     threads = 4,
+///     tests = [first_test, second_test],
+///     backends { sqlite: support::sqlite_lottery, mysql: support::mysql_lottery }
+/// }
+/// ```
+#[macro_export]
+macro_rules! backend_suite {
+    (
+        threads = $threads:tt,
+        tests = $tests:tt,
+        backends { $($backend:ident: $open:path),* $(,)? } $(,)?
+    ) => {
+        $( $crate::backend_suite!(@backend $backend, $open, $threads, $tests); )*
+    };
+    (@backend $backend:ident, $open:path, $threads:tt, [$($name:ident),* $(,)?]) => {
+        mod $backend {
+            use super::*;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = $threads)]
+                async fn $name() {
+                    let (backend, _guard) = $open().await;
+                    super::$name(backend).await;
+                }
+            )*
+        }
+    };
+}
+
 /// The script that starts the servers, as the messages name it.
 pub const SCRIPT: &str = "scripts/test-servers.sh start";
 

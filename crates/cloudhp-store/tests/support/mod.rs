@@ -47,3 +47,21 @@ pub async fn mysql_lottery() -> (LotteryDb, Guard) {
     db.migrate().await.unwrap();
     (db, Guard::Mysql(database))
 }
+
+/// Instantiates the given suite functions as tests on each lottery backend (SQLite, MariaDB).
+// Not every test file of this folder has a suite.
+#[allow(unused_macros)]
+macro_rules! lottery_backends {
+    ($($name:ident),* $(,)?) => {
+        cloudhp_testkit::backend_suite! {
+            threads = 4,
+            tests = [$($name),*],
+            backends {
+                sqlite: $crate::support::sqlite_lottery,
+                mysql: $crate::support::mysql_lottery,
+            }
+        }
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use lottery_backends;
