@@ -15,7 +15,7 @@ use time::OffsetDateTime;
 
 use super::client::RemoteStatus;
 use super::{LOTTERY_DB, STATUS_SERVICE, StatusService, api};
-use crate::rpc::testing;
+use crate::rpc::testing::{Transport, assert_down, transport_tests};
 
 fn customer(n: u32) -> Customer {
     Customer {
@@ -92,29 +92,41 @@ async fn suite(status: StatusHandle, expected: Vec<PlayStatus>, pool: Pool) {
         Ok(PlayStatus::not_played(stranger))
     );
     pool.close().await;
-    assert_eq!(
-        status.status(stranger).await,
-        Err(ServiceError::unavailable(LOTTERY_DB)),
-        "the lottery database is down"
-    );
+    assert_down(status.status(stranger).await, LOTTERY_DB);
 }
 
-#[tokio::test]
-async fn the_local_status_role_honours_the_contract() {
+/// Runs `suite` on the status role over `transport` (its play status and its report), on a
+/// fresh lottery database holding what `fixture` wrote (its answer passed on), with the
+/// database's pool (closed to take it down).
+async fn over_lottery<T>(
+    transport: Transport,
+    fixture: impl AsyncFnOnce(&LotteryDb) -> T,
+    suite: impl AsyncFnOnce((StatusHandle, ReportHandle), T, Pool),
+) {
     let dir = tempfile::tempdir().unwrap();
     let (db, pool) = lottery(dir.path()).await;
-    let expected = plays(&db).await;
-    suite(Arc::new(StatusService::new(db)), expected, pool).await;
-}
-
-#[tokio::test]
-async fn the_remote_status_role_honours_the_contract() {
-    let dir = tempfile::tempdir().unwrap();
-    let (db, pool) = lottery(dir.path()).await;
-    let expected = plays(&db).await;
+    let fixed = fixture(&db).await;
     let service = Arc::new(StatusService::new(db));
-    let remote = testing::serve(STATUS_SERVICE, api::router(service.clone(), service)).await;
-    suite(Arc::new(RemoteStatus(remote)), expected, pool).await;
+    let role = transport
+        .over(
+            STATUS_SERVICE,
+            (service.clone() as StatusHandle, service as ReportHandle),
+            |(status, report)| api::router(status, report),
+            |c| {
+                let remote = Arc::new(RemoteStatus(c));
+                (remote.clone(), remote)
+            },
+        )
+        .await;
+    suite(role, fixed, pool).await;
+}
+
+/// The suite over `transport`, on the plays of [`plays`].
+async fn honours_the_contract(transport: Transport) {
+    over_lottery(transport, plays, async |(status, _), expected, pool| {
+        suite(status, expected, pool).await;
+    })
+    .await;
 }
 
 /// The winners of the report's fixture: customer n won `prizes[n % 3]` at minute n of the
@@ -257,31 +269,27 @@ async fn report_suite(report: ReportHandle, start: OffsetDateTime, pool: Pool) {
     ));
 
     pool.close().await;
-    assert_eq!(
-        report.campaign().await,
-        Err(ServiceError::unavailable(LOTTERY_DB)),
-        "the lottery database is down"
-    );
-    assert_eq!(
-        report.winners_after(None, 10).await,
-        Err(ServiceError::unavailable(LOTTERY_DB))
-    );
+    assert_down(report.campaign().await, LOTTERY_DB);
+    assert_down(report.winners_after(None, 10).await, LOTTERY_DB);
 }
 
-#[tokio::test]
-async fn the_local_report_honours_the_contract() {
-    let dir = tempfile::tempdir().unwrap();
-    let (db, pool) = lottery(dir.path()).await;
-    let start = report_fixture(&db).await;
-    report_suite(Arc::new(StatusService::new(db)), start, pool).await;
+/// The report suite over `transport`, on the winners of [`report_fixture`].
+async fn the_report_honours_the_contract(transport: Transport) {
+    over_lottery(
+        transport,
+        report_fixture,
+        async |(_, report), start, pool| {
+            report_suite(report, start, pool).await;
+        },
+    )
+    .await;
 }
 
-#[tokio::test]
-async fn the_remote_report_honours_the_contract() {
-    let dir = tempfile::tempdir().unwrap();
-    let (db, pool) = lottery(dir.path()).await;
-    let start = report_fixture(&db).await;
-    let service = Arc::new(StatusService::new(db));
-    let remote = testing::serve(STATUS_SERVICE, api::router(service.clone(), service)).await;
-    report_suite(Arc::new(RemoteStatus(remote)), start, pool).await;
+transport_tests! {
+    honours_the_contract:
+        the_local_status_role_honours_the_contract,
+        the_remote_status_role_honours_the_contract;
+    the_report_honours_the_contract:
+        the_local_report_honours_the_contract,
+        the_remote_report_honours_the_contract;
 }
