@@ -717,13 +717,9 @@ async fn the_report_counts_searches_and_walks_the_winners(db: LotteryDb) {
     );
     assert!(found("nobody").await.is_empty());
 
-    let mut walked = Vec::new();
-    let mut after = None;
-    loop {
-        let batch = db.winners_after(after, 5).await.unwrap();
-        let Some(last) = batch.last() else { break };
-        after = Some(last.customer.id);
-        walked.extend(batch.into_iter().map(|w| w.customer.id.get()));
-    }
-    assert_eq!(walked, (1..=12).collect::<Vec<_>>());
+    let walked =
+        cloudhp_testkit::walk_winners(async |after| db.winners_after(after, 5).await.unwrap())
+            .await;
+    let ids: Vec<u32> = walked.iter().map(|w| w.customer.id.get()).collect();
+    assert_eq!(ids, (1..=12).collect::<Vec<_>>());
 }

@@ -7,6 +7,8 @@
 
 use std::path::PathBuf;
 
+use cloudhp_core::{Customer, CustomerId, Winner};
+
 /// Instantiates a suite of backend tests: for each backend, a module of that name holding one
 /// test per suite function, which opens a fresh backend with the backend's opener (a value and
 /// a guard that keeps what it lives in until the test ends) and runs the function of the same
@@ -40,6 +42,33 @@ macro_rules! backend_suite {
             )*
         }
     };
+}
+
+/// Customer `n` of a test fixture: Zoé `lastname`, `c<n>@example.com`, no language.
+pub fn customer(n: u32, lastname: &str) -> Customer {
+    Customer {
+        id: CustomerId::new(n).unwrap(),
+        firstname: "Zoé".into(),
+        lastname: lastname.into(),
+        email: format!("c{n}@example.com"),
+        language: None,
+    }
+}
+
+/// Every winner, walked as the export walks them: by id, a `batch` at a time, each after the
+/// last id of the batch before, until a batch is empty.
+pub async fn walk_winners(
+    mut batch: impl AsyncFnMut(Option<CustomerId>) -> Vec<Winner>,
+) -> Vec<Winner> {
+    let mut walked = Vec::new();
+    let mut after = None;
+    loop {
+        let winners = batch(after).await;
+        let Some(last) = winners.last() else { break };
+        after = Some(last.customer.id);
+        walked.extend(winners);
+    }
+    walked
 }
 
 /// The script that starts the servers, as the messages name it.

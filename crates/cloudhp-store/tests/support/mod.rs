@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use cloudhp_core::{Customer, CustomerId};
+use cloudhp_core::Customer;
 use cloudhp_store::{LotteryDb, PoolSettings};
 use time::OffsetDateTime;
 
@@ -14,13 +14,7 @@ pub const LEASE: Duration = Duration::from_secs(60);
 pub const MAX: u32 = 5;
 
 pub fn customer(id: u32) -> Customer {
-    Customer {
-        id: CustomerId::new(id).unwrap(),
-        firstname: "Zoé".into(),
-        lastname: "<b>O'Brien</b>".into(),
-        email: format!("c{id}@example.com"),
-        language: None,
-    }
+    cloudhp_testkit::customer(id, "<b>O'Brien</b>")
 }
 
 pub fn t0() -> OffsetDateTime {

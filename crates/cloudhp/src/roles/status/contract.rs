@@ -18,13 +18,7 @@ use super::{LOTTERY_DB, STATUS_SERVICE, StatusService, api};
 use crate::rpc::testing::{Transport, assert_down, transport_tests};
 
 fn customer(n: u32) -> Customer {
-    Customer {
-        id: CustomerId::new(n).unwrap(),
-        firstname: "Zoé".into(),
-        lastname: "Martin".into(),
-        email: format!("c{n}@example.com"),
-        language: None,
-    }
+    cloudhp_testkit::customer(n, "Martin")
 }
 
 /// A migrated lottery database in `dir`, and its pool (closed to take it down).
@@ -240,14 +234,9 @@ async fn report_suite(report: ReportHandle, start: OffsetDateTime, pool: Pool) {
     );
 
     // The export's walk, by id, a page at a time.
-    let mut walked = Vec::new();
-    let mut after = None;
-    loop {
-        let batch = report.winners_after(after, 10).await.unwrap();
-        let Some(last) = batch.last() else { break };
-        after = Some(last.customer.id);
-        walked.extend(batch);
-    }
+    let walked =
+        cloudhp_testkit::walk_winners(async |after| report.winners_after(after, 10).await.unwrap())
+            .await;
     let ids: Vec<u32> = walked.iter().map(|w| w.customer.id.get()).collect();
     assert_eq!(ids, (1..=WINNERS).collect::<Vec<_>>());
     assert_eq!(walked[6].customer, winner(7), "the customer as recorded");
