@@ -29,6 +29,16 @@ async fn connect(nats: &NatsServer) -> EventBus {
     EventBus::connect(&nats.url(), settings()).await.unwrap()
 }
 
+/// A NATS server of the test, and a bus on it where the events `ids` are published.
+async fn published(ids: &[i64]) -> (NatsServer, EventBus) {
+    let nats = NatsServer::start();
+    let bus = connect(&nats).await;
+    for id in ids {
+        bus.publish(&event(*id)).await.unwrap();
+    }
+    (nats, bus)
+}
+
 /// The next batch of at most `max` deliveries of `consumer`, waiting at most `wait`.
 async fn next_batch(
     consumer: &cloudhp_events::Consumer,
@@ -72,9 +82,7 @@ async fn an_entry_published_twice_is_stored_once() {
 
 #[tokio::test]
 async fn an_unacknowledged_event_is_delivered_again_to_another_consumer() {
-    let nats = NatsServer::start();
-    let bus = connect(&nats).await;
-    bus.publish(&event(3)).await.unwrap();
+    let (nats, bus) = published(&[3]).await;
     {
         // A notifier takes it and dies without acknowledging.
         let first = bus.consumer().await.unwrap();
@@ -97,9 +105,7 @@ async fn an_unacknowledged_event_is_delivered_again_to_another_consumer() {
 
 #[tokio::test]
 async fn a_nak_delays_the_next_delivery() {
-    let nats = NatsServer::start();
-    let bus = connect(&nats).await;
-    bus.publish(&event(4)).await.unwrap();
+    let (_nats, bus) = published(&[4]).await;
     let consumer = bus.consumer().await.unwrap();
     let batch = next_batch(&consumer, 1, Duration::from_millis(500)).await;
     batch[0]
@@ -113,9 +119,7 @@ async fn a_nak_delays_the_next_delivery() {
 
 #[tokio::test]
 async fn a_bus_that_comes_back_keeps_its_messages() {
-    let mut nats = NatsServer::start();
-    let bus = connect(&nats).await;
-    bus.publish(&event(5)).await.unwrap();
+    let (mut nats, _first) = published(&[5]).await;
     nats.restart();
     let bus = connect(&nats).await;
     let consumer = bus.consumer().await.unwrap();

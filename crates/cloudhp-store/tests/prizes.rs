@@ -279,19 +279,17 @@ async fn plays_recorded_before_the_prizes_migration_survive_it(pool: Pool, backe
     let db = LotteryDb::from_pool(pool);
     db.migrate().await.unwrap();
 
-    let won = db
-        .record(CustomerId::new(1).unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let record = async |n| {
+        db.record(CustomerId::new(n).unwrap())
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    let won = record(1).await;
     assert_eq!(won.state, RecordState::Won);
     assert_eq!(won.prize, Some(prize("usb-key.jpg")));
     assert_eq!(won.holder.as_deref(), Some("p1"));
-    let failed = db
-        .record(CustomerId::new(2).unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let failed = record(2).await;
     assert_eq!(failed.state, RecordState::Failed);
     assert_eq!(failed.failure, Some(cloudhp_core::DrawFailure::WTimeout));
     // The draw in progress can end with no prize, which the new constraint allows.
