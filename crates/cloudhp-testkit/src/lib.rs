@@ -368,7 +368,6 @@ impl NatsServer {
 /// on, then that it is ready (a connection test could reach another program holding the
 /// port).
 fn nats_try_spawn(storage: &std::path::Path, port: u16) -> Option<(std::process::Child, u16)> {
-    use std::io::BufRead;
     let binary = require("CLOUDHP_TEST_NATS_SERVER");
     // -1: a random free port, chosen by the server itself.
     let port = if port == 0 {
@@ -376,30 +375,70 @@ fn nats_try_spawn(storage: &std::path::Path, port: u16) -> Option<(std::process:
     } else {
         port.to_string()
     };
-    let mut child = std::process::Command::new(&binary)
+    let mut command = std::process::Command::new(&binary);
+    command
         .args(["-js", "-a", "127.0.0.1", "-p", &port, "-sd"])
-        .arg(storage)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
+        .arg(storage);
+    spawn_listening(
+        &binary,
+        &mut command,
+        Output::Stderr,
+        |line| {
+            let (_, addr) = line.split_once("Listening for client connections on ")?;
+            addr.trim().rsplit(':').next()?.parse::<u16>().ok()
+        },
+        Some("Server is ready"),
+    )
+}
+
+/// The output where a test server logs where it listens.
+enum Output {
+    Stdout,
+    Stderr,
+}
+
+/// Starts the server `command` (the program `binary`) with its `output` piped, the other
+/// discarded. Reads that output until `port_of` finds in a line the port it listens on and,
+/// given `ready`, until a line says it; then keeps reading it in the background, or the server
+/// would block once the pipe is full. The child and its port; `None` (the child killed) when
+/// the output ends first: it exited without listening.
+fn spawn_listening(
+    binary: &str,
+    command: &mut std::process::Command,
+    output: Output,
+    port_of: impl Fn(&str) -> Option<u16>,
+    ready: Option<&str>,
+) -> Option<(std::process::Child, u16)> {
+    use std::io::BufRead;
+    let (stdout, stderr) = match output {
+        Output::Stdout => (std::process::Stdio::piped(), std::process::Stdio::null()),
+        Output::Stderr => (std::process::Stdio::null(), std::process::Stdio::piped()),
+    };
+    let mut child = command
+        .stdout(stdout)
+        .stderr(stderr)
         .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {binary}: {e}"));
-    let stderr = child.stderr.take().expect("stderr");
-    let mut lines = std::io::BufReader::new(stderr).lines();
-    let listening = lines.by_ref().map_while(Result::ok).find_map(|line| {
-        let (_, addr) = line.split_once("Listening for client connections on ")?;
-        addr.trim().rsplit(':').next()?.parse::<u16>().ok()
-    });
-    let ready = listening.is_some()
-        && lines
-            .by_ref()
-            .map_while(Result::ok)
-            .any(|line| line.contains("Server is ready"));
-    let (Some(port), true) = (listening, ready) else {
-        // The log ended: it exited without listening.
+        .unwrap_or_else(|e| panic!("cannot start {binary}: {e}; run `{SCRIPT}`"));
+    let piped: Box<dyn std::io::Read + Send> = match output {
+        Output::Stdout => Box::new(child.stdout.take().expect("stdout")),
+        Output::Stderr => Box::new(child.stderr.take().expect("stderr")),
+    };
+    let mut lines = std::io::BufReader::new(piped).lines();
+    let port = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find_map(|line| port_of(&line));
+    let ready = port.is_some()
+        && ready.is_none_or(|ready| {
+            lines
+                .by_ref()
+                .map_while(Result::ok)
+                .any(|line| line.contains(ready))
+        });
+    let (Some(port), true) = (port, ready) else {
         kill(&mut Some(child));
         return None;
     };
-    // Keep reading its log, or it would block once the pipe is full.
     std::thread::spawn(move || lines.for_each(drop));
     Some((child, port))
 }
@@ -603,27 +642,23 @@ pub struct ChromeDriver {
 
 impl ChromeDriver {
     pub fn start() -> Self {
-        use std::io::BufRead;
         let binary = require("CLOUDHP_TEST_CHROMEDRIVER");
-        let mut child = std::process::Command::new(&binary)
-            // 0: a free port, chosen by the driver, which prints it.
-            .args(["--port=0", "--allowed-ips=127.0.0.1"])
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {binary}: {e}; run `{SCRIPT}`"));
-        let stdout = child.stdout.take().expect("stdout");
-        let mut lines = std::io::BufReader::new(stdout).lines();
-        let port = lines.by_ref().map_while(Result::ok).find_map(|line| {
-            let (_, rest) = line.split_once("started successfully on port ")?;
-            rest.trim().trim_end_matches('.').parse::<u16>().ok()
-        });
-        let Some(port) = port else {
-            kill(&mut Some(child));
+        let mut command = std::process::Command::new(&binary);
+        // 0: a free port, chosen by the driver, which prints it.
+        command.args(["--port=0", "--allowed-ips=127.0.0.1"]);
+        let started = spawn_listening(
+            &binary,
+            &mut command,
+            Output::Stdout,
+            |line| {
+                let (_, rest) = line.split_once("started successfully on port ")?;
+                rest.trim().trim_end_matches('.').parse::<u16>().ok()
+            },
+            None,
+        );
+        let Some((child, port)) = started else {
             panic!("{binary} exited without listening");
         };
-        // Keep reading its output, or it would block once the pipe is full.
-        std::thread::spawn(move || lines.for_each(drop));
         Self {
             child: Some(child),
             port,
