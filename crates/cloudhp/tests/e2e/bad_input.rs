@@ -82,11 +82,7 @@ async fn bad_ids_and_bad_links_are_refused_with_4xx() {
 
     // No picture before a win: 404, not cached.
     let t2 = links.token(id(2)).unwrap();
-    let response = http
-        .get(app.url(&format!("/pictures/2.jpg?t={t2}")))
-        .send()
-        .await
-        .unwrap();
+    let response = send(http.get(app.url(&format!("/pictures/2.jpg?t={t2}")))).await;
     assert_eq!(response.status(), 404);
     assert_eq!(response.headers()["cache-control"], "no-store");
     let json = player(&app, &links, 2).await;

@@ -287,11 +287,7 @@ async fn the_running_server_refuses_cross_site_presses_and_limits_one_client() {
     // One client reloading far too fast: limited, told when to come back.
     let mut limited = None;
     for _ in 0..20 {
-        let response = client()
-            .get(app.url(&links.page_path(id(4))))
-            .send()
-            .await
-            .unwrap();
+        let response = crate::support::send(client().get(app.url(&links.page_path(id(4))))).await;
         if response.status() == 429 {
             limited = Some(response);
             break;

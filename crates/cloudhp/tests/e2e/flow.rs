@@ -114,11 +114,7 @@ async fn page_play_drawing_won_picture_and_one_mail() {
 
     // Playing again is refused, and the answer says what was won.
     let token = links.token(id(7)).unwrap();
-    let again = http
-        .post(app.url(&format!("/api/v1/players/7/play?t={token}")))
-        .send()
-        .await
-        .unwrap();
+    let again = send(http.post(app.url(&format!("/api/v1/players/7/play?t={token}")))).await;
     assert_eq!(again.status(), 409);
     let again: serde_json::Value = again.json().await.unwrap();
     assert_eq!(again["prize"], prize.as_str());

@@ -643,6 +643,11 @@ pub fn client() -> reqwest::Client {
 }
 
 /// The status code a request is answered with.
+/// The answer to `request`.
+pub async fn send(request: reqwest::RequestBuilder) -> reqwest::Response {
+    request.send().await.unwrap()
+}
+
 pub async fn status_of(request: reqwest::RequestBuilder) -> u16 {
     request.send().await.unwrap().status().as_u16()
 }
