@@ -99,31 +99,30 @@ impl Lang {
     /// UTC`, `25 novembre 2026 à 10:04 UTC`.
     pub fn datetime(self, t: OffsetDateTime) -> String {
         let t = t.to_offset(time::UtcOffset::UTC);
-        self.t_with(
-            "datetime",
-            &[
-                ("day", FluentValue::from(t.day().to_string())),
-                ("month", FluentValue::from(self.month(t))),
-                ("year", FluentValue::from(t.year().to_string())),
-                (
-                    "time",
-                    FluentValue::from(format!("{:02}:{:02}", t.hour(), t.minute())),
-                ),
-            ],
-        )
+        let time = format!("{:02}:{:02}", t.hour(), t.minute());
+        self.dated("datetime", t, &[("time", FluentValue::from(time))])
     }
 
     /// A date as people of this language read it: `25 November 2026`.
     pub fn date(self, t: OffsetDateTime) -> String {
+        self.dated("date", t, &[])
+    }
+
+    /// The message `id` with the day, month and year of `t` in UTC, and the arguments `more`.
+    fn dated(
+        self,
+        id: &str,
+        t: OffsetDateTime,
+        more: &[(&'static str, FluentValue<'static>)],
+    ) -> String {
         let t = t.to_offset(time::UtcOffset::UTC);
-        self.t_with(
-            "date",
-            &[
-                ("day", FluentValue::from(t.day().to_string())),
-                ("month", FluentValue::from(self.month(t))),
-                ("year", FluentValue::from(t.year().to_string())),
-            ],
-        )
+        let mut args = vec![
+            ("day", FluentValue::from(t.day().to_string())),
+            ("month", FluentValue::from(self.month(t))),
+            ("year", FluentValue::from(t.year().to_string())),
+        ];
+        args.extend_from_slice(more);
+        self.t_with(id, &args)
     }
 
     fn month(self, t: OffsetDateTime) -> String {

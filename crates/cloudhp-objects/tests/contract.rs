@@ -98,35 +98,23 @@ async fn readers_never_see_a_partial_picture(store: Arc<dyn ImageStore>) {
     writer.await.unwrap();
 }
 
-macro_rules! image_store_suite {
-    ($backend:ident, $open:path) => {
-        mod $backend {
-            use super::*;
-            image_store_suite!(@tests $open;
-                put_then_read_back,
-                replacing_changes_content_and_etag,
-                keys_do_not_collide,
-                readers_never_see_a_partial_picture,
-            );
-        }
-    };
-    (@tests $open:path; $($name:ident),* $(,)?) => {
-        $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() {
-                let (store, _guard) = $open().await;
-                super::$name(store).await;
-            }
-        )*
-    };
-}
-
 mod backends;
 
-image_store_suite!(folder, backends::local_folder);
-image_store_suite!(swift_tempauth, backends::swift_tempauth);
-image_store_suite!(swift_keystone, backends::swift_keystone);
-image_store_suite!(s3, backends::s3_on_swift);
+cloudhp_testkit::backend_suite! {
+    threads = 2,
+    tests = [
+        put_then_read_back,
+        replacing_changes_content_and_etag,
+        keys_do_not_collide,
+        readers_never_see_a_partial_picture,
+    ],
+    backends {
+        folder: backends::local_folder,
+        swift_tempauth: backends::swift_tempauth,
+        swift_keystone: backends::swift_keystone,
+        s3: backends::s3_on_swift,
+    }
+}
 
 #[tokio::test]
 async fn an_s3_bucket_that_does_not_exist_is_not_ready() {

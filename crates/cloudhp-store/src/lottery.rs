@@ -466,7 +466,11 @@ impl LotteryDb {
     }
 
     /// The row of `id`, read on `pool` (a draw in flight reads on its own connections).
-    async fn record_on(&self, pool: &Pool, id: CustomerId) -> Result<Option<PlayRecord>, StoreError> {
+    async fn record_on(
+        &self,
+        pool: &Pool,
+        id: CustomerId,
+    ) -> Result<Option<PlayRecord>, StoreError> {
         let row: Option<PlayRow> = on_pool!(pool, |p| {
             sqlx::query_as(SELECT_PLAY)
                 .bind(i64::from(id.get()))

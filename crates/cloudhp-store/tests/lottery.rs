@@ -4,10 +4,11 @@
 
 mod support;
 
-use cloudhp_core::{CustomerId, DrawFailure, PlayState, Prize};
+use cloudhp_core::{Customer, CustomerId, DrawFailure, PlayState, Prize};
 use cloudhp_store::{Claim, ClaimToken, Completion, LotteryDb, PlayRecord, RecordState, TakeOver};
 
 use support::{LEASE, MAX, customer, t0};
+use time::OffsetDateTime;
 
 fn secs(n: i64) -> time::Duration {
     time::Duration::seconds(n)
@@ -38,16 +39,17 @@ fn given_up(take_over: Option<TakeOver>) -> PlayRecord {
     }
 }
 
+/// Claims the draw of `c` at `at` as the holder `p1`.
+async fn claim(db: &LotteryDb, c: &Customer, at: OffsetDateTime) -> Claim {
+    db.claim(c, at, LEASE, "p1", MAX).await.unwrap()
+}
+
 async fn first_claim_draws_and_later_ones_see_it(db: LotteryDb) {
     let c = customer(1);
     assert_eq!(db.record(c.id).await.unwrap(), None);
-    let token = acquired(db.claim(&c, t0(), LEASE, "p1", MAX).await.unwrap());
+    let token = acquired(claim(&db, &c, t0()).await);
 
-    let Claim::Running(record) = db
-        .claim(&c, t0() + secs(1), LEASE, "p1", MAX)
-        .await
-        .unwrap()
-    else {
+    let Claim::Running(record) = claim(&db, &c, t0() + secs(1)).await else {
         panic!("a second claim during the draw must see it running");
     };
     assert_eq!(record.state, RecordState::Drawing);
@@ -60,11 +62,7 @@ async fn first_claim_draws_and_later_ones_see_it(db: LotteryDb) {
         .unwrap();
     assert_eq!(done, Completion::Recorded);
 
-    let Claim::Played(record) = db
-        .claim(&c, t0() + secs(9), LEASE, "p1", MAX)
-        .await
-        .unwrap()
-    else {
+    let Claim::Played(record) = claim(&db, &c, t0() + secs(9)).await else {
         panic!("a claim after the result must see it played");
     };
     let status = record.to_status();
@@ -93,7 +91,7 @@ async fn concurrent_claims_acquire_once(db: LotteryDb) {
         .map(|_| {
             let db = db.clone();
             let c = c.clone();
-            tokio::spawn(async move { db.claim(&c, t0(), LEASE, "p1", MAX).await.unwrap() })
+            tokio::spawn(async move { claim(&db, &c, t0()).await })
         })
         .collect();
     let mut acquired = 0;
@@ -109,7 +107,7 @@ async fn concurrent_claims_acquire_once(db: LotteryDb) {
 
 async fn a_failed_draw_can_be_tried_again(db: LotteryDb) {
     let c = customer(3);
-    let token = acquired(db.claim(&c, t0(), LEASE, "p1", MAX).await.unwrap());
+    let token = acquired(claim(&db, &c, t0()).await);
     assert!(
         db.fail(
             c.id,
@@ -139,11 +137,7 @@ async fn a_failed_draw_can_be_tried_again(db: LotteryDb) {
         Completion::LostClaim
     );
 
-    let again = acquired(
-        db.claim(&c, t0() + secs(10), LEASE, "p1", MAX)
-            .await
-            .unwrap(),
-    );
+    let again = acquired(claim(&db, &c, t0() + secs(10)).await);
     let record = db.record(c.id).await.unwrap().unwrap();
     assert_eq!(
         record.attempts, 1,
@@ -161,7 +155,7 @@ async fn a_failed_draw_can_be_tried_again(db: LotteryDb) {
 
 async fn an_expired_claim_is_taken_over_and_fences_its_old_holder(db: LotteryDb) {
     let c = customer(4);
-    let old = acquired(db.claim(&c, t0(), LEASE, "p1", MAX).await.unwrap());
+    let old = acquired(claim(&db, &c, t0()).await);
     // Within the lease nothing is expired.
     assert!(
         db.expired_claims(t0() + secs(30), 10)
@@ -215,12 +209,8 @@ async fn an_expired_claim_is_taken_over_and_fences_its_old_holder(db: LotteryDb)
 
 async fn a_customer_click_also_recovers_an_expired_claim(db: LotteryDb) {
     let c = customer(5);
-    let _dead = acquired(db.claim(&c, t0(), LEASE, "p1", MAX).await.unwrap());
-    let token = acquired(
-        db.claim(&c, t0() + secs(120), LEASE, "p1", MAX)
-            .await
-            .unwrap(),
-    );
+    let _dead = acquired(claim(&db, &c, t0()).await);
+    let token = acquired(claim(&db, &c, t0() + secs(120)).await);
     assert!(
         db.renew(c.id, &token, t0() + secs(121), LEASE)
             .await
@@ -372,7 +362,7 @@ async fn a_restarted_holder_takes_over_its_claims_whatever_the_lease(db: Lottery
 async fn notifications_are_leased_once_and_retried(db: LotteryDb) {
     for id in 10..13 {
         let c = customer(id);
-        let token = acquired(db.claim(&c, t0(), LEASE, "p1", MAX).await.unwrap());
+        let token = acquired(claim(&db, &c, t0()).await);
         db.complete(c.id, &token, &prize(), t0()).await.unwrap();
     }
     let now = t0() + secs(1);
@@ -419,7 +409,7 @@ async fn notifications_are_leased_once_and_retried(db: LotteryDb) {
 
 async fn a_notifier_sends_only_what_it_still_holds(db: LotteryDb) {
     let c = customer(40);
-    let token = acquired(db.claim(&c, t0(), LEASE, "p1", MAX).await.unwrap());
+    let token = acquired(claim(&db, &c, t0()).await);
     db.complete(c.id, &token, &prize(), t0()).await.unwrap();
     let a = db.lease_notifications("a", t0(), LEASE, 10).await.unwrap();
     assert!(
@@ -478,7 +468,7 @@ async fn expired_claims_are_listed_oldest_first(db: LotteryDb) {
 async fn no_take_over_drives_a_draw_beyond_max_attempts(db: LotteryDb) {
     const MAX: u32 = 3;
     let c = customer(70);
-    let first = acquired(db.claim(&c, t0(), LEASE, "p1", MAX).await.unwrap());
+    let first = acquired(claim(&db, &c, t0()).await);
     // Interrupted, then taken over by a sweeper (attempt 2) and by the customer's click
     // (attempt 3): each take-over counts, whoever makes it.
     let mut at = t0() + secs(61);
@@ -538,7 +528,7 @@ async fn no_take_over_drives_a_draw_beyond_max_attempts(db: LotteryDb) {
 
     // The customer may press Play again: a new draw, counted from 1.
     at += secs(5);
-    acquired(db.claim(&c, at, LEASE, "p1", MAX).await.unwrap());
+    acquired(claim(&db, &c, at).await);
     let record = db.record(c.id).await.unwrap().unwrap();
     assert_eq!((record.attempts, record.requested_at), (1, at));
 }
@@ -546,7 +536,7 @@ async fn no_take_over_drives_a_draw_beyond_max_attempts(db: LotteryDb) {
 async fn a_click_on_a_draw_that_used_its_attempts_starts_a_new_one(db: LotteryDb) {
     const MAX: u32 = 2;
     let c = customer(71);
-    let first = acquired(db.claim(&c, t0(), LEASE, "p1", MAX).await.unwrap());
+    let first = acquired(claim(&db, &c, t0()).await);
     let at = t0() + secs(61);
     taken(
         db.take_over_expired(c.id, at, LEASE, "p2", MAX)
@@ -599,7 +589,7 @@ async fn a_restarted_holder_gives_up_a_draw_that_used_its_attempts(db: LotteryDb
 async fn every_failure_kind_is_stored_with_its_text(db: LotteryDb) {
     for (n, failure) in DrawFailure::ALL.into_iter().enumerate() {
         let c = customer(80 + n as u32);
-        let token = acquired(db.claim(&c, t0(), LEASE, "p1", MAX).await.unwrap());
+        let token = acquired(claim(&db, &c, t0()).await);
         let text = format!("text of {}", failure.as_str());
         assert!(db.fail(c.id, &token, failure, &text, t0()).await.unwrap());
         let record = db.record(c.id).await.unwrap().unwrap();
@@ -609,45 +599,28 @@ async fn every_failure_kind_is_stored_with_its_text(db: LotteryDb) {
     }
 }
 
-/// Instantiates every test of the suite for one backend.
-macro_rules! lottery_suite {
-    ($backend:ident, $open:path) => {
-        mod $backend {
-            use super::*;
-            lottery_suite!(@tests $open;
-                first_claim_draws_and_later_ones_see_it,
-                concurrent_claims_acquire_once,
-                a_failed_draw_can_be_tried_again,
-                every_failure_kind_is_stored_with_its_text,
-                an_expired_claim_is_taken_over_and_fences_its_old_holder,
-                a_customer_click_also_recovers_an_expired_claim,
-                a_claim_records_its_holder_and_a_take_over_changes_it,
-                a_restarted_holder_takes_over_its_claims_whatever_the_lease,
-                no_take_over_drives_a_draw_beyond_max_attempts,
-                a_click_on_a_draw_that_used_its_attempts_starts_a_new_one,
-                a_restarted_holder_gives_up_a_draw_that_used_its_attempts,
-                notifications_are_leased_once_and_retried,
-                expired_claims_are_listed_oldest_first,
-                outbox_entries_are_published_once_and_delivered_once,
-                a_notifier_sends_only_what_it_still_holds,
-                the_report_counts_searches_and_walks_the_winners,
-            );
-        }
-    };
-    (@tests $open:path; $($name:ident),* $(,)?) => {
-        $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn $name() {
-                let (db, _guard) = $open().await;
-                super::$name(db).await;
-            }
-        )*
-    };
-}
+support::lottery_backends!(
+    first_claim_draws_and_later_ones_see_it,
+    concurrent_claims_acquire_once,
+    a_failed_draw_can_be_tried_again,
+    every_failure_kind_is_stored_with_its_text,
+    an_expired_claim_is_taken_over_and_fences_its_old_holder,
+    a_customer_click_also_recovers_an_expired_claim,
+    a_claim_records_its_holder_and_a_take_over_changes_it,
+    a_restarted_holder_takes_over_its_claims_whatever_the_lease,
+    no_take_over_drives_a_draw_beyond_max_attempts,
+    a_click_on_a_draw_that_used_its_attempts_starts_a_new_one,
+    a_restarted_holder_gives_up_a_draw_that_used_its_attempts,
+    notifications_are_leased_once_and_retried,
+    expired_claims_are_listed_oldest_first,
+    outbox_entries_are_published_once_and_delivered_once,
+    a_notifier_sends_only_what_it_still_holds,
+    the_report_counts_searches_and_walks_the_winners,
+);
 
 async fn outbox_entries_are_published_once_and_delivered_once(db: LotteryDb) {
     let c = customer(30);
-    let token = acquired(db.claim(&c, t0(), LEASE, "p1", MAX).await.unwrap());
+    let token = acquired(claim(&db, &c, t0()).await);
     db.complete(c.id, &token, &prize(), t0()).await.unwrap();
     let unpublished = db.unpublished_notifications(10).await.unwrap();
     assert_eq!(unpublished.len(), 1);
@@ -675,7 +648,7 @@ async fn the_report_counts_searches_and_walks_the_winners(db: LotteryDb) {
         // One draw every 90 seconds: two-minute buckets would hold them unevenly; the pace
         // counts them per one-minute bucket, empty minutes included.
         let at = t0() + secs(i64::from(n) * 90);
-        let token = acquired(db.claim(&c, at, LEASE, "p1", MAX).await.unwrap());
+        let token = acquired(claim(&db, &c, at).await);
         let prize = if n % 3 == 0 {
             "drone.jpg"
         } else {
@@ -734,16 +707,9 @@ async fn the_report_counts_searches_and_walks_the_winners(db: LotteryDb) {
     );
     assert!(found("nobody").await.is_empty());
 
-    let mut walked = Vec::new();
-    let mut after = None;
-    loop {
-        let batch = db.winners_after(after, 5).await.unwrap();
-        let Some(last) = batch.last() else { break };
-        after = Some(last.customer.id);
-        walked.extend(batch.into_iter().map(|w| w.customer.id.get()));
-    }
-    assert_eq!(walked, (1..=12).collect::<Vec<_>>());
+    let walked =
+        cloudhp_testkit::walk_winners(async |after| db.winners_after(after, 5).await.unwrap())
+            .await;
+    let ids: Vec<u32> = walked.iter().map(|w| w.customer.id.get()).collect();
+    assert_eq!(ids, (1..=12).collect::<Vec<_>>());
 }
-
-lottery_suite!(sqlite, support::sqlite_lottery);
-lottery_suite!(mysql, support::mysql_lottery);

@@ -42,6 +42,11 @@ async fn claim(db: &LotteryDb, id: u32) -> ClaimToken {
     }
 }
 
+/// Brings the stock in step with a catalog of `prizes`.
+async fn sync(db: &LotteryDb, prizes: &[StockSpec]) {
+    db.sync_stock(prizes, t0()).await.unwrap();
+}
+
 async fn stock_of(db: &LotteryDb, file: &str) -> PrizeStock {
     db.prize_stock()
         .await
@@ -54,9 +59,7 @@ async fn stock_of(db: &LotteryDb, file: &str) -> PrizeStock {
 /// 200 draws of a prize of stock 10, recorded at once: exactly 10 are won, each with its
 /// notification; the others are told it is out of stock, their claims still held.
 async fn a_limited_prize_is_won_exactly_its_stock_under_concurrency(db: LotteryDb) {
-    db.sync_stock(&[limited("drone.jpg", Some(10))], t0())
-        .await
-        .unwrap();
+    sync(&db, &[limited("drone.jpg", Some(10))]).await;
     let mut tokens = Vec::new();
     for id in 1..=200 {
         tokens.push((id, claim(&db, id).await));
@@ -167,16 +170,12 @@ async fn stock_sync_keeps_what_was_won(db: LotteryDb) {
             Completion::Recorded
         );
     }
-    db.sync_stock(&[limited("camera.jpg", Some(5))], t0())
-        .await
-        .unwrap();
+    sync(&db, &[limited("camera.jpg", Some(5))]).await;
     let stock = stock_of(&db, "camera.jpg").await;
     assert_eq!((stock.won, stock.left), (3, Some(2)));
 
     // Lowered under what was won: none left, and a win is refused.
-    db.sync_stock(&[limited("camera.jpg", Some(2))], t0())
-        .await
-        .unwrap();
+    sync(&db, &[limited("camera.jpg", Some(2))]).await;
     let stock = stock_of(&db, "camera.jpg").await;
     assert_eq!((stock.won, stock.stock, stock.left), (3, Some(2), Some(0)));
     let token = claim(&db, 4).await;
@@ -233,38 +232,16 @@ async fn stock_sync_keeps_what_was_won(db: LotteryDb) {
     assert_eq!((key.won, key.stock, key.left), (1, None, None));
 
     // Dropped from the catalog: unlimited, its wins still counted.
-    db.sync_stock(&[limited("usb-key.jpg", None)], t0())
-        .await
-        .unwrap();
+    sync(&db, &[limited("usb-key.jpg", None)]).await;
     let stock = stock_of(&db, "camera.jpg").await;
     assert_eq!((stock.won, stock.stock), (4, None));
 }
 
-/// Instantiates every test of the suite for one backend.
-macro_rules! prizes_suite {
-    ($backend:ident, $open:path) => {
-        mod $backend {
-            use super::*;
-            prizes_suite!(@tests $open;
-                a_limited_prize_is_won_exactly_its_stock_under_concurrency,
-                no_prize_is_played_but_not_a_win,
-                stock_sync_keeps_what_was_won,
-            );
-        }
-    };
-    (@tests $open:path; $($name:ident),* $(,)?) => {
-        $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn $name() {
-                let (db, _guard) = $open().await;
-                super::$name(db).await;
-            }
-        )*
-    };
-}
-
-prizes_suite!(sqlite, support::sqlite_lottery);
-prizes_suite!(mysql, support::mysql_lottery);
+support::lottery_backends!(
+    a_limited_prize_is_won_exactly_its_stock_under_concurrency,
+    no_prize_is_played_but_not_a_win,
+    stock_sync_keeps_what_was_won,
+);
 
 /// The plays of a database migrated up to the version before the prizes (0004) survive the
 /// migration that adds them, on each backend: SQLite rebuilds `plays` for its new CHECK
@@ -302,19 +279,17 @@ async fn plays_recorded_before_the_prizes_migration_survive_it(pool: Pool, backe
     let db = LotteryDb::from_pool(pool);
     db.migrate().await.unwrap();
 
-    let won = db
-        .record(CustomerId::new(1).unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let record = async |n| {
+        db.record(CustomerId::new(n).unwrap())
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    let won = record(1).await;
     assert_eq!(won.state, RecordState::Won);
     assert_eq!(won.prize, Some(prize("usb-key.jpg")));
     assert_eq!(won.holder.as_deref(), Some("p1"));
-    let failed = db
-        .record(CustomerId::new(2).unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let failed = record(2).await;
     assert_eq!(failed.state, RecordState::Failed);
     assert_eq!(failed.failure, Some(cloudhp_core::DrawFailure::WTimeout));
     // The draw in progress can end with no prize, which the new constraint allows.
@@ -334,9 +309,7 @@ async fn plays_recorded_before_the_prizes_migration_survive_it(pool: Pool, backe
         Completion::Recorded
     );
     // The win recorded before counts once its prize is listed.
-    db.sync_stock(&[limited("usb-key.jpg", Some(4))], t0())
-        .await
-        .unwrap();
+    sync(&db, &[limited("usb-key.jpg", Some(4))]).await;
     assert_eq!(stock_of(&db, "usb-key.jpg").await.left, Some(3));
     let counts = db.play_counts().await.unwrap();
     assert_eq!((counts.won, counts.no_prize, counts.failed), (1, 1, 1));

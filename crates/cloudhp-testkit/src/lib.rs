@@ -7,6 +7,70 @@
 
 use std::path::PathBuf;
 
+use cloudhp_core::{Customer, CustomerId, Winner};
+
+/// Instantiates a suite of backend tests: for each backend, a module of that name holding one
+/// test per suite function, which opens a fresh backend with the backend's opener (a value and
+/// a guard that keeps what it lives in until the test ends) and runs the function of the same
+/// name on it, on a multi-thread runtime of `threads` workers.
+///
+/// ```ignore
+/// cloudhp_testkit::backend_suite! {
+///     threads = 4,
+///     tests = [first_test, second_test],
+///     backends { sqlite: support::sqlite_lottery, mysql: support::mysql_lottery }
+/// }
+/// ```
+#[macro_export]
+macro_rules! backend_suite {
+    (
+        threads = $threads:tt,
+        tests = $tests:tt,
+        backends { $($backend:ident: $open:path),* $(,)? } $(,)?
+    ) => {
+        $( $crate::backend_suite!(@backend $backend, $open, $threads, $tests); )*
+    };
+    (@backend $backend:ident, $open:path, $threads:tt, [$($name:ident),* $(,)?]) => {
+        mod $backend {
+            use super::*;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = $threads)]
+                async fn $name() {
+                    let (backend, _guard) = $open().await;
+                    super::$name(backend).await;
+                }
+            )*
+        }
+    };
+}
+
+/// Customer `n` of a test fixture: Zoé `lastname`, `c<n>@example.com`, no language.
+pub fn customer(n: u32, lastname: &str) -> Customer {
+    Customer {
+        id: CustomerId::new(n).unwrap(),
+        firstname: "Zoé".into(),
+        lastname: lastname.into(),
+        email: format!("c{n}@example.com"),
+        language: None,
+    }
+}
+
+/// Every winner, walked as the export walks them: by id, a `batch` at a time, each after the
+/// last id of the batch before, until a batch is empty.
+pub async fn walk_winners(
+    mut batch: impl AsyncFnMut(Option<CustomerId>) -> Vec<Winner>,
+) -> Vec<Winner> {
+    let mut walked = Vec::new();
+    let mut after = None;
+    loop {
+        let winners = batch(after).await;
+        let Some(last) = winners.last() else { break };
+        after = Some(last.customer.id);
+        walked.extend(winners);
+    }
+    walked
+}
+
 /// The script that starts the servers, as the messages name it.
 pub const SCRIPT: &str = "scripts/test-servers.sh start";
 
@@ -79,13 +143,9 @@ pub enum SmtpMode {
 /// A test SMTP server (`scripts/smtp-test-server.py`) of one test: it writes each message it
 /// accepts as one file of its mail dir. Killed when dropped.
 pub struct SmtpServer {
-    child: Option<std::process::Child>,
+    process: ServerProcess,
     pub port: u16,
     pub maildir: PathBuf,
-    mode: SmtpMode,
-    credentials: Option<(String, String)>,
-    /// `--refuse` arguments: `ADDRESS=CODE[xTIMES]`.
-    refusals: Vec<String>,
     _dir: tempfile::TempDir,
 }
 
@@ -113,10 +173,8 @@ impl SmtpServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let maildir = dir.path().join("mail");
         std::fs::create_dir_all(&maildir).expect("mail dir");
-        let mut server = Self {
-            child: None,
-            port: 0,
-            maildir,
+        let launch = SmtpLaunch {
+            maildir: maildir.clone(),
             mode,
             credentials: credentials.map(|(u, p)| (u.to_owned(), p.to_owned())),
             refusals: refusals
@@ -126,28 +184,96 @@ impl SmtpServer {
                     None => format!("{}={}", r.address, r.code),
                 })
                 .collect(),
-            _dir: dir,
         };
-        server.spawn();
-        server
+        let process = ServerProcess::start(
+            "the test SMTP server",
+            Box::new(move |port| launch.try_spawn(port)),
+        );
+        Self {
+            port: process.port,
+            process,
+            maildir,
+            _dir: dir,
+        }
     }
 
-    /// Starts the server: on a free port the first time (it binds port 0 and says which), on
-    /// the same port on a restart.
-    fn spawn(&mut self) {
-        let port = self.port;
-        self.port = start_on(port, "the test SMTP server", || self.try_spawn());
+    /// Stops the server (connections are refused until `restart`).
+    pub fn stop(&mut self) {
+        self.process.stop();
     }
 
-    /// One start; `None` when the server exits without listening (its port is taken).
-    fn try_spawn(&mut self) -> Option<u16> {
+    /// Starts it again on the same port.
+    pub fn restart(&mut self) {
+        self.process.restart();
+    }
+
+    /// Freezes the server (SIGSTOP): connections open but nothing answers.
+    pub fn pause(&self) {
+        self.signal("-STOP");
+    }
+
+    /// Thaws a paused server (SIGCONT).
+    pub fn resume(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, signal: &str) {
+        if let Some(child) = &self.process.child {
+            let _ = std::process::Command::new("kill")
+                .args([signal, &child.id().to_string()])
+                .status();
+        }
+    }
+
+    /// How many times each refused address was refused so far (lowercased addresses).
+    pub fn refusals(&self) -> std::collections::HashMap<String, u32> {
+        std::fs::read_to_string(self.maildir.join(".refusals"))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|line| {
+                let (address, count) = line.rsplit_once(' ')?;
+                Some((address.to_owned(), count.parse().ok()?))
+            })
+            .collect()
+    }
+
+    /// The messages received so far, oldest first, as text.
+    pub fn messages(&self) -> Vec<String> {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&self.maildir)
+            .map(|d| {
+                d.filter_map(|e| e.ok().map(|e| e.path()))
+                    .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        files.sort();
+        files
+            .iter()
+            .map(|f| std::fs::read_to_string(f).unwrap_or_default())
+            .collect()
+    }
+}
+
+/// How the test SMTP server of one test is started.
+struct SmtpLaunch {
+    maildir: PathBuf,
+    mode: SmtpMode,
+    credentials: Option<(String, String)>,
+    /// `--refuse` arguments: `ADDRESS=CODE[xTIMES]`.
+    refusals: Vec<String>,
+}
+
+impl SmtpLaunch {
+    /// One start on `port` (0: it binds a free one and says which); `None` when the server
+    /// exits without listening (its port is taken).
+    fn try_spawn(&self, port: u16) -> Option<(std::process::Child, u16)> {
         use std::io::BufRead;
         let script = smtp_script();
         // Run by its own first line: it needs the system Python, which has aiosmtpd.
         let mut command = std::process::Command::new(&script);
         command
             .arg("--port")
-            .arg(self.port.to_string())
+            .arg(port.to_string())
             .arg("--maildir")
             .arg(&self.maildir)
             .arg("--mode")
@@ -194,142 +320,33 @@ impl SmtpServer {
             .next()
             .and_then(|p| p.parse().ok())
             .unwrap_or_else(|| panic!("unexpected first line of the SMTP server: {line:?}"));
-        self.child = Some(child);
-        Some(port)
-    }
-
-    /// Stops the server (connections are refused until `restart`).
-    pub fn stop(&mut self) {
-        kill(&mut self.child);
-    }
-
-    /// Starts it again on the same port.
-    pub fn restart(&mut self) {
-        self.stop();
-        self.spawn();
-    }
-
-    /// Freezes the server (SIGSTOP): connections open but nothing answers.
-    pub fn pause(&self) {
-        self.signal("-STOP");
-    }
-
-    /// Thaws a paused server (SIGCONT).
-    pub fn resume(&self) {
-        self.signal("-CONT");
-    }
-
-    fn signal(&self, signal: &str) {
-        if let Some(child) = &self.child {
-            let _ = std::process::Command::new("kill")
-                .args([signal, &child.id().to_string()])
-                .status();
-        }
-    }
-
-    /// How many times each refused address was refused so far (lowercased addresses).
-    pub fn refusals(&self) -> std::collections::HashMap<String, u32> {
-        std::fs::read_to_string(self.maildir.join(".refusals"))
-            .unwrap_or_default()
-            .lines()
-            .filter_map(|line| {
-                let (address, count) = line.rsplit_once(' ')?;
-                Some((address.to_owned(), count.parse().ok()?))
-            })
-            .collect()
-    }
-
-    /// The messages received so far, oldest first, as text.
-    pub fn messages(&self) -> Vec<String> {
-        let mut files: Vec<PathBuf> = std::fs::read_dir(&self.maildir)
-            .map(|d| {
-                d.filter_map(|e| e.ok().map(|e| e.path()))
-                    .filter(|p| p.extension().is_some_and(|e| e == "eml"))
-                    .collect()
-            })
-            .unwrap_or_default();
-        files.sort();
-        files
-            .iter()
-            .map(|f| std::fs::read_to_string(f).unwrap_or_default())
-            .collect()
-    }
-}
-
-impl Drop for SmtpServer {
-    fn drop(&mut self) {
-        self.stop();
+        Some((child, port))
     }
 }
 
 /// A NATS server with JetStream of one test, on a free port, storing in a temp dir. Killed
 /// when dropped.
 pub struct NatsServer {
-    child: Option<std::process::Child>,
-    /// 0 until the first start has bound a port.
+    process: ServerProcess,
+    /// The port of its first start, kept on a restart.
     pub port: u16,
-    dir: tempfile::TempDir,
+    _dir: tempfile::TempDir,
 }
 
 impl NatsServer {
     /// Starts a server on a port of its own choosing (it binds port 0 and logs which).
     pub fn start() -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        let mut server = Self {
-            child: None,
-            port: 0,
-            dir,
-        };
-        server.spawn();
-        server
-    }
-
-    /// Starts the server: on a free port the first time (it binds port 0 and logs which), on
-    /// the same port on a restart.
-    fn spawn(&mut self) {
-        let port = self.port;
-        self.port = start_on(port, "nats-server", || self.try_spawn());
-    }
-
-    /// One start; `None` when the server exits without listening. Ready when it logs the
-    /// address it accepts clients on, then that it is ready (a connection test could reach
-    /// another program holding the port).
-    fn try_spawn(&mut self) -> Option<u16> {
-        use std::io::BufRead;
-        let binary = require("CLOUDHP_TEST_NATS_SERVER");
-        // -1: a random free port, chosen by the server itself.
-        let port = if self.port == 0 {
-            "-1".to_owned()
-        } else {
-            self.port.to_string()
-        };
-        let mut child = std::process::Command::new(&binary)
-            .args(["-js", "-a", "127.0.0.1", "-p", &port, "-sd"])
-            .arg(self.dir.path())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {binary}: {e}"));
-        let stderr = child.stderr.take().expect("stderr");
-        let mut lines = std::io::BufReader::new(stderr).lines();
-        let listening = lines.by_ref().map_while(Result::ok).find_map(|line| {
-            let (_, addr) = line.split_once("Listening for client connections on ")?;
-            addr.trim().rsplit(':').next()?.parse::<u16>().ok()
-        });
-        let ready = listening.is_some()
-            && lines
-                .by_ref()
-                .map_while(Result::ok)
-                .any(|line| line.contains("Server is ready"));
-        let (Some(port), true) = (listening, ready) else {
-            // The log ended: it exited without listening.
-            kill(&mut Some(child));
-            return None;
-        };
-        // Keep reading its log, or it would block once the pipe is full.
-        std::thread::spawn(move || lines.for_each(drop));
-        self.child = Some(child);
-        Some(port)
+        let storage = dir.path().to_owned();
+        let process = ServerProcess::start(
+            "nats-server",
+            Box::new(move |port| nats_try_spawn(&storage, port)),
+        );
+        Self {
+            port: process.port,
+            process,
+            _dir: dir,
+        }
     }
 
     pub fn url(&self) -> String {
@@ -337,17 +354,143 @@ impl NatsServer {
     }
 
     pub fn stop(&mut self) {
-        kill(&mut self.child);
+        self.process.stop();
     }
 
     /// Starts it again on the same port with the same storage (streams survive).
     pub fn restart(&mut self) {
+        self.process.restart();
+    }
+}
+
+/// One start of a NATS server storing in `storage`, on `port` (0: one of its own choosing);
+/// `None` when it exits without listening. Ready when it logs the address it accepts clients
+/// on, then that it is ready (a connection test could reach another program holding the
+/// port).
+fn nats_try_spawn(storage: &std::path::Path, port: u16) -> Option<(std::process::Child, u16)> {
+    let binary = require("CLOUDHP_TEST_NATS_SERVER");
+    // -1: a random free port, chosen by the server itself.
+    let port = if port == 0 {
+        "-1".to_owned()
+    } else {
+        port.to_string()
+    };
+    let mut command = std::process::Command::new(&binary);
+    command
+        .args(["-js", "-a", "127.0.0.1", "-p", &port, "-sd"])
+        .arg(storage);
+    spawn_listening(
+        &binary,
+        &mut command,
+        Output::Stderr,
+        |line| {
+            let (_, addr) = line.split_once("Listening for client connections on ")?;
+            addr.trim().rsplit(':').next()?.parse::<u16>().ok()
+        },
+        Some("Server is ready"),
+    )
+}
+
+/// The output where a test server logs where it listens.
+enum Output {
+    Stdout,
+    Stderr,
+}
+
+/// Starts the server `command` (the program `binary`) with its `output` piped, the other
+/// discarded. Reads that output until `port_of` finds in a line the port it listens on and,
+/// given `ready`, until a line says it; then keeps reading it in the background, or the server
+/// would block once the pipe is full. The child and its port; `None` (the child killed) when
+/// the output ends first: it exited without listening.
+fn spawn_listening(
+    binary: &str,
+    command: &mut std::process::Command,
+    output: Output,
+    port_of: impl Fn(&str) -> Option<u16>,
+    ready: Option<&str>,
+) -> Option<(std::process::Child, u16)> {
+    use std::io::BufRead;
+    let (stdout, stderr) = match output {
+        Output::Stdout => (std::process::Stdio::piped(), std::process::Stdio::null()),
+        Output::Stderr => (std::process::Stdio::null(), std::process::Stdio::piped()),
+    };
+    let mut child = command
+        .stdout(stdout)
+        .stderr(stderr)
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {binary}: {e}; run `{SCRIPT}`"));
+    let piped: Box<dyn std::io::Read + Send> = match output {
+        Output::Stdout => Box::new(child.stdout.take().expect("stdout")),
+        Output::Stderr => Box::new(child.stderr.take().expect("stderr")),
+    };
+    let mut lines = std::io::BufReader::new(piped).lines();
+    let port = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find_map(|line| port_of(&line));
+    let ready = port.is_some()
+        && ready.is_none_or(|ready| {
+            lines
+                .by_ref()
+                .map_while(Result::ok)
+                .any(|line| line.contains(ready))
+        });
+    let (Some(port), true) = (port, ready) else {
+        kill(&mut Some(child));
+        return None;
+    };
+    std::thread::spawn(move || lines.for_each(drop));
+    Some((child, port))
+}
+
+/// One start of a test server on a port (0: a free one): the child and the port it listens
+/// on, or `None` when it exited without listening.
+type Launch = Box<dyn Fn(u16) -> Option<(std::process::Child, u16)> + Send + Sync>;
+
+/// The process of a test server: started on a free port the first time (it binds port 0 and
+/// says which), on the same port on a restart; killed when dropped.
+struct ServerProcess {
+    what: &'static str,
+    launch: Launch,
+    child: Option<std::process::Child>,
+    /// 0 until the first start has bound a port.
+    port: u16,
+}
+
+impl ServerProcess {
+    fn start(what: &'static str, launch: Launch) -> Self {
+        let mut process = Self {
+            what,
+            launch,
+            child: None,
+            port: 0,
+        };
+        process.spawn();
+        process
+    }
+
+    fn spawn(&mut self) {
+        let port = self.port;
+        let mut child = None;
+        self.port = start_on(port, self.what, || {
+            let (started, port) = (self.launch)(port)?;
+            child = Some(started);
+            Some(port)
+        });
+        self.child = child;
+    }
+
+    fn stop(&mut self) {
+        kill(&mut self.child);
+    }
+
+    fn restart(&mut self) {
         self.stop();
         self.spawn();
     }
 }
 
-impl Drop for NatsServer {
+impl Drop for ServerProcess {
     fn drop(&mut self) {
         self.stop();
     }
@@ -499,27 +642,23 @@ pub struct ChromeDriver {
 
 impl ChromeDriver {
     pub fn start() -> Self {
-        use std::io::BufRead;
         let binary = require("CLOUDHP_TEST_CHROMEDRIVER");
-        let mut child = std::process::Command::new(&binary)
-            // 0: a free port, chosen by the driver, which prints it.
-            .args(["--port=0", "--allowed-ips=127.0.0.1"])
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {binary}: {e}; run `{SCRIPT}`"));
-        let stdout = child.stdout.take().expect("stdout");
-        let mut lines = std::io::BufReader::new(stdout).lines();
-        let port = lines.by_ref().map_while(Result::ok).find_map(|line| {
-            let (_, rest) = line.split_once("started successfully on port ")?;
-            rest.trim().trim_end_matches('.').parse::<u16>().ok()
-        });
-        let Some(port) = port else {
-            kill(&mut Some(child));
+        let mut command = std::process::Command::new(&binary);
+        // 0: a free port, chosen by the driver, which prints it.
+        command.args(["--port=0", "--allowed-ips=127.0.0.1"]);
+        let started = spawn_listening(
+            &binary,
+            &mut command,
+            Output::Stdout,
+            |line| {
+                let (_, rest) = line.split_once("started successfully on port ")?;
+                rest.trim().trim_end_matches('.').parse::<u16>().ok()
+            },
+            None,
+        );
+        let Some((child, port)) = started else {
             panic!("{binary} exited without listening");
         };
-        // Keep reading its output, or it would block once the pipe is full.
-        std::thread::spawn(move || lines.for_each(drop));
         Self {
             child: Some(child),
             port,

@@ -11,7 +11,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use axum::extract::{Request, State};
+use axum::extract::{FromRequestParts, Path, Request, State};
+use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -58,6 +59,52 @@ impl From<ServiceError> for RpcError {
 pub fn parse_id(raw: &str) -> Result<CustomerId, RpcError> {
     CustomerId::parse(raw).map_err(|e| RpcError(ServiceError::invalid(e.to_string())))
 }
+
+/// The customer id of a role API path (its [`ID`]), as a handler's argument; a malformed one is
+/// [`ServiceError::Invalid`].
+pub struct IdPath(pub CustomerId);
+
+impl<S: Send + Sync> FromRequestParts<S> for IdPath {
+    type Rejection = RpcError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, RpcError> {
+        let Path(raw) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|e| RpcError(ServiceError::invalid(e.body_text())))?;
+        parse_id(&raw).map(Self)
+    }
+}
+
+/// What a role API handler answers: the JSON of the result, or the service error.
+pub type Answer<T> = Result<Json<T>, RpcError>;
+
+/// Declares the remote client of a role, `$client`, calling it over a [`RemoteRole`] (the role's
+/// `client.rs` implements the role's trait for it), and `handle`: the role as its callers use
+/// it, the local service when it runs here (`local`), else a client of the role `$name` at
+/// `roles.$url`.
+macro_rules! remote_client {
+    ($client:ident: $handle:ty, $name:expr, $url:ident) => {
+        pub struct $client(pub $crate::rpc::RemoteRole);
+
+        impl $client {
+            /// The client over `role`, as the role's handle.
+            pub fn handle_of(role: $crate::rpc::RemoteRole) -> $handle {
+                ::std::sync::Arc::new(Self(role))
+            }
+        }
+
+        /// The role as its callers use it: the local service when it runs here (`local`), else
+        /// a client of the URL `[roles]` gives for it.
+        pub fn handle(
+            local: Option<&$handle>,
+            remote: &$crate::rpc::Remote,
+            config: &$crate::config::Config,
+        ) -> $handle {
+            remote.handle(local, $name, &config.roles.$url, $client::handle_of)
+        }
+    };
+}
+pub(crate) use remote_client;
 
 /// Compares bearer tokens by digest, so the time taken says nothing about the token.
 fn same_token(given: &str, expected: &[u8; 32]) -> bool {
@@ -307,6 +354,64 @@ pub(crate) mod testing {
     pub async fn serve(name: &'static str, api: Router) -> RemoteRole {
         serve_with_tokens(name, api, None, None).await
     }
+
+    /// Asserts that a role answered that `backend` is unavailable: what every role answers
+    /// once the backend it stands on is down.
+    #[track_caller]
+    pub fn assert_down<T: std::fmt::Debug + PartialEq>(
+        answer: Result<T, cloudhp_core::ServiceError>,
+        backend: &str,
+    ) {
+        assert_eq!(
+            answer,
+            Err(cloudhp_core::ServiceError::unavailable(backend)),
+            "{backend} is down"
+        );
+    }
+
+    /// The transport a role's contract suite runs over: every role behaves the same whether
+    /// its callers hold the local service or the remote client calling its API.
+    #[derive(Clone, Copy, Debug)]
+    pub enum Transport {
+        Local,
+        Remote,
+    }
+
+    impl Transport {
+        /// The role behind `local` as the suite calls it: `local` itself, or `client` calling
+        /// its API (`api` over `local`, served as the role `name`, see [`serve`]).
+        pub async fn over<T>(
+            self,
+            name: &'static str,
+            local: T,
+            api: impl FnOnce(T) -> Router,
+            client: impl FnOnce(RemoteRole) -> T,
+        ) -> T {
+            match self {
+                Self::Local => local,
+                Self::Remote => client(serve(name, api(local)).await),
+            }
+        }
+    }
+
+    /// The two tests of each suite of a role's contract: `$local` runs `$run` over
+    /// [`Transport::Local`], `$remote` over [`Transport::Remote`].
+    macro_rules! transport_tests {
+        ($($run:ident: $local:ident, $remote:ident;)+) => {
+            $(
+                #[tokio::test]
+                async fn $local() {
+                    $run($crate::rpc::testing::Transport::Local).await;
+                }
+
+                #[tokio::test]
+                async fn $remote() {
+                    $run($crate::rpc::testing::Transport::Remote).await;
+                }
+            )+
+        };
+    }
+    pub(crate) use transport_tests;
 }
 
 #[cfg(test)]
@@ -362,8 +467,8 @@ mod tests {
     /// A malformed id in a role API path is the caller's mistake, whatever the role.
     #[tokio::test]
     async fn a_malformed_id_is_invalid() {
-        async fn echo(Path(id): Path<String>) -> Result<Json<u32>, RpcError> {
-            Ok(Json(parse_id(&id)?.get()))
+        async fn echo(IdPath(id): IdPath) -> Answer<u32> {
+            Ok(Json(id.get()))
         }
         let api = Router::new().route(&format!("/v1/x/{ID}"), get(echo));
         let remote = testing::serve("the test service", api).await;

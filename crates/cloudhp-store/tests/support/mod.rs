@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use cloudhp_core::{Customer, CustomerId};
+use cloudhp_core::Customer;
 use cloudhp_store::{LotteryDb, PoolSettings};
 use time::OffsetDateTime;
 
@@ -14,13 +14,7 @@ pub const LEASE: Duration = Duration::from_secs(60);
 pub const MAX: u32 = 5;
 
 pub fn customer(id: u32) -> Customer {
-    Customer {
-        id: CustomerId::new(id).unwrap(),
-        firstname: "Zoé".into(),
-        lastname: "<b>O'Brien</b>".into(),
-        email: format!("c{id}@example.com"),
-        language: None,
-    }
+    cloudhp_testkit::customer(id, "<b>O'Brien</b>")
 }
 
 pub fn t0() -> OffsetDateTime {
@@ -47,3 +41,21 @@ pub async fn mysql_lottery() -> (LotteryDb, Guard) {
     db.migrate().await.unwrap();
     (db, Guard::Mysql(database))
 }
+
+/// Instantiates the given suite functions as tests on each lottery backend (SQLite, MariaDB).
+// Not every test file of this folder has a suite.
+#[allow(unused_macros)]
+macro_rules! lottery_backends {
+    ($($name:ident),* $(,)?) => {
+        cloudhp_testkit::backend_suite! {
+            threads = 4,
+            tests = [$($name),*],
+            backends {
+                sqlite: $crate::support::sqlite_lottery,
+                mysql: $crate::support::mysql_lottery,
+            }
+        }
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use lottery_backends;

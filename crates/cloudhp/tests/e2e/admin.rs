@@ -9,7 +9,7 @@ use cloudhp_store::{Claim, MailingState};
 use reqwest::StatusCode;
 use time::OffsetDateTime;
 
-use crate::support::{Sandbox, Site, TestApp, client};
+use crate::support::{Sandbox, Site, TestApp, assert_says, client};
 
 const PASSWORD: &str = "correct horse battery";
 
@@ -107,6 +107,11 @@ async fn get(app: &TestApp, path: &str, cookie: Option<&str>) -> reqwest::Respon
     request.send().await.unwrap()
 }
 
+/// The text of the page at `path`, with the session `cookie` if any.
+async fn text_of(app: &TestApp, path: &str, cookie: Option<&str>) -> String {
+    get(app, path, cookie).await.text().await.unwrap()
+}
+
 /// The routes of the admin area, and paths under it that are none.
 const PAGES: [&str; 7] = [
     "/admin",
@@ -167,7 +172,7 @@ async fn nothing_of_the_admin_area_is_reachable_without_a_session() {
         .links(&app.base())
         .page_path(CustomerId::new(1).unwrap());
     for path in ["/", link.as_str(), "/nowhere"] {
-        let page = get(&app, path, None).await.text().await.unwrap();
+        let page = text_of(&app, path, None).await;
         assert!(!page.contains("/admin"), "{path}: {page}");
     }
 }
@@ -386,24 +391,25 @@ async fn the_pages_show_the_campaign_and_its_winners_and_export_them() {
     let session = log_in(&app, "198.51.100.20").await;
     let session = Some(session.as_str());
 
-    let page = get(&app, "/admin", session).await.text().await.unwrap();
-    for shown in [
-        "Coffee mug <span class=\"muted\">(mug.jpg)</span></td><td class=\"num\">30</td><td class=\"num\">70 of 100</td>",
-        "Racing drone <span class=\"muted\">(drone.jpg)</span></td><td class=\"num\">0</td><td class=\"num\">5 of 5</td>",
-        "<td class=\"num\">unlimited</td>",
-        "spring: 2 sent, 1 to retry, 0 refused for good, 0 uncertain, 0 in flight",
-        "<svg",
-        "Draws per minute",
-        "<div class=\"label\">Customers</div><div class=\"value\">50</div>",
-        "<div class=\"label\">Won</div><div class=\"value\">60</div>",
-        "<div class=\"label\">Drawing now</div><div class=\"value\">0</div>",
-        "Usbkey",
-        "lottery_db (this process)",
-        "the status service",
-        "Waiting to be sent",
-    ] {
-        assert!(page.contains(shown), "{shown}: {page}");
-    }
+    let page = text_of(&app, "/admin", session).await;
+    assert_says(
+        &page,
+        &[
+            "Coffee mug <span class=\"muted\">(mug.jpg)</span></td><td class=\"num\">30</td><td class=\"num\">70 of 100</td>",
+            "Racing drone <span class=\"muted\">(drone.jpg)</span></td><td class=\"num\">0</td><td class=\"num\">5 of 5</td>",
+            "<td class=\"num\">unlimited</td>",
+            "spring: 2 sent, 1 to retry, 0 refused for good, 0 uncertain, 0 in flight",
+            "<svg",
+            "Draws per minute",
+            "<div class=\"label\">Customers</div><div class=\"value\">50</div>",
+            "<div class=\"label\">Won</div><div class=\"value\">60</div>",
+            "<div class=\"label\">Drawing now</div><div class=\"value\">0</div>",
+            "Usbkey",
+            "lottery_db (this process)",
+            "the status service",
+            "Waiting to be sent",
+        ],
+    );
     assert!(
         page.matches("<rect").count() >= 60,
         "a bar a minute: {page}"
@@ -411,11 +417,7 @@ async fn the_pages_show_the_campaign_and_its_winners_and_export_them() {
     assert!(!page.contains("<script"), "no script");
 
     // Paged, newest first.
-    let first = get(&app, "/admin/winners", session)
-        .await
-        .text()
-        .await
-        .unwrap();
+    let first = text_of(&app, "/admin/winners", session).await;
     assert!(first.contains("60 winner(s)"), "{first}");
     assert!(first.contains("page 1 of 2"), "{first}");
     assert_eq!(first.matches("<img class=\"thumb\"").count(), 50);
@@ -424,11 +426,7 @@ async fn the_pages_show_the_campaign_and_its_winners_and_export_them() {
         first.contains("href=\"/admin/winners?q=&#38;page=2\""),
         "{first}"
     );
-    let second = get(&app, "/admin/winners?page=2", session)
-        .await
-        .text()
-        .await
-        .unwrap();
+    let second = text_of(&app, "/admin/winners?page=2", session).await;
     assert_eq!(second.matches("<img class=\"thumb\"").count(), 10);
     assert!(second.contains("w1@example.com"), "{second}");
     // Searched: by name, e-mail, id; nothing found; the search shown escaped.
@@ -439,7 +437,7 @@ async fn the_pages_show_the_campaign_and_its_winners_and_export_them() {
         ("<b>nobody</b>", 0, "&#60;b&#62;nobody&#60;/b&#62;"),
     ] {
         let url = format!("/admin/winners?q={}", url_escape(q));
-        let page = get(&app, &url, session).await.text().await.unwrap();
+        let page = text_of(&app, &url, session).await;
         assert!(
             page.contains(&format!("{count} winner(s) matching")),
             "{q}: {page}"
@@ -520,14 +518,15 @@ async fn a_web_process_without_a_database_reads_the_figures_from_the_other_roles
     let session = log_in(&web, "198.51.100.30").await;
     let session = Some(session.as_str());
 
-    let page = get(&web, "/admin", session).await.text().await.unwrap();
-    for shown in [
-        "<div class=\"label\">Customers</div><div class=\"value\">30</div>",
-        "<div class=\"label\">Won</div><div class=\"value\">60</div>",
-        "<svg",
-    ] {
-        assert!(page.contains(shown), "{shown}: {page}");
-    }
+    let page = text_of(&web, "/admin", session).await;
+    assert_says(
+        &page,
+        &[
+            "<div class=\"label\">Customers</div><div class=\"value\">30</div>",
+            "<div class=\"label\">Won</div><div class=\"value\">60</div>",
+            "<svg",
+        ],
+    );
     assert!(
         !page.contains("lottery_db"),
         "the web process has no database: {page}"
@@ -536,17 +535,9 @@ async fn a_web_process_without_a_database_reads_the_figures_from_the_other_roles
         !page.contains("class=\"bad\""),
         "every role answers: {page}"
     );
-    let found = get(&web, "/admin/winners?q=dupont", session)
-        .await
-        .text()
-        .await
-        .unwrap();
+    let found = text_of(&web, "/admin/winners?q=dupont", session).await;
     assert!(found.contains("1 winner(s) matching"), "{found}");
-    let csv = get(&web, "/admin/winners.csv", session)
-        .await
-        .text()
-        .await
-        .unwrap();
+    let csv = text_of(&web, "/admin/winners.csv", session).await;
     assert_eq!(csv.split("\r\n").filter(|l| !l.is_empty()).count(), 61);
 }
 

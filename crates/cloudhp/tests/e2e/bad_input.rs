@@ -7,8 +7,7 @@ use crate::support::*;
 /// An app on the default configuration whose shop also has `customer`, and its links.
 async fn app_with_customer(customer: cloudhp_store::NewCustomer) -> (Sandbox, TestApp, Links) {
     let sandbox = Sandbox::new("");
-    let app = sandbox.app().spawn().await;
-    let links = sandbox.links(&app.base());
+    let (app, links) = sandbox.spawn_linked().await;
     sandbox.add_customer(customer).await;
     (sandbox, app, links)
 }
@@ -33,8 +32,7 @@ async fn api_error(
 async fn bad_ids_and_bad_links_are_refused_with_4xx() {
     // A process of its own: its metrics count this test's requests only.
     let sandbox = Sandbox::new("");
-    let app = sandbox.up();
-    let links = sandbox.links(&app.base());
+    let (app, links) = sandbox.up_linked();
     let http = client();
     let t1 = links.token(id(1)).unwrap();
 
@@ -84,11 +82,7 @@ async fn bad_ids_and_bad_links_are_refused_with_4xx() {
 
     // No picture before a win: 404, not cached.
     let t2 = links.token(id(2)).unwrap();
-    let response = http
-        .get(app.url(&format!("/pictures/2.jpg?t={t2}")))
-        .send()
-        .await
-        .unwrap();
+    let response = send(http.get(app.url(&format!("/pictures/2.jpg?t={t2}")))).await;
     assert_eq!(response.status(), 404);
     assert_eq!(response.headers()["cache-control"], "no-store");
     let json = player(&app, &links, 2).await;
@@ -142,15 +136,11 @@ async fn bad_ids_and_bad_links_are_refused_with_4xx() {
 #[tokio::test]
 async fn unknown_deleted_and_inactive_customers_do_not_exist() {
     let sandbox = Sandbox::new("");
-    let app = sandbox.app().spawn().await;
-    let links = sandbox.links(&app.base());
+    let (app, links) = sandbox.spawn_linked().await;
     let http = client();
+    sandbox.delete_customer(2).await;
+    sandbox.deactivate_customer(3).await;
     let customers = sandbox.customers();
-    customers.set_flags(id(2), true, false, true).await.unwrap(); // deleted
-    customers
-        .set_flags(id(3), false, false, false)
-        .await
-        .unwrap(); // inactive
     customers.set_flags(id(4), true, true, false).await.unwrap(); // guest
 
     for n in [2u32, 3, 999_999] {

@@ -10,6 +10,16 @@ use serde_json::json;
 
 use crate::support::*;
 
+/// The element `locator` finds on the page.
+async fn element(browser: &Client, locator: Locator<'_>) -> fantoccini::elements::Element {
+    browser.find(locator).await.unwrap()
+}
+
+/// Clicks the element `locator` finds on the page.
+async fn click(browser: &Client, locator: Locator<'_>) {
+    element(browser, locator).await.click().await.unwrap();
+}
+
 /// Where the screenshots go: `target/screenshots/`.
 fn screenshots() -> PathBuf {
     let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
@@ -90,8 +100,7 @@ async fn a_customer_plays_and_the_admin_exports_the_winner_in_a_real_browser() {
     let sandbox = Sandbox::new(&format!(
         "[web]\nrefresh = \"1s\"\n\n[worker]\ntempo = 2\n\n[admin]\npassword_hash = \"{hash}\"\n"
     ));
-    let app = sandbox.app().spawn().await;
-    let links = sandbox.links(&app.base());
+    let (app, links) = sandbox.spawn_linked().await;
     let downloads = sandbox.dir.path().join("downloads");
     let browser = browser(&driver, &downloads).await;
 
@@ -102,13 +111,7 @@ async fn a_customer_plays_and_the_admin_exports_the_winner_in_a_real_browser() {
     shot(&browser, "1-customer-page").await;
 
     // Play: the draw runs, the page says so and reloads itself.
-    browser
-        .find(Locator::Css("#play button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&browser, Locator::Css("#play button[type=submit]")).await;
     wait_text(&browser, "Drawing your prize").await;
     shot(&browser, "2-drawing").await;
 
@@ -129,10 +132,8 @@ async fn a_customer_plays_and_the_admin_exports_the_winner_in_a_real_browser() {
     .await;
     assert!(width >= 100, "picture width {width}");
     shot(&browser, "3-prize").await;
-    let winner_email = browser
-        .find(Locator::Css("#identity dd:nth-of-type(4)"))
+    let winner_email = element(&browser, Locator::Css("#identity dd:nth-of-type(4)"))
         .await
-        .unwrap()
         .text()
         .await
         .unwrap();
@@ -141,20 +142,12 @@ async fn a_customer_plays_and_the_admin_exports_the_winner_in_a_real_browser() {
     browser.goto(&app.url("/admin")).await.unwrap();
     wait_text(&browser, "Admin password").await;
     shot(&browser, "4-admin-login").await;
-    browser
-        .find(Locator::Css("#password"))
+    element(&browser, Locator::Css("#password"))
         .await
-        .unwrap()
         .send_keys(ADMIN_PASSWORD)
         .await
         .unwrap();
-    browser
-        .find(Locator::Css("form button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&browser, Locator::Css("form button[type=submit]")).await;
     // The overview: the one winner, the chart.
     let overview = wait_text(&browser, "Draws per minute").await;
     assert!(overview.contains("Won\n1"), "{overview}");
@@ -171,13 +164,7 @@ async fn a_customer_plays_and_the_admin_exports_the_winner_in_a_real_browser() {
     shot(&browser, "6-admin-winners").await;
 
     // The CSV, downloaded by the browser.
-    browser
-        .find(Locator::LinkText("Export every winner (CSV)"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&browser, Locator::LinkText("Export every winner (CSV)")).await;
     let csv = wait_for("the CSV download", || async {
         let text = std::fs::read_to_string(downloads.join("winners.csv")).ok()?;
         text.ends_with("\r\n").then_some(text)

@@ -6,8 +6,7 @@ use crate::support::*;
 async fn fifty_concurrent_plays_of_one_customer_give_one_draw_and_one_mail() {
     // A process of its own: its metrics count this test's draws and mails only.
     let sandbox = Sandbox::new("[worker]\ntempo = 1.0\n");
-    let app = sandbox.up();
-    let links = sandbox.links(&app.base());
+    let (app, links) = sandbox.up_linked();
     let token = links.token(id(11)).unwrap();
     let api = app.url(&format!("/api/v1/players/11/play?t={token}"));
     let form = app.url(&links.page_path(id(11)));
@@ -71,8 +70,7 @@ async fn fifty_concurrent_plays_of_one_customer_give_one_draw_and_one_mail() {
 async fn many_customers_play_at_once_and_all_win_in_about_one_tempo() {
     // More plays than the original W could serve in ten seconds: ours draws them concurrently.
     let sandbox = Sandbox::new("[worker]\ntempo = 3.0\n");
-    let app = sandbox.up();
-    let links = sandbox.links(&app.base());
+    let (app, links) = sandbox.up_linked();
     let plays: Vec<_> = (20..40)
         .map(|n| {
             let url = app.url(&format!(

@@ -254,8 +254,7 @@ async fn the_running_server_refuses_cross_site_presses_and_limits_one_client() {
     // A process of its own: its metrics count this test's refusals only.
     let sandbox =
         Sandbox::new("[limits]\nenabled = true\npages_per_minute = 60\npages_burst = 5\n");
-    let app = sandbox.up();
-    let links = sandbox.links(&app.base());
+    let (app, links) = sandbox.up_linked();
     let press = links.page_path(id(3));
 
     // A form of another site posting to a customer's link: refused, nothing drawn.
@@ -288,11 +287,7 @@ async fn the_running_server_refuses_cross_site_presses_and_limits_one_client() {
     // One client reloading far too fast: limited, told when to come back.
     let mut limited = None;
     for _ in 0..20 {
-        let response = client()
-            .get(app.url(&links.page_path(id(4))))
-            .send()
-            .await
-            .unwrap();
+        let response = crate::support::send(client().get(app.url(&links.page_path(id(4))))).await;
         if response.status() == 429 {
             limited = Some(response);
             break;
@@ -344,8 +339,7 @@ async fn personal_data_is_readable_by_the_service_user_only() {
     )
     .unwrap();
 
-    let app = sandbox.app().spawn().await;
-    let links = sandbox.links(&app.base());
+    let (app, links) = sandbox.spawn_linked().await;
     start_play(&app, &links, 2).await;
     wait_for_state(&app, &links, 2, "won").await;
     wait_for("the winner mail", || async {

@@ -9,8 +9,7 @@ async fn page_play_drawing_won_picture_and_one_mail() {
     // The real binary: it is restarted, and its metrics count this test's mails only (as
     // sent: a mail sent twice would rewrite the same file of the spool).
     let sandbox = Sandbox::new("[worker]\ntempo = 1.0\n");
-    let app = sandbox.up();
-    let links = sandbox.links(&app.base());
+    let (app, links) = sandbox.up_linked();
     let http = client();
 
     // Not played: identity shown, Play offered.
@@ -115,19 +114,14 @@ async fn page_play_drawing_won_picture_and_one_mail() {
 
     // Playing again is refused, and the answer says what was won.
     let token = links.token(id(7)).unwrap();
-    let again = http
-        .post(app.url(&format!("/api/v1/players/7/play?t={token}")))
-        .send()
-        .await
-        .unwrap();
+    let again = send(http.post(app.url(&format!("/api/v1/players/7/play?t={token}")))).await;
     assert_eq!(again.status(), 409);
     let again: serde_json::Value = again.json().await.unwrap();
     assert_eq!(again["prize"], prize.as_str());
 
     // A restart keeps everything, and sends nothing again.
     assert!(app.stop(), "a clean stop");
-    let app = sandbox.up();
-    let links = sandbox.links(&app.base());
+    let (app, links) = sandbox.up_linked();
     let after = player(&app, &links, 7).await;
     assert_eq!(after["status"], "won");
     assert_eq!(after["prize"], prize.as_str());
@@ -153,8 +147,7 @@ async fn page_play_drawing_won_picture_and_one_mail() {
 #[tokio::test]
 async fn the_api_answers_202_while_drawing_and_the_home_page_explains_the_link() {
     let sandbox = Sandbox::new("[worker]\ntempo = 1.0\n");
-    let app = sandbox.app().spawn().await;
-    let links = sandbox.links(&app.base());
+    let (app, links) = sandbox.spawn_linked().await;
     let http = client();
     let token = links.token(id(3)).unwrap();
     let url = app.url(&format!("/api/v1/players/3/play?t={token}"));

@@ -76,8 +76,7 @@ async fn the_page_speaks_the_customers_language_then_the_browsers() {
 #[tokio::test]
 async fn without_the_customers_or_the_browsers_the_configured_language() {
     let sandbox = Sandbox::new("[web]\nlanguage = \"fr\"\n");
-    let app = sandbox.app().spawn().await;
-    let links = sandbox.links(&app.base());
+    let (app, links) = sandbox.spawn_linked().await;
     let (_, html) = page_in(&app, "/", None).await;
     assert!(html.contains("Bienvenue à notre grand jeu"), "{html}");
     // Customer 1 has an English account: still English.

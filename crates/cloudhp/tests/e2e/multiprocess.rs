@@ -100,11 +100,7 @@ async fn each_role_in_its_own_process_and_the_page_survives_each_one_dying() {
 
     // The internal APIs refuse callers without the role token.
     let identity_port = cluster.slot("identity").2;
-    let response = http
-        .get(format!("{}/v1/identity/customers/1", url(identity_port)))
-        .send()
-        .await
-        .unwrap();
+    let response = send(http.get(format!("{}/v1/identity/customers/1", url(identity_port)))).await;
     assert_eq!(response.status(), 401);
 
     // The whole flow, across seven processes.

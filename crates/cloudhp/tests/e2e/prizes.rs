@@ -169,8 +169,7 @@ async fn one_of_each(lottery: &LotteryDb) -> (u32, u32) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_thousand_draws_on_sqlite_win_exactly_the_stock() {
     let sandbox = sandbox();
-    let app = sandbox.up();
-    let links = sandbox.links(&app.base());
+    let (app, links) = sandbox.up_linked();
     let lottery = sandbox.lottery();
     let counts = play_everyone(&[&app], &links, &lottery).await;
     exactly_the_stock_is_won(&lottery, counts).await;

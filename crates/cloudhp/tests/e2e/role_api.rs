@@ -32,14 +32,11 @@ async fn a_role_api_off_loopback_needs_a_token_or_a_loud_opt_out() {
         "0.0.0.0:0",
         &[("CLOUDHP_ROLES__ALLOW_UNAUTHENTICATED", "true")],
     );
-    let response = client()
-        .get(format!(
-            "http://127.0.0.1:{}/v1/identity/customers/1",
-            open.port()
-        ))
-        .send()
-        .await
-        .unwrap();
+    let response = send(client().get(format!(
+        "http://127.0.0.1:{}/v1/identity/customers/1",
+        open.port()
+    )))
+    .await;
     assert_eq!(response.status(), 200);
     assert!(open.log().contains("SECURITY"), "{}", open.log());
 
@@ -117,11 +114,7 @@ async fn the_play_role_draws_only_for_customers_of_the_shop_under_their_own_name
     assert_ne!(record.customer.email, "mallory@evil.example");
 
     // Without the token, nothing at all.
-    let response = client()
-        .post(play.url("/v1/play/players/8"))
-        .send()
-        .await
-        .unwrap();
+    let response = send(client().post(play.url("/v1/play/players/8"))).await;
     assert_eq!(response.status(), 401);
     assert_eq!(sandbox.lottery().record(id(8)).await.unwrap(), None);
 }

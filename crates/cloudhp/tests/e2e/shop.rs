@@ -195,11 +195,7 @@ async fn the_shop_database_down_or_hanging_gives_na_and_recovers_by_itself() {
             status == 503 || status == 504,
             "{mode:?}: identity answered {status}"
         );
-        let ready = client()
-            .get(identity.ops().url("/readyz"))
-            .send()
-            .await
-            .unwrap();
+        let ready = send(client().get(identity.ops().url("/readyz"))).await;
         assert_eq!(ready.status(), 503, "{mode:?}");
         // ...the page of a customer looked up a moment ago is whole (the web role keeps the
         // records it found for identity.cache_ttl)...
@@ -302,11 +298,7 @@ async fn a_wrong_table_prefix_is_not_ready_and_names_the_table_and_key() {
                 ("CLOUDHP_IDENTITY__TABLE_PREFIX", prefix),
             ],
         );
-        let answer = client()
-            .get(identity.ops().url("/readyz"))
-            .send()
-            .await
-            .unwrap();
+        let answer = send(client().get(identity.ops().url("/readyz"))).await;
         assert_eq!(answer.status(), ready, "prefix {prefix}");
         if ready == 503 {
             let log = wait_for("the failed check in the log", || async {

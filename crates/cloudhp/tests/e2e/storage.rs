@@ -42,11 +42,7 @@ async fn picture_is_kept_in(images: &str, store: &dyn ImageStore, n: u32) -> San
     let links = sandbox.links(&app.base());
     start_play(&app, &links, n).await;
     let won = wait_for_state(&app, &links, n, "won").await;
-    let response = client()
-        .get(app.url(won["picture_url"].as_str().unwrap()))
-        .send()
-        .await
-        .unwrap();
+    let response = send(client().get(app.url(won["picture_url"].as_str().unwrap()))).await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-type"], "image/jpeg");
     let jpeg = response.bytes().await.unwrap().to_vec();

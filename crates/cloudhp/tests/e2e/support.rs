@@ -151,6 +151,37 @@ impl Sandbox {
         Links::signed(&keys, base).expect("a key")
     }
 
+    /// `cloudhp up` started on a free port (see [`Sandbox::up`]), and the links to its pages.
+    pub fn up_linked(&self) -> (Proc, Links) {
+        let app = self.up();
+        let links = self.links(&app.base());
+        (app, links)
+    }
+
+    /// The app of every role spawned in this test process (see [`Sandbox::app`]), and the
+    /// links to its pages.
+    pub async fn spawn_linked(&self) -> (TestApp, Links) {
+        let app = self.app().spawn().await;
+        let links = self.links(&app.base());
+        (app, links)
+    }
+
+    /// Marks customer `n` deleted in the shop's customer table.
+    pub async fn delete_customer(&self, n: u32) {
+        self.customers()
+            .set_flags(id(n), true, false, true)
+            .await
+            .unwrap();
+    }
+
+    /// Marks customer `n` inactive in the shop's customer table.
+    pub async fn deactivate_customer(&self, n: u32) {
+        self.customers()
+            .set_flags(id(n), false, false, false)
+            .await
+            .unwrap();
+    }
+
     /// An app in this test process, every role by default (as `cloudhp up`, with 50 demo
     /// customers), configured by the sandbox's file.
     pub fn app(&self) -> AppBuilder<'_> {
@@ -612,8 +643,21 @@ pub fn client() -> reqwest::Client {
 }
 
 /// The status code a request is answered with.
+/// The answer to `request`.
+pub async fn send(request: reqwest::RequestBuilder) -> reqwest::Response {
+    request.send().await.unwrap()
+}
+
 pub async fn status_of(request: reqwest::RequestBuilder) -> u16 {
     request.send().await.unwrap().status().as_u16()
+}
+
+/// Asserts that `text` (a command's output, a banner) says each of `lines`.
+#[track_caller]
+pub fn assert_says(text: &str, lines: &[&str]) {
+    for line in lines {
+        assert!(text.contains(line), "{line:?} not in:\n{text}");
+    }
 }
 
 pub fn id(n: u32) -> CustomerId {

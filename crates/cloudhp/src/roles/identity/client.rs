@@ -1,22 +1,19 @@
 //! The identity role called over HTTP, from the processes where it does not run.
 
-use std::sync::Arc;
-
 use async_trait::async_trait;
 use cloudhp_core::{Customer, CustomerId, Identity, IdentityHandle, ServiceError};
 
 use super::cache::CachedIdentity;
 use super::{IDENTITY_SERVICE, routes};
 use crate::config::Config;
-use crate::rpc::{Remote, RemoteRole};
+use crate::rpc::Remote;
 use crate::wiring::Wiring;
 
-pub struct RemoteIdentity(pub RemoteRole);
+crate::rpc::remote_client!(RemoteIdentity: IdentityHandle, IDENTITY_SERVICE, identity_url);
 
-/// The identity role as its callers in this process use it: the local service when it runs
-/// here (`local`), else a client of `roles.identity_url`; either behind the cache of customer
-/// records (`identity.cache_ttl`), one for the whole process.
-pub fn handle(
+/// The identity role as its callers in this process use it ([`handle`]), behind the cache of
+/// customer records (`identity.cache_ttl`), one for the whole process.
+pub fn cached_handle(
     w: &mut Wiring,
     local: Option<&IdentityHandle>,
     remote: &Remote,
@@ -25,10 +22,7 @@ pub fn handle(
     if let Some(shared) = &w.shared.identity {
         return shared.clone();
     }
-    let plain = remote.handle(local, IDENTITY_SERVICE, &config.roles.identity_url, |c| {
-        Arc::new(RemoteIdentity(c))
-    });
-    let cached = CachedIdentity::wrap(plain, config.identity.cache());
+    let cached = CachedIdentity::wrap(handle(local, remote, config), config.identity.cache());
     w.shared.identity = Some(cached.clone());
     cached
 }

@@ -13,7 +13,7 @@ use cloudhp_store::{CustomerDb, Pool, PoolSettings, TablePrefix};
 use super::client::RemoteIdentity;
 use super::{CUSTOMER_DB, IDENTITY_SERVICE, IdentityService, Policy, api};
 use crate::config::Admission;
-use crate::rpc::testing;
+use crate::rpc::testing::{Transport, assert_down, transport_tests};
 
 fn id(n: u32) -> CustomerId {
     CustomerId::new(n).unwrap()
@@ -69,31 +69,28 @@ async fn suite(identity: IdentityHandle, expected: Customer, pool: Pool) {
         "the inactive and the deleted customers are not counted"
     );
     pool.close().await;
-    assert_eq!(
-        identity.customer_count().await,
-        Err(ServiceError::unavailable(CUSTOMER_DB)),
-        "the customer database is down"
-    );
-    assert_eq!(
-        identity.customer(id(1)).await,
-        Err(ServiceError::unavailable(CUSTOMER_DB)),
-        "the customer database is down"
-    );
+    assert_down(identity.customer_count().await, CUSTOMER_DB);
+    assert_down(identity.customer(id(1)).await, CUSTOMER_DB);
 }
 
-#[tokio::test]
-async fn the_local_identity_role_honours_the_contract() {
+/// The suite over `transport`, on the customers of [`customers`].
+async fn honours_the_contract(transport: Transport) {
     let dir = tempfile::tempdir().unwrap();
     let (db, pool) = customers(dir.path()).await;
     let expected = db.find(id(1)).await.unwrap().unwrap().customer;
-    suite(local(db), expected, pool).await;
+    let identity = transport
+        .over(
+            IDENTITY_SERVICE,
+            local(db),
+            api::router,
+            RemoteIdentity::handle_of,
+        )
+        .await;
+    suite(identity, expected, pool).await;
 }
 
-#[tokio::test]
-async fn the_remote_identity_role_honours_the_contract() {
-    let dir = tempfile::tempdir().unwrap();
-    let (db, pool) = customers(dir.path()).await;
-    let expected = db.find(id(1)).await.unwrap().unwrap().customer;
-    let remote = testing::serve(IDENTITY_SERVICE, api::router(local(db))).await;
-    suite(Arc::new(RemoteIdentity(remote)), expected, pool).await;
+transport_tests! {
+    honours_the_contract:
+        the_local_identity_role_honours_the_contract,
+        the_remote_identity_role_honours_the_contract;
 }

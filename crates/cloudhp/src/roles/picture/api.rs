@@ -1,7 +1,7 @@
 //! The picture role's internal HTTP API, over its trait.
 
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -9,7 +9,7 @@ use axum::{Json, Router};
 use cloudhp_core::{PictureInfo, PicturesHandle, ServiceError};
 
 use super::routes;
-use crate::rpc::{ID, RpcError, parse_id};
+use crate::rpc::{Answer, ID, IdPath, RpcError};
 
 /// Response headers describing a picture (the role API's, and the web role's).
 pub fn picture_headers(info: &PictureInfo) -> HeaderMap {
@@ -26,23 +26,17 @@ pub fn picture_headers(info: &PictureInfo) -> HeaderMap {
 }
 
 pub fn router(service: PicturesHandle) -> Router {
-    async fn info(
-        State(s): State<PicturesHandle>,
-        Path(id): Path<String>,
-    ) -> Result<Json<PictureInfo>, RpcError> {
-        s.info(parse_id(&id)?)
+    async fn info(State(s): State<PicturesHandle>, IdPath(id): IdPath) -> Answer<PictureInfo> {
+        s.info(id)
             .await?
             .map(Json)
             .ok_or(RpcError(ServiceError::NotFound))
     }
     async fn open(
         State(s): State<PicturesHandle>,
-        Path(id): Path<String>,
+        IdPath(id): IdPath,
     ) -> Result<Response, RpcError> {
-        let picture = s
-            .open(parse_id(&id)?)
-            .await?
-            .ok_or(RpcError(ServiceError::NotFound))?;
+        let picture = s.open(id).await?.ok_or(RpcError(ServiceError::NotFound))?;
         Ok((
             picture_headers(&picture.info),
             Body::from_stream(picture.body),

@@ -1,7 +1,5 @@
 //! The picture role called over HTTP, from the processes where it does not run.
 
-use std::sync::Arc;
-
 use async_trait::async_trait;
 use axum::http::{HeaderValue, header};
 use cloudhp_core::{
@@ -10,18 +8,8 @@ use cloudhp_core::{
 use futures::TryStreamExt;
 
 use super::{PICTURE_SERVICE, routes};
-use crate::config::Config;
-use crate::rpc::{Remote, RemoteRole};
 
-pub struct RemotePictures(pub RemoteRole);
-
-/// The picture role as its callers use it: the local service when it runs here (`local`), else
-/// a client of `roles.picture_url`.
-pub fn handle(local: Option<&PicturesHandle>, remote: &Remote, config: &Config) -> PicturesHandle {
-    remote.handle(local, PICTURE_SERVICE, &config.roles.picture_url, |c| {
-        Arc::new(RemotePictures(c))
-    })
-}
+crate::rpc::remote_client!(RemotePictures: PicturesHandle, PICTURE_SERVICE, picture_url);
 
 #[async_trait]
 impl Pictures for RemotePictures {

@@ -6,13 +6,13 @@ use std::path::Path;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use cloudhp_core::{CustomerId, PictureInfo, PicturesHandle, ServiceError};
+use cloudhp_core::{CustomerId, PictureInfo, PicturesHandle};
 use cloudhp_objects::{JPEG, StoreOptions, picture_key, store_from_url};
 use futures::TryStreamExt;
 
 use super::client::RemotePictures;
 use super::{IMAGE_STORE, PICTURE_SERVICE, PictureService, api};
-use crate::rpc::testing;
+use crate::rpc::testing::{Transport, assert_down, transport_tests};
 
 fn id(n: u32) -> CustomerId {
     CustomerId::new(n).unwrap()
@@ -57,26 +57,30 @@ async fn suite(pictures: PicturesHandle, expected: PictureInfo, dir: &Path) {
     assert!(pictures.open(id(2)).await.unwrap().is_none(), "no picture");
 
     break_store(dir);
-    let down = Err(ServiceError::unavailable(IMAGE_STORE));
-    assert_eq!(pictures.info(id(1)).await, down, "the store is down");
-    assert_eq!(
+    assert_down(pictures.info(id(1)).await, IMAGE_STORE);
+    assert_down(
         pictures.open(id(1)).await.map(|p| p.map(|p| p.info)),
-        down,
-        "the store is down"
+        IMAGE_STORE,
     );
 }
 
-#[tokio::test]
-async fn the_local_picture_role_honours_the_contract() {
+/// The suite over `transport`, on the picture of [`pictures`].
+async fn honours_the_contract(transport: Transport) {
     let dir = tempfile::tempdir().unwrap();
     let (local, expected) = pictures(dir.path()).await;
-    suite(local, expected, dir.path()).await;
+    let pictures = transport
+        .over(
+            PICTURE_SERVICE,
+            local,
+            api::router,
+            RemotePictures::handle_of,
+        )
+        .await;
+    suite(pictures, expected, dir.path()).await;
 }
 
-#[tokio::test]
-async fn the_remote_picture_role_honours_the_contract() {
-    let dir = tempfile::tempdir().unwrap();
-    let (local, expected) = pictures(dir.path()).await;
-    let remote = testing::serve(PICTURE_SERVICE, api::router(local)).await;
-    suite(Arc::new(RemotePictures(remote)), expected, dir.path()).await;
+transport_tests! {
+    honours_the_contract:
+        the_local_picture_role_honours_the_contract,
+        the_remote_picture_role_honours_the_contract;
 }

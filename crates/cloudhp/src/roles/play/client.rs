@@ -1,23 +1,11 @@
 //! The play role called over HTTP, from the processes where it does not run.
 
-use std::sync::Arc;
-
 use async_trait::async_trait;
 use cloudhp_core::{CustomerId, Play, PlayHandle, PlayReply, ServiceError};
 
 use super::{PLAY_SERVICE, routes};
-use crate::config::Config;
-use crate::rpc::{Remote, RemoteRole};
 
-pub struct RemotePlay(pub RemoteRole);
-
-/// The play role as its callers use it: the local service when it runs here (`local`), else
-/// a client of `roles.play_url`.
-pub fn handle(local: Option<&PlayHandle>, remote: &Remote, config: &Config) -> PlayHandle {
-    remote.handle(local, PLAY_SERVICE, &config.roles.play_url, |c| {
-        Arc::new(RemotePlay(c))
-    })
-}
+crate::rpc::remote_client!(RemotePlay: PlayHandle, PLAY_SERVICE, play_url);
 
 #[async_trait]
 impl Play for RemotePlay {

@@ -19,7 +19,7 @@ use crate::roles::identity::contract::{customers, local as identity, refuses_non
 use crate::roles::status::LOTTERY_DB;
 use crate::roles::status::contract::lottery;
 use crate::roles::worker::LocalWorker;
-use crate::rpc::testing;
+use crate::rpc::testing::{Transport, assert_down, transport_tests};
 
 fn id(n: u32) -> CustomerId {
     CustomerId::new(n).unwrap()
@@ -85,17 +85,8 @@ async fn suite(play: PlayHandle, local: &PlayService, [pool, customer_pool]: [Po
     refuses_non_players(|id| play.play(id)).await;
 
     pool.close().await;
-    let down = ServiceError::unavailable(LOTTERY_DB);
-    assert_eq!(
-        play.availability().await,
-        Err(down.clone()),
-        "the lottery database is down"
-    );
-    assert_eq!(
-        play.play(id(1)).await.map(|r| r.outcome),
-        Err(down),
-        "the lottery database is down"
-    );
+    assert_down(play.availability().await, LOTTERY_DB);
+    assert_down(play.play(id(1)).await.map(|r| r.outcome), LOTTERY_DB);
 
     // Whatever fails behind the identity role, the customer hears it is the identity service.
     customer_pool.close().await;
@@ -121,26 +112,31 @@ async fn closed_suite(play: PlayHandle) {
     assert_eq!(play.play(id(1)).await, Err(closed));
 }
 
-#[tokio::test]
-async fn the_local_play_role_honours_the_contract() {
-    let dir = tempfile::tempdir().unwrap();
-    let (local, pools) = play(dir.path(), CampaignWindow::default()).await;
-    suite(Arc::new(local.clone()), &local, pools).await;
-
-    let dir = tempfile::tempdir().unwrap();
-    let (local, _) = play(dir.path(), over()).await;
-    closed_suite(Arc::new(local)).await;
+/// The play role over `transport` on `local`.
+async fn play_role(transport: Transport, local: PlayService) -> PlayHandle {
+    transport
+        .over(
+            PLAY_SERVICE,
+            Arc::new(local) as PlayHandle,
+            api::router,
+            RemotePlay::handle_of,
+        )
+        .await
 }
 
-#[tokio::test]
-async fn the_remote_play_role_honours_the_contract() {
+/// Both suites over `transport`.
+async fn honours_the_contract(transport: Transport) {
     let dir = tempfile::tempdir().unwrap();
     let (local, pools) = play(dir.path(), CampaignWindow::default()).await;
-    let remote = testing::serve(PLAY_SERVICE, api::router(Arc::new(local.clone()))).await;
-    suite(Arc::new(RemotePlay(remote)), &local, pools).await;
+    suite(play_role(transport, local.clone()).await, &local, pools).await;
 
     let dir = tempfile::tempdir().unwrap();
     let (local, _) = play(dir.path(), over()).await;
-    let remote = testing::serve(PLAY_SERVICE, api::router(Arc::new(local))).await;
-    closed_suite(Arc::new(RemotePlay(remote))).await;
+    closed_suite(play_role(transport, local).await).await;
+}
+
+transport_tests! {
+    honours_the_contract:
+        the_local_play_role_honours_the_contract,
+        the_remote_play_role_honours_the_contract;
 }

@@ -357,7 +357,13 @@ impl Inner {
         // Fencing: only a holder whose claim is still valid may store and record; renewing
         // also covers the store and the commit with a fresh lease.
         if !self
-            .keep_claim(id, &token, &mut leased_at, s.store_timeout, "during the draw")
+            .keep_claim(
+                id,
+                &token,
+                &mut leased_at,
+                s.store_timeout,
+                "during the draw",
+            )
             .await
         {
             return;

@@ -67,7 +67,7 @@ pub async fn service(
     let p = &config.play;
     let instance = config.play_instance();
     tracing::info!(%instance, "play instance (play.instance): its interrupted draws are re-driven when it starts again");
-    let identity = identity::client::handle(w, identity, remote, config);
+    let identity = identity::client::cached_handle(w, identity, remote, config);
     let service = PlayService::new(
         lottery.clone(),
         identity,

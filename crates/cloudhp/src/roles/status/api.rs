@@ -2,7 +2,7 @@
 //! admin area).
 
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use cloudhp_core::{
@@ -12,7 +12,7 @@ use cloudhp_core::{
 use serde::Deserialize;
 
 use super::routes;
-use crate::rpc::{ID, RpcError, parse_id};
+use crate::rpc::{Answer, ID, IdPath, RpcError, parse_id};
 
 /// The query of [`routes::WINNERS_AFTER`].
 #[derive(Debug, Deserialize)]
@@ -26,26 +26,23 @@ fn bad_query(e: &QueryRejection) -> RpcError {
 }
 
 pub fn router(service: StatusHandle, report: ReportHandle) -> Router {
-    async fn status(
-        State(s): State<StatusHandle>,
-        Path(id): Path<String>,
-    ) -> Result<Json<PlayStatus>, RpcError> {
-        Ok(Json(s.status(parse_id(&id)?).await?))
+    async fn status(State(s): State<StatusHandle>, IdPath(id): IdPath) -> Answer<PlayStatus> {
+        Ok(Json(s.status(id).await?))
     }
-    async fn campaign(State(r): State<ReportHandle>) -> Result<Json<CampaignReport>, RpcError> {
+    async fn campaign(State(r): State<ReportHandle>) -> Answer<CampaignReport> {
         Ok(Json(r.campaign().await?))
     }
     async fn winners(
         State(r): State<ReportHandle>,
         query: Result<Query<WinnerSearch>, QueryRejection>,
-    ) -> Result<Json<WinnersPage>, RpcError> {
+    ) -> Answer<WinnersPage> {
         let Query(search) = query.map_err(|e| bad_query(&e))?;
         Ok(Json(r.winners(&search).await?))
     }
     async fn winners_after(
         State(r): State<ReportHandle>,
         query: Result<Query<AfterQuery>, QueryRejection>,
-    ) -> Result<Json<Vec<Winner>>, RpcError> {
+    ) -> Answer<Vec<Winner>> {
         let Query(q) = query.map_err(|e| bad_query(&e))?;
         let after = q.after.as_deref().map(parse_id).transpose()?;
         Ok(Json(r.winners_after(after, q.limit).await?))

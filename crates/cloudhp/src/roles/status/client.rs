@@ -10,17 +10,9 @@ use cloudhp_core::{
 
 use super::{STATUS_SERVICE, routes};
 use crate::config::Config;
-use crate::rpc::{Remote, RemoteRole};
+use crate::rpc::Remote;
 
-pub struct RemoteStatus(pub RemoteRole);
-
-/// The status role as its callers use it: the local service when it runs here (`local`), else
-/// a client of `roles.status_url`.
-pub fn handle(local: Option<&StatusHandle>, remote: &Remote, config: &Config) -> StatusHandle {
-    remote.handle(local, STATUS_SERVICE, &config.roles.status_url, |c| {
-        Arc::new(RemoteStatus(c))
-    })
-}
+crate::rpc::remote_client!(RemoteStatus: StatusHandle, STATUS_SERVICE, status_url);
 
 /// The report of the status role as the admin area uses it: the local service when the status
 /// role runs here, else a client of `roles.status_url`.

@@ -15,16 +15,10 @@ use time::OffsetDateTime;
 
 use super::client::RemoteStatus;
 use super::{LOTTERY_DB, STATUS_SERVICE, StatusService, api};
-use crate::rpc::testing;
+use crate::rpc::testing::{Transport, assert_down, transport_tests};
 
 fn customer(n: u32) -> Customer {
-    Customer {
-        id: CustomerId::new(n).unwrap(),
-        firstname: "Zoé".into(),
-        lastname: "Martin".into(),
-        email: format!("c{n}@example.com"),
-        language: None,
-    }
+    cloudhp_testkit::customer(n, "Martin")
 }
 
 /// A migrated lottery database in `dir`, and its pool (closed to take it down).
@@ -92,29 +86,41 @@ async fn suite(status: StatusHandle, expected: Vec<PlayStatus>, pool: Pool) {
         Ok(PlayStatus::not_played(stranger))
     );
     pool.close().await;
-    assert_eq!(
-        status.status(stranger).await,
-        Err(ServiceError::unavailable(LOTTERY_DB)),
-        "the lottery database is down"
-    );
+    assert_down(status.status(stranger).await, LOTTERY_DB);
 }
 
-#[tokio::test]
-async fn the_local_status_role_honours_the_contract() {
+/// Runs `suite` on the status role over `transport` (its play status and its report), on a
+/// fresh lottery database holding what `fixture` wrote (its answer passed on), with the
+/// database's pool (closed to take it down).
+async fn over_lottery<T>(
+    transport: Transport,
+    fixture: impl AsyncFnOnce(&LotteryDb) -> T,
+    suite: impl AsyncFnOnce((StatusHandle, ReportHandle), T, Pool),
+) {
     let dir = tempfile::tempdir().unwrap();
     let (db, pool) = lottery(dir.path()).await;
-    let expected = plays(&db).await;
-    suite(Arc::new(StatusService::new(db)), expected, pool).await;
-}
-
-#[tokio::test]
-async fn the_remote_status_role_honours_the_contract() {
-    let dir = tempfile::tempdir().unwrap();
-    let (db, pool) = lottery(dir.path()).await;
-    let expected = plays(&db).await;
+    let fixed = fixture(&db).await;
     let service = Arc::new(StatusService::new(db));
-    let remote = testing::serve(STATUS_SERVICE, api::router(service.clone(), service)).await;
-    suite(Arc::new(RemoteStatus(remote)), expected, pool).await;
+    let role = transport
+        .over(
+            STATUS_SERVICE,
+            (service.clone() as StatusHandle, service as ReportHandle),
+            |(status, report)| api::router(status, report),
+            |c| {
+                let remote = Arc::new(RemoteStatus(c));
+                (remote.clone(), remote)
+            },
+        )
+        .await;
+    suite(role, fixed, pool).await;
+}
+
+/// The suite over `transport`, on the plays of [`plays`].
+async fn honours_the_contract(transport: Transport) {
+    over_lottery(transport, plays, async |(status, _), expected, pool| {
+        suite(status, expected, pool).await;
+    })
+    .await;
 }
 
 /// The winners of the report's fixture: customer n won `prizes[n % 3]` at minute n of the
@@ -205,31 +211,20 @@ async fn report_suite(report: ReportHandle, start: OffsetDateTime, pool: Pool) {
     );
     // Searches: a name, case aside; an e-mail; an id; every word must match; LIKE's wildcards
     // are plain characters.
-    let found = |page: cloudhp_core::WinnersPage| -> Vec<u32> {
-        page.winners.iter().map(|w| w.customer.id.get()).collect()
-    };
-    assert_eq!(
-        found(report.winners(&search("DUPONT", 1, 10)).await.unwrap()),
-        [7]
-    );
-    assert_eq!(
-        found(report.winners(&search("winner12@", 1, 10)).await.unwrap()),
-        [12]
-    );
-    assert_eq!(
-        found(report.winners(&search("13", 1, 10)).await.unwrap()),
-        [13]
-    );
-    assert_eq!(
-        found(report.winners(&search("jean dupont", 1, 10)).await.unwrap()),
-        [7]
-    );
-    assert!(found(report.winners(&search("jean last9", 1, 10)).await.unwrap()).is_empty());
-    assert_eq!(
-        found(report.winners(&search("0%_", 1, 10)).await.unwrap()),
-        [8]
-    );
-    assert!(found(report.winners(&search("%", 1, 10)).await.unwrap()) == [8]);
+    let searches: [(&str, &[u32]); 7] = [
+        ("DUPONT", &[7]),
+        ("winner12@", &[12]),
+        ("13", &[13]),
+        ("jean dupont", &[7]),
+        ("jean last9", &[]),
+        ("0%_", &[8]),
+        ("%", &[8]),
+    ];
+    for (query, expected) in searches {
+        let page = report.winners(&search(query, 1, 10)).await.unwrap();
+        let found: Vec<u32> = page.winners.iter().map(|w| w.customer.id.get()).collect();
+        assert_eq!(found, expected, "search {query:?}");
+    }
     assert_eq!(
         report.winners(&search("", 0, 10)).await.map(|_| ()),
         Err(ServiceError::invalid(format!(
@@ -239,14 +234,9 @@ async fn report_suite(report: ReportHandle, start: OffsetDateTime, pool: Pool) {
     );
 
     // The export's walk, by id, a page at a time.
-    let mut walked = Vec::new();
-    let mut after = None;
-    loop {
-        let batch = report.winners_after(after, 10).await.unwrap();
-        let Some(last) = batch.last() else { break };
-        after = Some(last.customer.id);
-        walked.extend(batch);
-    }
+    let walked =
+        cloudhp_testkit::walk_winners(async |after| report.winners_after(after, 10).await.unwrap())
+            .await;
     let ids: Vec<u32> = walked.iter().map(|w| w.customer.id.get()).collect();
     assert_eq!(ids, (1..=WINNERS).collect::<Vec<_>>());
     assert_eq!(walked[6].customer, winner(7), "the customer as recorded");
@@ -257,31 +247,27 @@ async fn report_suite(report: ReportHandle, start: OffsetDateTime, pool: Pool) {
     ));
 
     pool.close().await;
-    assert_eq!(
-        report.campaign().await,
-        Err(ServiceError::unavailable(LOTTERY_DB)),
-        "the lottery database is down"
-    );
-    assert_eq!(
-        report.winners_after(None, 10).await,
-        Err(ServiceError::unavailable(LOTTERY_DB))
-    );
+    assert_down(report.campaign().await, LOTTERY_DB);
+    assert_down(report.winners_after(None, 10).await, LOTTERY_DB);
 }
 
-#[tokio::test]
-async fn the_local_report_honours_the_contract() {
-    let dir = tempfile::tempdir().unwrap();
-    let (db, pool) = lottery(dir.path()).await;
-    let start = report_fixture(&db).await;
-    report_suite(Arc::new(StatusService::new(db)), start, pool).await;
+/// The report suite over `transport`, on the winners of [`report_fixture`].
+async fn the_report_honours_the_contract(transport: Transport) {
+    over_lottery(
+        transport,
+        report_fixture,
+        async |(_, report), start, pool| {
+            report_suite(report, start, pool).await;
+        },
+    )
+    .await;
 }
 
-#[tokio::test]
-async fn the_remote_report_honours_the_contract() {
-    let dir = tempfile::tempdir().unwrap();
-    let (db, pool) = lottery(dir.path()).await;
-    let start = report_fixture(&db).await;
-    let service = Arc::new(StatusService::new(db));
-    let remote = testing::serve(STATUS_SERVICE, api::router(service.clone(), service)).await;
-    report_suite(Arc::new(RemoteStatus(remote)), start, pool).await;
+transport_tests! {
+    honours_the_contract:
+        the_local_status_role_honours_the_contract,
+        the_remote_status_role_honours_the_contract;
+    the_report_honours_the_contract:
+        the_local_report_honours_the_contract,
+        the_remote_report_honours_the_contract;
 }

@@ -156,6 +156,10 @@ mod tests {
         assert_eq!(probes.load(Ordering::SeqCst), 1, "failures are reused too");
         tokio::time::sleep(AVAILABILITY_TTL + Duration::from_millis(200)).await;
         assert!(cache.availability(probe()).await.is_err());
-        assert_eq!(probes.load(Ordering::SeqCst), 2, "asked again after its lifetime");
+        assert_eq!(
+            probes.load(Ordering::SeqCst),
+            2,
+            "asked again after its lifetime"
+        );
     }
 }

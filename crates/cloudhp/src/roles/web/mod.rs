@@ -31,9 +31,9 @@ use futures::FutureExt;
 use serde::Deserialize;
 use tower_http::set_header::SetResponseHeaderLayer;
 
+pub use cache::PageCache;
 use cloudhp_i18n::Lang;
 pub use cloudhp_links::{LinkError, Links};
-pub use cache::PageCache;
 pub use guard::Guard;
 use page::{Notice, PageError, PlayerJson, PlayerView};
 
@@ -274,7 +274,11 @@ async fn not_found(State(web): State<Arc<Web>>, headers: HeaderMap) -> Response 
     )
 }
 
-async fn page_get(State(web): State<Arc<Web>>, headers: HeaderMap, query: LinkQueryResult) -> Response {
+async fn page_get(
+    State(web): State<Arc<Web>>,
+    headers: HeaderMap,
+    query: LinkQueryResult,
+) -> Response {
     let browser = page_language(web.language, None, &headers);
     let (id, q) = match admit(&web.links, None, query) {
         Ok(admitted) => admitted,
@@ -294,7 +298,11 @@ async fn page_get(State(web): State<Arc<Web>>, headers: HeaderMap, query: LinkQu
     PlayerView::build(&web, lang, id, &parts, notice).render()
 }
 
-async fn page_post(State(web): State<Arc<Web>>, headers: HeaderMap, query: LinkQueryResult) -> Response {
+async fn page_post(
+    State(web): State<Arc<Web>>,
+    headers: HeaderMap,
+    query: LinkQueryResult,
+) -> Response {
     let lang = page_language(web.language, None, &headers);
     let id = match admit(&web.links, None, query) {
         Ok((id, _)) => id,

@@ -24,7 +24,7 @@ pub fn router(
     if !roles.contains(Role::Web) {
         return Ok(Vec::new());
     }
-    let identity = identity::client::handle(w, local.identity.as_ref(), remote, config);
+    let identity = identity::client::cached_handle(w, local.identity.as_ref(), remote, config);
     let status = status::client::handle(local.status.as_ref(), remote, config);
     let play = play::client::handle(local.play.as_ref(), remote, config);
     let pictures = picture::client::handle(local.pictures.as_ref(), remote, config);
