@@ -355,15 +355,11 @@ impl Inner {
         };
 
         // Fencing: only a holder whose claim is still valid may store and record; renewing
-        // also covers the store and the commit with a fresh lease.
+        // also covers the store and the commit with a fresh lease. Always asked of the
+        // database (whatever the lease says here): a recoverer whose clock runs ahead may have
+        // taken the claim over, and its picture must not be overwritten by ours.
         if !self
-            .keep_claim(
-                id,
-                &token,
-                &mut leased_at,
-                s.store_timeout,
-                "during the draw",
-            )
+            .keep_claim(id, &token, &mut leased_at, s.lease, "during the draw")
             .await
         {
             return;
@@ -520,9 +516,9 @@ impl Inner {
     ///
     /// A lease granted at `leased_at` that still covers that is ours without asking: nobody
     /// takes a claim over before its lease ends (but this instance's next incarnation, which
-    /// means this one is gone), so a draw of a few seconds makes no write between its claim
-    /// and its result (whose transaction checks the token anyway). Otherwise the claim is
-    /// renewed, and `leased_at` moves.
+    /// means this one is gone, or a recoverer whose clock runs ahead of ours), so a draw that
+    /// gets its slot at once makes no write before it calls W. Otherwise (and always when
+    /// `next` is the whole lease) the claim is renewed, and `leased_at` moves.
     async fn keep_claim(
         &self,
         id: CustomerId,
