@@ -456,8 +456,10 @@ impl LotteryDb {
             })
     }
 
+    /// One round trip, on the connections of the reads: with SQLite, the writer connection
+    /// may be busy with a burst of claims, and the database still answers.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        self.pool.ping().await
+        self.reads.ping().await
     }
 
     /// The row of `id`, if the customer ever asked to play.
