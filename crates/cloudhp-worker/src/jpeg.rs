@@ -438,13 +438,8 @@ impl Scan {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use image::{ImageFormat, RgbImage};
-
-    fn decode(jpeg: &[u8]) -> RgbImage {
-        image::load_from_memory_with_format(jpeg, ImageFormat::Jpeg)
-            .unwrap()
-            .to_rgb8()
-    }
+    use crate::tests::decode;
+    use image::RgbImage;
 
     fn encode(img: &RgbImage, subsampling: Subsampling) -> Vec<u8> {
         let enc = Encoder::new(90, subsampling);

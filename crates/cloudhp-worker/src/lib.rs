@@ -205,7 +205,8 @@ mod tests {
     use super::*;
     use image::ImageFormat;
 
-    fn decode(jpeg: &[u8]) -> RgbImage {
+    /// Decodes with the `image` crate's decoder: another implementation than our encoder's.
+    pub(crate) fn decode(jpeg: &[u8]) -> RgbImage {
         image::load_from_memory_with_format(jpeg, ImageFormat::Jpeg)
             .unwrap()
             .to_rgb8()
