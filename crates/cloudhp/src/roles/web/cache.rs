@@ -11,7 +11,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use cloudhp_core::{CustomerId, PictureInfo, PlayStatus, ServiceError};
+use cloudhp_core::{CustomerId, PictureInfo, PlayState, PlayStatus, ServiceError};
 use moka::future::Cache;
 
 /// How long the play role's answer to "could a draw start now" is reused.
@@ -56,11 +56,17 @@ impl PageCache {
         found
     }
 
-    /// Keeps what a page read of `id`, if its draw is finished; anything else is not kept.
+    /// Keeps what a page read of `id`, if its draw is finished; anything else is not kept. A
+    /// win whose picture was not found is not kept either: the store may not show a picture
+    /// just written yet (eventually consistent object stores), and the next page asks again.
     pub async fn keep(&self, id: CustomerId, status: &PlayStatus, picture: &Option<PictureInfo>) {
+        let settled = match status.state {
+            PlayState::Won => picture.is_some(),
+            state => state.is_played(),
+        };
         if let Some(cache) = &self.finished
             && status.customer_id == id
-            && status.state.is_played()
+            && settled
         {
             let finished = Finished {
                 status: status.clone(),
@@ -85,7 +91,7 @@ impl PageCache {
 mod tests {
     use std::sync::atomic::{AtomicU32, Ordering};
 
-    use cloudhp_core::{PlayState, Prize};
+    use cloudhp_core::Prize;
 
     use super::*;
 
@@ -126,6 +132,20 @@ mod tests {
         assert_eq!(won.status.state, PlayState::Won);
         assert_eq!(won.picture, picture());
         assert!(cache.finished(id(4)).await.is_some());
+    }
+
+    #[tokio::test]
+    async fn a_win_without_its_picture_yet_is_not_kept() {
+        let cache = PageCache::new(100);
+        cache.keep(id(7), &status(7, PlayState::Won), &None).await;
+        assert!(cache.finished(id(7)).await.is_none());
+        cache
+            .keep(id(8), &status(8, PlayState::NoPrize), &None)
+            .await;
+        assert!(
+            cache.finished(id(8)).await.is_some(),
+            "no prize may have no picture"
+        );
     }
 
     #[tokio::test]
