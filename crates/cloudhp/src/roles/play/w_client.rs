@@ -6,7 +6,7 @@
 
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -155,6 +155,8 @@ pub struct HttpWorker {
     endpoints: std::sync::RwLock<Arc<Vec<Arc<Endpoint>>>>,
     /// When the instances were last looked up; held while a look-up runs.
     discovered: Mutex<Option<tokio::time::Instant>>,
+    /// A look-up has ended once at least (its instances replaced the configured URLs).
+    looked_up: AtomicBool,
     resolve: Resolve,
     concurrency: u32,
     http: reqwest::Client,
@@ -211,6 +213,7 @@ impl HttpWorker {
             targets,
             endpoints: std::sync::RwLock::new(Arc::new(endpoints)),
             discovered: Mutex::new(None),
+            looked_up: AtomicBool::new(false),
             resolve,
             concurrency,
             http,
@@ -232,8 +235,13 @@ impl HttpWorker {
         if self.targets.iter().all(|t| t.expand.is_none()) {
             return self.current();
         }
-        let Ok(mut discovered) = self.discovered.try_lock() else {
-            return self.current();
+        let mut discovered = match self.discovered.try_lock() {
+            Ok(guard) => guard,
+            // Another call is looking the instances up: go on with those known, unless none
+            // is known yet (the configured name is not an instance): then wait for that
+            // first look-up.
+            Err(_) if self.looked_up.load(Ordering::Acquire) => return self.current(),
+            Err(_) => self.discovered.lock().await,
         };
         if discovered.is_some_and(|at| at.elapsed() < DISCOVERY_TTL) {
             return self.current();
@@ -308,6 +316,7 @@ impl HttpWorker {
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = next.clone();
         *discovered = Some(tokio::time::Instant::now());
+        self.looked_up.store(true, Ordering::Release);
         next
     }
 
@@ -629,13 +638,18 @@ mod tests {
             });
         }
         let answers = Arc::new(StdMutex::new(Ok(ips(&["127.0.0.1", "127.0.0.2"]))));
+        // A slow first look-up: the second draw starts while it runs, and must wait for it
+        // rather than call the configured name, which is no instance.
+        let fake = fake_resolver(answers);
+        let slow: Resolve = Arc::new(move |host, port| {
+            let answer = fake(host, port);
+            Box::pin(async move {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                answer.await
+            })
+        });
         let w = Arc::new(
-            HttpWorker::with_resolver(
-                &[format!("http://worker:{port}")],
-                1,
-                fake_resolver(answers),
-            )
-            .unwrap(),
+            HttpWorker::with_resolver(&[format!("http://worker:{port}")], 1, slow).unwrap(),
         );
         let draws = (1..=2u32).map(|n| {
             let w = w.clone();
