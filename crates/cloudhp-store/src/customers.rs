@@ -64,6 +64,30 @@ pub struct CustomerRecord {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NewCustomer {
     pub id: CustomerId,
+    pub profile: CustomerProfile,
+    /// PrestaShop's `id_lang` of the account (`None`: unknown, the page follows the browser).
+    pub id_lang: Option<u32>,
+    /// Stored as given (PrestaShop keeps an MD5-style hash here); never read by the lottery.
+    pub password_hash: String,
+}
+
+impl NewCustomer {
+    /// A customer of a CSV import: no language (the page follows the browser) and no usable
+    /// password (PrestaShop's column gets a value no hash matches).
+    pub fn imported(id: CustomerId, profile: CustomerProfile) -> Self {
+        Self {
+            id,
+            profile,
+            id_lang: None,
+            password_hash: "!".into(),
+        }
+    }
+}
+
+/// What a customer is to the shop, but their id, language and password: the columns of a
+/// CSV import and of the demo seed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CustomerProfile {
     pub firstname: String,
     pub lastname: String,
     pub email: String,
@@ -74,10 +98,6 @@ pub struct NewCustomer {
     pub newsletter: bool,
     pub optin: bool,
     pub default_group: u32,
-    /// PrestaShop's `id_lang` of the account (`None`: unknown, the page follows the browser).
-    pub id_lang: Option<u32>,
-    /// Stored as given (PrestaShop keeps an MD5-style hash here); never read by the lottery.
-    pub password_hash: String,
 }
 
 #[derive(sqlx::FromRow)]
@@ -653,21 +673,21 @@ impl CustomerDb {
         on_pool!(&self.pool, |pool| {
             let mut tx = pool.begin().await?;
             for c in customers {
-                let secure_key = uuid::Uuid::new_v4().simple().to_string();
+                let (p, secure_key) = (&c.profile, uuid::Uuid::new_v4().simple().to_string());
                 sqlx::query(AssertSqlSafe(sql.clone()))
                     .bind(i64::from(c.id.get()))
-                    .bind(i64::from(c.gender))
-                    .bind(i64::from(c.default_group))
+                    .bind(i64::from(p.gender))
+                    .bind(i64::from(p.default_group))
                     .bind(c.id_lang.map(i64::from))
-                    .bind(&c.firstname)
-                    .bind(&c.lastname)
-                    .bind(&c.email)
+                    .bind(&p.firstname)
+                    .bind(&p.lastname)
+                    .bind(&p.email)
                     .bind(&c.password_hash)
-                    .bind(c.birthday.map(|d| d.to_string()))
-                    .bind(i64::from(c.newsletter))
-                    .bind(i64::from(c.optin))
+                    .bind(p.birthday.map(|d| d.to_string()))
+                    .bind(i64::from(p.newsletter))
+                    .bind(i64::from(p.optin))
                     .bind(secure_key)
-                    .bind(i64::from(c.active))
+                    .bind(i64::from(p.active))
                     .bind(&stamp)
                     .bind(&stamp)
                     .execute(&mut *tx)

@@ -3,7 +3,7 @@
 
 use time::{Date, Month};
 
-use crate::customers::NewCustomer;
+use crate::customers::{CustomerProfile, NewCustomer};
 use cloudhp_core::CustomerId;
 
 const FIRST_NAMES: &[(&str, u8)] = &[
@@ -154,15 +154,17 @@ pub fn demo_customer(id: CustomerId) -> NewCustomer {
     let day = 1 + (n * 3 % 28) as u8;
     NewCustomer {
         id,
-        firstname: first.to_owned(),
-        lastname: last.to_owned(),
-        email,
-        active: true,
-        gender,
-        birthday: Date::from_calendar_date(year, month, day).ok(),
-        newsletter: n.is_multiple_of(3),
-        optin: n.is_multiple_of(4),
-        default_group: 3,
+        profile: CustomerProfile {
+            firstname: first.to_owned(),
+            lastname: last.to_owned(),
+            email,
+            active: true,
+            gender,
+            birthday: Date::from_calendar_date(year, month, day).ok(),
+            newsletter: n.is_multiple_of(3),
+            optin: n.is_multiple_of(4),
+            default_group: 3,
+        },
         // English, but for every third customer from 100 on, French (the demo shop's two
         // languages; the first ids, which examples and tests use, stay English).
         id_lang: Some(if n >= 100 && n.is_multiple_of(3) {
@@ -186,12 +188,15 @@ mod tests {
         let a = demo_customer(CustomerId::new(42).unwrap());
         let b = demo_customer(CustomerId::new(42).unwrap());
         assert_eq!(a, b);
+        let (a, c) = (
+            a.profile,
+            demo_customer(CustomerId::new(43).unwrap()).profile,
+        );
         assert!(
             a.email.ends_with(".com") || a.email.ends_with(".net") || a.email.ends_with(".org")
         );
         assert!(a.email.is_ascii());
         assert!(a.email.contains("42@"));
-        let c = demo_customer(CustomerId::new(43).unwrap());
         assert_ne!((a.firstname, a.lastname), (c.firstname, c.lastname));
     }
 

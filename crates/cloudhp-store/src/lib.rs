@@ -21,8 +21,8 @@ use sqlx::sqlite::{
 use time::OffsetDateTime;
 
 pub use customers::{
-    CustomerDb, CustomerRecord, CustomerSelection, MailingCustomer, NewCustomer, Seeding,
-    TablePrefix, prestashop_customer_ddl,
+    CustomerDb, CustomerProfile, CustomerRecord, CustomerSelection, MailingCustomer, NewCustomer,
+    Seeding, TablePrefix, prestashop_customer_ddl,
 };
 pub use demo::demo_customer;
 pub use lottery::{

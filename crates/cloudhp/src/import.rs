@@ -17,7 +17,7 @@ use std::io::Read;
 use std::path::Path;
 
 use cloudhp_core::CustomerId;
-use cloudhp_store::{CustomerDb, NewCustomer};
+use cloudhp_store::{CustomerDb, CustomerProfile, NewCustomer};
 use serde::Deserialize;
 use time::Date;
 use time::macros::format_description;
@@ -114,42 +114,7 @@ impl Rejected {
 pub struct Accepted {
     pub line: u64,
     pub id: Option<CustomerId>,
-    pub fields: Fields,
-}
-
-/// The fields of a customer but its id.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Fields {
-    pub firstname: String,
-    pub lastname: String,
-    pub email: String,
-    pub active: bool,
-    pub gender: u8,
-    pub birthday: Option<Date>,
-    pub newsletter: bool,
-    pub optin: bool,
-    pub default_group: u32,
-}
-
-impl Fields {
-    fn with_id(self, id: CustomerId) -> NewCustomer {
-        NewCustomer {
-            id,
-            firstname: self.firstname,
-            lastname: self.lastname,
-            email: self.email,
-            active: self.active,
-            gender: self.gender,
-            birthday: self.birthday,
-            newsletter: self.newsletter,
-            optin: self.optin,
-            default_group: self.default_group,
-            // The file says nothing of it: the page follows the browser.
-            id_lang: None,
-            // Not kept: an unusable value in PrestaShop's column.
-            password_hash: "!".into(),
-        }
-    }
+    pub fields: CustomerProfile,
 }
 
 /// What an import found: the rows to import, and the others.
@@ -282,7 +247,7 @@ fn row(record: &csv::StringRecord, header: &csv::StringRecord) -> Result<Accepte
     )
     .ok();
     let default_group = row.default_group.trim().parse::<u32>().unwrap_or(3);
-    let fields = Fields {
+    let fields = CustomerProfile {
         firstname: name(&row.firstname, "First Name", &mut problems),
         lastname: name(&row.lastname, "Last Name", &mut problems),
         email: email(&row.email, &mut problems),
@@ -480,7 +445,7 @@ fn assign_ids(
                 }
             },
         };
-        out.push((c.line, c.fields.with_id(id)));
+        out.push((c.line, NewCustomer::imported(id, c.fields)));
     }
     (out, assigned)
 }
@@ -578,7 +543,7 @@ mod tests {
         assert!(zoe.active && zoe.newsletter && !zoe.optin);
         assert_eq!(zoe.gender, 2);
         assert_eq!(zoe.birthday.unwrap().to_string(), "1990-05-17");
-        let kept = zoe.clone().with_id(CustomerId::new(7).unwrap());
+        let kept = NewCustomer::imported(CustomerId::new(7).unwrap(), zoe.clone());
         assert_eq!(kept.password_hash, "!", "passwords are not kept");
         let ann = &checked.customers[1].fields;
         assert!(!ann.active && ann.birthday.is_none() && ann.default_group == 3);

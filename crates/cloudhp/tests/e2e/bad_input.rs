@@ -169,9 +169,9 @@ async fn unknown_deleted_and_inactive_customers_do_not_exist() {
 #[tokio::test]
 async fn customer_fields_with_markup_are_escaped() {
     let mut evil = cloudhp_store::demo_customer(id(500));
-    evil.firstname = "<script>alert('x')</script>".into();
-    evil.lastname = "\"><img src=x onerror=alert(1)>".into();
-    evil.email = "o'brien&co@example.com".into();
+    evil.profile.firstname = "<script>alert('x')</script>".into();
+    evil.profile.lastname = "\"><img src=x onerror=alert(1)>".into();
+    evil.profile.email = "o'brien&co@example.com".into();
     let (_sandbox, app, links) = app_with_customer(evil).await;
 
     let (status, html) = page(&app, &links, 500).await;
@@ -189,8 +189,8 @@ async fn customer_fields_with_markup_are_escaped() {
 async fn line_breaks_in_customer_fields_cannot_forge_mail_lines() {
     // The shop's table is written by the shop, not by our import: anything can be in it.
     let mut evil = cloudhp_store::demo_customer(id(501));
-    evil.firstname = "Eve\u{2028}To: a@evil.example".into();
-    evil.lastname = "Doe\r\nBcc: x@evil.example".into();
+    evil.profile.firstname = "Eve\u{2028}To: a@evil.example".into();
+    evil.profile.lastname = "Doe\r\nBcc: x@evil.example".into();
     let (sandbox, app, links) = app_with_customer(evil).await;
 
     start_play(&app, &links, 501).await;

@@ -170,7 +170,7 @@ fn customer_of(message: &str) -> u32 {
 /// Checks that `message` is customer `n`'s campaign mail: to their address, from the shop, with
 /// their own link, whose signature the campaign's keys accept.
 fn check_mail(message: &str, n: u32, links: &cloudhp::roles::web::Links) {
-    let customer = demo_customer(id(n));
+    let customer = demo_customer(id(n)).profile;
     let to = header(message, "To").expect("a To header");
     assert!(
         to.contains(&format!("<{}>", customer.email)),
@@ -357,7 +357,10 @@ async fn on_smtp_a_killed_run_never_mails_a_customer_twice_and_names_the_doubtfu
 /// run; the summary and the exit status say so.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_permanent_refusal_is_not_retried_and_a_transient_one_is() {
-    let (refused, busy) = (demo_customer(id(3)).email, demo_customer(id(5)).email);
+    let (refused, busy) = (
+        demo_customer(id(3)).profile.email,
+        demo_customer(id(5)).profile.email,
+    );
     let smtp = SmtpServer::start_refusing(
         SmtpMode::Plain,
         None,
@@ -438,7 +441,7 @@ async fn filters_select_skips_are_counted_and_a_dry_run_changes_nothing() {
     sandbox.delete_customer(2).await;
     sandbox.deactivate_customer(4).await;
     let mut broken = demo_customer(id(31));
-    broken.email = "not an address".into();
+    broken.profile.email = "not an address".into();
     sandbox.add_customer(broken).await;
 
     let (status, out, err) = send(&sandbox, &["--dry-run"], "dry");
