@@ -5,6 +5,7 @@
 
 mod customers;
 mod demo;
+mod in_place;
 mod lottery;
 mod mailing;
 mod report;
@@ -156,9 +157,7 @@ impl Pool {
     /// that is down at start-up only makes the role unready, it does not stop the process.
     pub fn connect_lazy(url: &str, settings: &PoolSettings) -> Result<Self, StoreError> {
         if let Some(rest) = url.strip_prefix("sqlite:") {
-            // `sqlite://relative/path` and `sqlite:///absolute/path` both work.
-            let path = rest.strip_prefix("//").unwrap_or(rest);
-            let path = path.split('?').next().unwrap_or(path);
+            let path = sqlite_path(rest);
             if path.is_empty() {
                 return Err(StoreError::Scheme(url.to_owned()));
             }
@@ -219,6 +218,12 @@ impl Pool {
         }
     }
 
+    /// The file of an SQLite `url` (none for another backend, or a database in memory).
+    pub(crate) fn sqlite_file(url: &str) -> Option<&str> {
+        let path = sqlite_path(url.strip_prefix("sqlite:")?);
+        (!path.is_empty() && path != ":memory:").then_some(path)
+    }
+
     /// One round trip to the server.
     pub async fn ping(&self) -> Result<(), StoreError> {
         on_pool!(self, |p| {
@@ -230,6 +235,13 @@ impl Pool {
     pub async fn close(&self) {
         on_pool!(self, |p| p.close().await)
     }
+}
+
+/// The path of an SQLite URL after its scheme: `sqlite://relative/path` and
+/// `sqlite:///absolute/path` both work; options after `?` are not part of it.
+fn sqlite_path(rest: &str) -> &str {
+    let path = rest.strip_prefix("//").unwrap_or(rest);
+    path.split('?').next().unwrap_or(path)
 }
 
 /// `url` with its password (if any) replaced by `***`, for messages and logs.

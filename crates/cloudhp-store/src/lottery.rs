@@ -30,6 +30,7 @@
 //! their lease ([`LotteryDb::held_claims`], [`LotteryDb::take_over_held`]); the claims of
 //! other instances are taken over only once their lease expired.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use cloudhp_core::retry::{Policy, Retryable};
@@ -37,6 +38,7 @@ use cloudhp_core::{Customer, CustomerId, DrawFailure, PlayState, PlayStatus, Pri
 use sqlx::migrate::Migrator;
 use time::OffsetDateTime;
 
+use crate::in_place::{InPlaceError, InPlaceReads};
 use crate::{Pool, PoolSettings, StoreError, duration_millis, from_millis, millis, on_pool};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
@@ -273,6 +275,7 @@ pub struct OutboxCounts {
 }
 
 #[derive(sqlx::FromRow)]
+#[cfg_attr(test, derive(Debug, PartialEq))]
 struct PlayRow {
     customer_id: i64,
     state: String,
@@ -292,6 +295,28 @@ struct PlayRow {
 }
 
 impl PlayRow {
+    /// The row as SQLite's own API reads it (the read in place), by the names of
+    /// [`SELECT_PLAY`]'s columns, as sqlx's `FromRow` does.
+    fn from_sqlite(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok(Self {
+            customer_id: row.get("customer_id")?,
+            state: row.get("state")?,
+            attempts: row.get("attempts")?,
+            lease_until: row.get("lease_until")?,
+            requested_at: row.get("requested_at")?,
+            played_at: row.get("played_at")?,
+            prize: row.get("prize")?,
+            prize_name: row.get("prize_name")?,
+            firstname: row.get("firstname")?,
+            lastname: row.get("lastname")?,
+            email: row.get("email")?,
+            failure: row.get("failure")?,
+            last_error: row.get("last_error")?,
+            updated_at: row.get("updated_at")?,
+            holder: row.get("holder")?,
+        })
+    }
+
     fn into_record(self) -> Result<PlayRecord, StoreError> {
         let id = customer_id(self.customer_id)?;
         let prize = match self.prize {
@@ -359,6 +384,15 @@ const SELECT_PLAY: &str = "SELECT customer_id, state, attempts, lease_until, req
      played_at, prize, prize_name, firstname, lastname, email, failure, last_error, updated_at, holder \
      FROM plays WHERE customer_id = ?";
 
+/// The row of `id` read by SQLite in the calling thread.
+fn read_in_place(reads: &InPlaceReads, id: CustomerId) -> Result<Option<PlayRow>, InPlaceError> {
+    reads.with(|conn| {
+        let mut select = conn.prepare_cached(SELECT_PLAY)?;
+        let mut rows = select.query([i64::from(id.get())])?;
+        rows.next()?.map(PlayRow::from_sqlite).transpose()
+    })
+}
+
 /// The lottery database.
 ///
 /// Its connections are split by what waits on them, so that a crowd of pages can never starve
@@ -372,6 +406,9 @@ pub struct LotteryDb {
     pub(crate) reads: Pool,
     /// The writes of the draws in flight: renewals, results, failures, take-overs.
     pub(crate) draws: Pool,
+    /// SQLite in a file: the play record of a page read in place, without the hop to a
+    /// connection's thread (see [`crate::in_place`]).
+    in_place: Option<Arc<InPlaceReads>>,
 }
 
 /// How long a write waits for SQLite's one writer connection: as long as a connection of its
@@ -406,12 +443,14 @@ impl LotteryDb {
                     reads: pool,
                     draws: writer.clone(),
                     pool: writer,
+                    in_place: Pool::sqlite_file(url).map(|path| Arc::new(InPlaceReads::new(path))),
                 }
             }
             Pool::MySql(_) => Self {
                 reads: pool.clone(),
                 draws: Pool::connect_lazy(url, settings)?,
                 pool,
+                in_place: None,
             },
         })
     }
@@ -422,6 +461,7 @@ impl LotteryDb {
             reads: pool.clone(),
             draws: pool.clone(),
             pool,
+            in_place: None,
         }
     }
 
@@ -464,6 +504,13 @@ impl LotteryDb {
 
     /// The row of `id`, if the customer ever asked to play.
     pub async fn record(&self, id: CustomerId) -> Result<Option<PlayRecord>, StoreError> {
+        if let Some(reads) = &self.in_place {
+            match read_in_place(reads, id) {
+                Ok(row) => return row.map(PlayRow::into_record).transpose(),
+                // Busy, or not there yet: the pooled read answers, or says what is wrong.
+                Err(e) => tracing::debug!(error = %e, "read in place failed"),
+            }
+        }
         self.record_on(&self.reads, id).await
     }
 
@@ -1254,5 +1301,92 @@ fn truncate(text: &str, max: usize) -> &str {
     match text.char_indices().nth(max) {
         Some((at, _)) => &text[..at],
         None => text,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn sqlite_file(dir: &std::path::Path) -> LotteryDb {
+        let url = format!("sqlite://{}", dir.join("lottery.db").display());
+        LotteryDb::connect_lazy(&url, &PoolSettings::default()).unwrap()
+    }
+
+    async fn pooled(db: &LotteryDb, id: CustomerId) -> Option<PlayRow> {
+        on_pool!(&db.reads, |p| {
+            sqlx::query_as(SELECT_PLAY)
+                .bind(i64::from(id.get()))
+                .fetch_optional(p)
+                .await
+                .unwrap()
+        })
+    }
+
+    #[tokio::test]
+    async fn a_read_in_place_sees_each_write_at_once_as_the_pool_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = sqlite_file(dir.path()).await;
+        db.migrate().await.unwrap();
+        let reads = db
+            .in_place
+            .clone()
+            .expect("an SQLite file is read in place");
+        let c = cloudhp_testkit::customer(7, "O'Brien");
+        let now = OffsetDateTime::now_utc();
+
+        assert_eq!(read_in_place(&reads, c.id).unwrap(), None);
+        let Claim::Acquired(token) = db
+            .claim(&c, now, Duration::from_secs(60), "p", 3)
+            .await
+            .unwrap()
+        else {
+            panic!("the first claim acquires")
+        };
+        let drawing = read_in_place(&reads, c.id)
+            .unwrap()
+            .expect("the claim is seen");
+        assert_eq!(drawing.state, "drawing");
+        assert_eq!(Some(&drawing), pooled(&db, c.id).await.as_ref());
+
+        let prize = Prize::parse("usb-key.jpg").unwrap();
+        db.complete(c.id, &token, &prize, now).await.unwrap();
+        let won = read_in_place(&reads, c.id)
+            .unwrap()
+            .expect("the result is seen");
+        assert_eq!(won.state, "won");
+        assert_eq!(won.prize.as_deref(), Some("usb-key.jpg"));
+        assert_eq!(Some(&won), pooled(&db, c.id).await.as_ref());
+        assert_eq!(
+            db.record(c.id).await.unwrap().unwrap().to_status(),
+            won.into_record().unwrap().to_status()
+        );
+        // One connection served every read of this thread.
+        assert_eq!(reads.idle(), 1);
+    }
+
+    #[tokio::test]
+    async fn without_its_schema_a_read_in_place_gives_way_to_the_pool_and_its_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = sqlite_file(dir.path()).await;
+        let id = CustomerId::new(7).unwrap();
+        // No file yet: the read in place cannot open it, the pooled read names the problem.
+        assert!(read_in_place(db.in_place.as_ref().unwrap(), id).is_err());
+        assert!(db.record(id).await.is_err());
+        db.migrate().await.unwrap();
+        assert_eq!(
+            read_in_place(db.in_place.as_ref().unwrap(), id).unwrap(),
+            None
+        );
+        assert!(db.record(id).await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn only_an_sqlite_file_is_read_in_place() {
+        let memory =
+            LotteryDb::connect_lazy("sqlite://:memory:", &PoolSettings::default()).unwrap();
+        assert!(memory.in_place.is_none());
+        let mysql = LotteryDb::connect_lazy("mysql://u:p@127.0.0.1:1/db", &PoolSettings::default());
+        assert!(mysql.unwrap().in_place.is_none());
     }
 }
