@@ -19,7 +19,7 @@ use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
@@ -94,11 +94,25 @@ fn count_connection(listener: &'static str, outcome: &'static str) {
         .increment(1);
 }
 
-/// Tells a connection over the cap to come back later, without reading its request.
+/// Tells a connection over the cap to come back later, without serving its request.
+///
+/// What the client sent is read and dropped until it closes its side (a second at most, 64 KB
+/// at most), the staged close of RFC 9112 section 9.6: a socket closed with unread bytes is
+/// reset by the kernel, and a reset can reach the client before it has read the 503, which
+/// it then never sees.
 async fn refuse(mut stream: TcpStream) {
     let _ = tokio::time::timeout(Duration::from_secs(1), async {
         stream.write_all(TOO_MANY).await?;
-        stream.shutdown().await
+        stream.shutdown().await?;
+        let mut sink = [0u8; 4096];
+        let mut read = 0;
+        while read < 64 * 1024 {
+            match stream.read(&mut sink).await? {
+                0 => break,
+                n => read += n,
+            }
+        }
+        Ok::<_, std::io::Error>(())
     })
     .await;
 }
