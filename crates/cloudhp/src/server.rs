@@ -1,7 +1,7 @@
 //! The HTTP listeners of a process, with their connections bounded: a cap on concurrent
-//! connections (past it a connection gets a 503 and is closed at once), a deadline for the
-//! headers of each request (slowloris), and an idle deadline for kept-alive connections. Each
-//! request carries its peer address (`ConnectInfo`) for the rate limits.
+//! connections (past it a connection's request is answered 503 and the connection closed), a
+//! deadline for the headers of each request (slowloris), and an idle deadline for kept-alive
+//! connections. Each request carries its peer address (`ConnectInfo`) for the rate limits.
 //!
 //! axum's own `serve` has none of these knobs, so this is its accept loop on hyper-util's
 //! connection builder, as the axum examples do for low-level control.
@@ -94,20 +94,39 @@ fn count_connection(listener: &'static str, outcome: &'static str) {
         .increment(1);
 }
 
+/// How long a connection over the cap is given to send its request head before it is told
+/// to come back later all the same.
+const REFUSED_HEAD_WAIT: Duration = Duration::from_secs(1);
+
 /// Tells a connection over the cap to come back later, without serving its request.
 ///
-/// What the client sent is read and dropped until it closes its side (a second at most, 64 KB
-/// at most), the staged close of RFC 9112 section 9.6: a socket closed with unread bytes is
-/// reset by the kernel, and a reset can reach the client before it has read the 503, which
-/// it then never sees.
+/// The 503 answers the request: it is sent once the request head has arrived (or after
+/// [`REFUSED_HEAD_WAIT`]), since HTTP clients take an answer that comes before their request
+/// for a broken connection, not for a refusal. Then the connection is closed in stages (RFC
+/// 9112 section 9.6): what the client still sends is read and dropped until it closes its side
+/// (a second, 64 KB at most), since a socket closed with unread bytes is reset by the kernel,
+/// and a reset can reach the client before it has read the 503.
 async fn refuse(mut stream: TcpStream) {
+    let mut head = [0u8; 8192];
+    let _ = tokio::time::timeout(REFUSED_HEAD_WAIT, async {
+        let mut len = 0;
+        while len < head.len() {
+            match stream.read(&mut head[len..]).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => len += n,
+            }
+            if head[..len].windows(4).any(|w| w == b"\r\n\r\n") {
+                break;
+            }
+        }
+    })
+    .await;
     let _ = tokio::time::timeout(Duration::from_secs(1), async {
         stream.write_all(TOO_MANY).await?;
         stream.shutdown().await?;
-        let mut sink = [0u8; 4096];
         let mut read = 0;
         while read < 64 * 1024 {
-            match stream.read(&mut sink).await? {
+            match stream.read(&mut head).await? {
                 0 => break,
                 n => read += n,
             }

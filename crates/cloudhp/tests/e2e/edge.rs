@@ -213,18 +213,29 @@ async fn slow_idle_and_surplus_connections_are_dropped() {
         // The cap: 8 connections held open (each inside its idle time), the 9th refused.
         let held: Vec<TcpStream> = (0..8).map(|_| TcpStream::connect(&addr).unwrap()).collect();
         std::thread::sleep(Duration::from_millis(200));
+        // The 9th is answered 503 once it has sent its request, not before: HTTP clients take
+        // an answer that comes first for a broken connection.
         let mut surplus = TcpStream::connect(&addr).unwrap();
+        surplus
+            .set_read_timeout(Some(Duration::from_millis(300)))
+            .unwrap();
+        let mut early = [0u8; 1];
+        let unprompted = matches!(surplus.read(&mut early), Ok(n) if n > 0);
+        surplus
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
         surplus.set_read_timeout(Some(limit)).unwrap();
         let mut answer = String::new();
         let _ = surplus.read_to_string(&mut answer);
         drop(held);
-        (slow_closed, idle_closed, answer)
+        (slow_closed, idle_closed, unprompted, answer)
     })
     .await
     .unwrap();
-    let (slow_closed, idle_closed, answer) = outcome;
+    let (slow_closed, idle_closed, unprompted, answer) = outcome;
     assert!(slow_closed, "a slowloris connection was kept");
     assert!(idle_closed, "an idle connection was kept");
+    assert!(!unprompted, "the 503 came before the request");
     assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
     assert!(answer.contains("Retry-After: 1"), "{answer}");
 
