@@ -428,9 +428,9 @@ impl LotteryDb {
     /// - An SQLite database in memory is one connection: every part shares it.
     pub fn connect_lazy(url: &str, settings: &PoolSettings) -> Result<Self, StoreError> {
         let pool = Pool::connect_lazy(url, settings)?;
-        Ok(match &pool {
-            Pool::Sqlite(_) if url.contains(":memory:") => Self::from_pool(pool),
-            Pool::Sqlite(_) => {
+        Ok(match (&pool, Pool::sqlite_file(url)) {
+            (Pool::Sqlite(_), None) => Self::from_pool(pool),
+            (Pool::Sqlite(_), Some(path)) => {
                 let writer = Pool::connect_lazy(
                     url,
                     &PoolSettings {
@@ -443,10 +443,10 @@ impl LotteryDb {
                     reads: pool,
                     draws: writer.clone(),
                     pool: writer,
-                    in_place: Pool::sqlite_file(url).map(|path| Arc::new(InPlaceReads::new(path))),
+                    in_place: Some(Arc::new(InPlaceReads::new(path))),
                 }
             }
-            Pool::MySql(_) => Self {
+            (Pool::MySql(_), _) => Self {
                 reads: pool.clone(),
                 draws: Pool::connect_lazy(url, settings)?,
                 pool,
@@ -1363,14 +1363,36 @@ mod tests {
         );
         // One connection served every read of this thread.
         assert_eq!(reads.idle(), 1);
+        // The page's read is the read in place: it answers with the pools closed.
+        for pool in db.pools() {
+            pool.close().await;
+        }
+        let record = db.record(c.id).await.expect("read in place").unwrap();
+        assert_eq!(record.to_status().state, PlayState::Won);
     }
 
     #[tokio::test]
-    async fn without_its_schema_a_read_in_place_gives_way_to_the_pool_and_its_error() {
+    async fn a_failed_read_in_place_gives_way_to_the_pool() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut db = sqlite_file(dir.path()).await;
+        db.migrate().await.unwrap();
+        let c = cloudhp_testkit::customer(7, "O'Brien");
+        let now = OffsetDateTime::now_utc();
+        db.claim(&c, now, Duration::from_secs(60), "p", 3)
+            .await
+            .unwrap();
+        // A read in place that cannot open its file (as with a database not created yet).
+        db.in_place = Some(Arc::new(InPlaceReads::new(dir.path().join("missing.db"))));
+        let record = db.record(c.id).await.expect("the pool answers").unwrap();
+        assert_eq!(record.to_status().state, PlayState::Drawing);
+    }
+
+    #[tokio::test]
+    async fn before_its_schema_exists_a_read_is_an_error_then_none() {
         let dir = tempfile::tempdir().unwrap();
         let db = sqlite_file(dir.path()).await;
         let id = CustomerId::new(7).unwrap();
-        // No file yet: the read in place cannot open it, the pooled read names the problem.
+        // No file yet: the read in place cannot open it, and the pooled read names the problem.
         assert!(read_in_place(db.in_place.as_ref().unwrap(), id).is_err());
         assert!(db.record(id).await.is_err());
         db.migrate().await.unwrap();

@@ -107,17 +107,23 @@ const REFUSED_HEAD_WAIT: Duration = Duration::from_secs(1);
 /// (a second, 64 KB at most), since a socket closed with unread bytes is reset by the kernel,
 /// and a reset can reach the client before it has read the 503.
 async fn refuse(mut stream: TcpStream) {
-    let mut head = [0u8; 8192];
+    // Small: a flood of refused connections holds one of these each.
+    let mut chunk = [0u8; 512];
     let _ = tokio::time::timeout(REFUSED_HEAD_WAIT, async {
-        let mut len = 0;
-        while len < head.len() {
-            match stream.read(&mut head[len..]).await {
+        // The last bytes read, so that an end of head split between two reads is seen.
+        let mut tail = [0u8; 3];
+        let mut read = 0;
+        while read < 8 * 1024 {
+            let n = match stream.read(&mut chunk).await {
                 Ok(0) | Err(_) => break,
-                Ok(n) => len += n,
-            }
-            if head[..len].windows(4).any(|w| w == b"\r\n\r\n") {
+                Ok(n) => n,
+            };
+            read += n;
+            let seen: Vec<u8> = tail.iter().chain(&chunk[..n]).copied().collect();
+            if seen.windows(4).any(|w| w == b"\r\n\r\n") {
                 break;
             }
+            tail.copy_from_slice(&seen[seen.len() - 3..]);
         }
     })
     .await;
@@ -126,7 +132,7 @@ async fn refuse(mut stream: TcpStream) {
         stream.shutdown().await?;
         let mut read = 0;
         while read < 64 * 1024 {
-            match stream.read(&mut head).await? {
+            match stream.read(&mut chunk).await? {
                 0 => break,
                 n => read += n,
             }
