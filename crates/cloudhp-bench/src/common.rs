@@ -83,18 +83,6 @@ pub fn duration(text: &str) -> anyhow::Result<Duration> {
     Ok(Duration::from_secs_f64(seconds))
 }
 
-/// A comma-separated list of process ids.
-pub fn pids(text: &str) -> anyhow::Result<Vec<u32>> {
-    text.split(',')
-        .filter(|s| !s.trim().is_empty())
-        .map(|s| {
-            s.trim()
-                .parse()
-                .with_context(|| format!("`{s}` is not a process id"))
-        })
-        .collect()
-}
-
 /// The one HTTP client of a run: many connections (one per concurrent request, as that many
 /// browsers would open), no redirects followed (a press answers one; the harness reads it).
 pub fn client(ca_file: Option<&Path>, timeout: Duration) -> anyhow::Result<reqwest::Client> {
@@ -318,7 +306,6 @@ mod tests {
         assert_eq!(duration("1.5").unwrap(), Duration::from_millis(1500));
         assert_eq!(duration("10m").unwrap(), Duration::from_secs(600));
         assert!(duration("3 parsecs").is_err());
-        assert_eq!(pids("1, 22,").unwrap(), vec![1, 22]);
     }
 
     #[test]

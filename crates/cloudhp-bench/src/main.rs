@@ -32,7 +32,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 
-use common::{Ids, Target, duration, pids};
+use common::{Ids, Target, duration};
 
 #[derive(Parser)]
 #[command(about = "Measure page and draw latencies of a running CloudHP, or run the whole suite")]
@@ -113,8 +113,8 @@ enum What {
         #[arg(long, default_value = "10s", value_parser = duration)]
         hang: Duration,
         /// Server processes to sample (RSS before, peak, after; CPU per draw), PID[,PID..].
-        #[arg(long, value_parser = pids)]
-        sample_pid: Option<Vec<u32>>,
+        #[arg(long, value_delimiter = ',')]
+        sample_pid: Vec<u32>,
         /// With --sample-pid: read RSS again this long after the last result.
         #[arg(long, value_parser = duration)]
         after: Option<Duration>,
@@ -125,7 +125,7 @@ enum What {
     /// RSS (VmRSS) and CPU (utime + stime, % of one core) of processes, from /proc.
     Sample {
         /// PID[,PID..]
-        #[arg(long, value_parser = pids)]
+        #[arg(long, value_delimiter = ',', required = true)]
         pid: Vec<u32>,
         #[arg(long, default_value = "1s", value_parser = duration)]
         every: Duration,
@@ -142,7 +142,7 @@ enum What {
         #[arg(long, default_value = "10m", value_parser = duration)]
         duration: Duration,
         /// Server processes to sample, PID[,PID..].
-        #[arg(long, value_parser = pids)]
+        #[arg(long, value_delimiter = ',', required = true)]
         pid: Vec<u32>,
         #[arg(long, default_value = "5s", value_parser = duration)]
         every: Duration,
@@ -346,7 +346,7 @@ async fn main() -> anyhow::Result<()> {
                 via,
                 give_up,
                 hang,
-                sample_pids: sample_pid.unwrap_or_default(),
+                sample_pids: sample_pid,
                 after,
                 tempo,
                 quiet: false,
@@ -498,4 +498,42 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> What {
+        Args::try_parse_from(args).expect("parses").what
+    }
+
+    /// Every list of process ids is read the same way: `1,22` or the flag again.
+    #[test]
+    fn process_ids_are_comma_separated() {
+        let cases: [(&[&str], &[u32]); 4] = [
+            (
+                &["b", "burst", "--customers", "1-2", "--sample-pid", "1,22"],
+                &[1, 22],
+            ),
+            (&["b", "burst", "--customers", "1-2"], &[]),
+            (&["b", "sample", "--pid", "7", "--pid", "8"], &[7, 8]),
+            (
+                &[
+                    "b", "soak", "--pid", "3,4", "--ids", "1-9", "--fresh", "10-20",
+                ],
+                &[3, 4],
+            ),
+        ];
+        for (args, want) in cases {
+            let got = match parse(args) {
+                What::Burst { sample_pid, .. } => sample_pid,
+                What::Sample { pid, .. } | What::Soak { pid, .. } => pid,
+                _ => unreachable!("{args:?}"),
+            };
+            assert_eq!(got, want, "{args:?}");
+        }
+        assert!(Args::try_parse_from(["b", "sample", "--pid", "x"]).is_err());
+        assert!(Args::try_parse_from(["b", "sample"]).is_err());
+    }
 }
