@@ -596,24 +596,14 @@ impl Run<'_> {
         );
         if memory {
             let after = self.o.after.as_secs();
-            self.add(
-                &format!("{prefix}RSS MB idle (before the burst of {n})"),
-                "",
-                1,
-                got.rss_idle_mb.unwrap_or(0.0),
-            );
-            self.add(
-                &format!("{prefix}RSS MB at the peak of the burst of {n}"),
-                "",
-                1,
-                got.rss_peak_mb.unwrap_or(0.0),
-            );
-            self.add(
-                &format!("{prefix}RSS MB {after} s after the burst of {n}"),
-                "",
-                1,
-                got.rss_after_mb.unwrap_or(0.0),
-            );
+            let burst = format!("the burst of {n}");
+            for (row, mb) in [
+                (format!("idle (before {burst})"), got.rss_idle_mb),
+                (format!("at the peak of {burst}"), got.rss_peak_mb),
+                (format!("{after} s after {burst}"), got.rss_after_mb),
+            ] {
+                self.add(&format!("{prefix}RSS MB {row}"), "", 1, mb.unwrap_or(0.0));
+            }
         }
         Ok(())
     }

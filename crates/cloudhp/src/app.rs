@@ -179,25 +179,24 @@ pub async fn build(config: Config, roles: RoleSet) -> anyhow::Result<App> {
 
     // Each role's wiring, in dependency order; each opens the backends it needs (once per
     // process) and adds its routes, readiness checks and tasks to `w`.
-    let mut w = Wiring::default();
+    let mut w = Wiring::new(roles.clone());
     let wakes = Wakes::default();
     let remote = Remote::new(&config)?;
-    let identity = roles::identity::wiring::service(&mut w, &config, &roles).await?;
+    let identity = roles::identity::wiring::service(&mut w, &config).await?;
     let local_identity = identity.as_ref().map(|i| i.service.clone());
-    let status = roles::status::wiring::service(&mut w, &config, &roles).await?;
-    let worker = roles::worker::wiring::local(&mut w, &config, &roles).await?;
-    let pictures = roles::picture::wiring::service(&mut w, &config, &roles)?;
+    let status = roles::status::wiring::service(&mut w, &config).await?;
+    let worker = roles::worker::wiring::local(&mut w, &config).await?;
+    let pictures = roles::picture::wiring::service(&mut w, &config)?;
     let play = roles::play::wiring::service(
         &mut w,
         &config,
-        &roles,
         local_identity.as_ref(),
         &remote,
         worker.as_ref(),
         &wakes,
     )
     .await?;
-    let mail_spool = roles::notifier::wiring::start(&mut w, &config, &roles, &wakes).await?;
+    let mail_spool = roles::notifier::wiring::start(&mut w, &config, &wakes).await?;
     let local = LocalRoles {
         identity: local_identity,
         status: status.as_ref().map(|s| s.status.clone()),
@@ -208,15 +207,8 @@ pub async fn build(config: Config, roles: RoleSet) -> anyhow::Result<App> {
     let (sample_ids, customers) = identity
         .map(|i| (i.sample_ids, i.customers))
         .unwrap_or_default();
-    let sample_links = roles::web::wiring::router(
-        &mut w,
-        &config,
-        &roles,
-        &local,
-        &remote,
-        &public_url,
-        &sample_ids,
-    )?;
+    let sample_links =
+        roles::web::wiring::router(&mut w, &config, &local, &remote, &public_url, &sample_ids)?;
     let draws = play.map(|p| p.draws);
     let Wired {
         router,
@@ -224,7 +216,7 @@ pub async fn build(config: Config, roles: RoleSet) -> anyhow::Result<App> {
         pools,
         tasks,
         cancel,
-    } = w.finish(&config, &roles);
+    } = w.finish(&config);
 
     let s = &config.server;
     let limits = ConnectionLimits {

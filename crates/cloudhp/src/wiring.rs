@@ -1,7 +1,8 @@
 //! What the roles of a process share while each role's wiring (`roles/<role>/wiring.rs`) builds
 //! it, called by [`crate::app::build`] in dependency order. A role's wiring decides from the
-//! role set whether it has anything to do, opens what it needs (through `backends/`), registers
-//! its readiness checks, background tasks and routes on [`Wiring`], and returns its handle(s).
+//! process's role set ([`Wiring::runs`]) whether it has anything to do, opens what it needs
+//! (through `backends/`), registers its readiness checks, background tasks and routes on
+//! [`Wiring`], and returns its handle(s).
 
 use std::future::Future;
 use std::sync::Arc;
@@ -9,7 +10,7 @@ use std::time::Duration;
 
 use axum::Router;
 use cloudhp_core::{
-    IdentityHandle, PicturesHandle, PlayHandle, ReportHandle, RoleSet, StatusHandle,
+    IdentityHandle, PicturesHandle, PlayHandle, ReportHandle, Role, RoleSet, StatusHandle,
 };
 use cloudhp_store::{Pool, PoolSettings, StoreError};
 use futures::FutureExt;
@@ -26,11 +27,11 @@ use crate::http::{Check, Readiness, health_router, ops_router, record_metrics};
 /// A background part of the process, run by the supervisor until it fails or is cancelled.
 pub type Task = BoxFuture<'static, anyhow::Result<()>>;
 
-/// What the roles of a process share while they are wired: the pools closed on shutdown, the
-/// checks of `/readyz`, the background tasks, the token that stops those tasks, and the routes
-/// of the roles.
-#[derive(Default)]
+/// What the roles of a process share while they are wired: the roles that run here, the pools
+/// closed on shutdown, the checks of `/readyz`, the background tasks, the token that stops
+/// those tasks, and the routes of the roles.
 pub struct Wiring {
+    roles: RoleSet,
     pub pools: Vec<Pool>,
     pub readiness: Readiness,
     pub tasks: Vec<(&'static str, Task)>,
@@ -53,6 +54,30 @@ pub struct Wired {
 }
 
 impl Wiring {
+    /// Starts wiring a process that runs `roles`.
+    pub fn new(roles: RoleSet) -> Self {
+        Self {
+            roles,
+            pools: Vec::new(),
+            readiness: Readiness::default(),
+            tasks: Vec::new(),
+            cancel: CancellationToken::new(),
+            apis: Router::new(),
+            public: Router::new(),
+            shared: crate::backends::Shared::default(),
+        }
+    }
+
+    /// The roles that run in this process.
+    pub fn roles(&self) -> &RoleSet {
+        &self.roles
+    }
+
+    /// Whether `role` runs in this process: a role's wiring has nothing to do otherwise.
+    pub fn runs(&self, role: Role) -> bool {
+        self.roles.contains(role)
+    }
+
     /// Opens a pool, one per database concern (so each keeps its own settings, even when the
     /// lottery and the customers share the embedded file), kept to be closed on shutdown.
     pub fn open_pool(&mut self, url: &str, settings: &PoolSettings) -> Result<Pool, StoreError> {
@@ -94,9 +119,10 @@ impl Wiring {
     /// unless every role runs here, as then no other process calls them, and `/healthz`) and of
     /// the operations listener (`/healthz`, `/readyz`, `/metrics`), each in the layers every
     /// request goes through; the upkeep of the metrics recorder joins the tasks.
-    pub fn finish(mut self, config: &Config, roles: &RoleSet) -> Wired {
+    pub fn finish(mut self, config: &Config) -> Wired {
         metrics_upkeep(&mut self);
         let Wiring {
+            roles,
             pools,
             readiness,
             tasks,

@@ -221,16 +221,17 @@ pub struct Config {
     pub admin: AdminConfig,
 }
 
-/// Command-line values that override the configuration (the `up` and `serve` flags).
-#[derive(Clone, Debug, Default, Serialize)]
+/// Command-line values that override the configuration (the `up` and `serve` flags); `None`
+/// leaves the key as configured.
+#[derive(Clone, Debug, Default)]
 pub struct Overrides {
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// `server.data_dir`.
     pub data_dir: Option<PathBuf>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// `server.listen`.
     pub listen: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// `worker.tempo`, in seconds.
     pub tempo: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// `identity.demo_customers`.
     pub demo_customers: Option<u32>,
 }
 

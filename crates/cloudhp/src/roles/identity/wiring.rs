@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use anyhow::Context;
-use cloudhp_core::{IdentityHandle, Role, RoleSet};
+use cloudhp_core::{IdentityHandle, Role};
 use cloudhp_store::Seeding;
 
 use super::{IdentityService, Policy, api};
@@ -22,12 +22,8 @@ pub struct Identity {
 
 /// Opens the customer database (creating and seeding the embedded table) when the identity
 /// role runs here, and serves its API.
-pub async fn service(
-    w: &mut Wiring,
-    config: &Config,
-    roles: &RoleSet,
-) -> anyhow::Result<Option<Identity>> {
-    if !roles.contains(Role::Identity) {
+pub async fn service(w: &mut Wiring, config: &Config) -> anyhow::Result<Option<Identity>> {
+    if !w.runs(Role::Identity) {
         return Ok(None);
     }
     let mut sample_ids = Vec::new();

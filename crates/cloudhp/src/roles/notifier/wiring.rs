@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use cloudhp_core::{Role, RoleSet};
+use cloudhp_core::Role;
 
 use super::{Notifier, NotifierSettings};
 use crate::backends::{events, lottery_db, mail};
@@ -15,10 +15,9 @@ use crate::wiring::{Wakes, Wiring};
 pub async fn start(
     w: &mut Wiring,
     config: &Config,
-    roles: &RoleSet,
     wakes: &Wakes,
 ) -> anyhow::Result<Option<PathBuf>> {
-    if !roles.contains(Role::Notifier) {
+    if !w.runs(Role::Notifier) {
         return Ok(None);
     }
     let (transport, mail_spool) = mail::open(w, config)?;

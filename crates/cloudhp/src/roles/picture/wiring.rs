@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use cloudhp_core::{PicturesHandle, Role, RoleSet};
+use cloudhp_core::{PicturesHandle, Role};
 
 use super::{PictureService, api};
 use crate::backends::images;
@@ -10,12 +10,8 @@ use crate::config::Config;
 use crate::wiring::Wiring;
 
 /// The picture role, when it runs here, serving its API.
-pub fn service(
-    w: &mut Wiring,
-    config: &Config,
-    roles: &RoleSet,
-) -> anyhow::Result<Option<PicturesHandle>> {
-    if !roles.contains(Role::Picture) {
+pub fn service(w: &mut Wiring, config: &Config) -> anyhow::Result<Option<PicturesHandle>> {
+    if !w.runs(Role::Picture) {
         return Ok(None);
     }
     let store = images::shared(w, config)?;

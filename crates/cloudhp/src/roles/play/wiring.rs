@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use anyhow::Context;
-use cloudhp_core::{IdentityHandle, PlayHandle, Role, RoleSet, WorkerHandle};
+use cloudhp_core::{IdentityHandle, PlayHandle, Role, WorkerHandle};
 use cloudhp_store::LotteryDb;
 use tokio::sync::Notify;
 use tokio_util::task::TaskTracker;
@@ -35,13 +35,12 @@ pub struct Play {
 pub async fn service(
     w: &mut Wiring,
     config: &Config,
-    roles: &RoleSet,
     identity: Option<&IdentityHandle>,
     remote: &Remote,
     worker: Option<&Arc<LocalWorker>>,
     wakes: &Wakes,
 ) -> anyhow::Result<Option<Play>> {
-    if !roles.contains(Role::Play) {
+    if !w.runs(Role::Play) {
         return Ok(None);
     }
     let worker: WorkerHandle = if config.play.worker_urls.is_empty() {
@@ -89,7 +88,7 @@ pub async fn service(
             // A winner is delivered at once: through the bus when there is one, else by the
             // notifier of this process.
             let mut listeners = Vec::new();
-            if roles.contains(Role::Notifier) && bus.is_none() {
+            if w.runs(Role::Notifier) && bus.is_none() {
                 listeners.push(wakes.notifier.clone());
             }
             if bus.is_some() {

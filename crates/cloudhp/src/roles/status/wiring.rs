@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use cloudhp_core::{ReportHandle, Role, RoleSet, StatusHandle};
+use cloudhp_core::{ReportHandle, Role, StatusHandle};
 
 use super::{StatusService, api};
 use crate::backends::lottery_db;
@@ -16,12 +16,8 @@ pub struct StatusRole {
 }
 
 /// The status role, when it runs here, serving its API.
-pub async fn service(
-    w: &mut Wiring,
-    config: &Config,
-    roles: &RoleSet,
-) -> anyhow::Result<Option<StatusRole>> {
-    if !roles.contains(Role::Status) {
+pub async fn service(w: &mut Wiring, config: &Config) -> anyhow::Result<Option<StatusRole>> {
+    if !w.runs(Role::Status) {
         return Ok(None);
     }
     let db = lottery_db::shared(w, config).await?;

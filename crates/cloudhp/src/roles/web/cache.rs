@@ -148,18 +148,20 @@ mod tests {
         );
     }
 
+    /// A win with its picture is kept under its own customer's id while there is room, and
+    /// else not at all (each case with a settled win, so only what it varies can stop it).
     #[tokio::test]
-    async fn a_status_of_another_customer_is_not_kept() {
-        let cache = PageCache::new(100);
-        cache.keep(id(5), &status(6, PlayState::Won), &None).await;
-        assert!(cache.finished(id(5)).await.is_none());
-    }
-
-    #[tokio::test]
-    async fn a_zero_capacity_keeps_nothing() {
-        let cache = PageCache::new(0);
-        cache.keep(id(3), &status(3, PlayState::Won), &None).await;
-        assert!(cache.finished(id(3)).await.is_none());
+    async fn a_win_is_kept_only_for_its_own_customer_and_with_room() {
+        for (case, capacity, page_of, status_of, kept) in [
+            ("its own customer, with room", 100, 5, 5, true),
+            ("a status of another customer", 100, 5, 6, false),
+            ("a zero capacity", 0, 3, 3, false),
+        ] {
+            let cache = PageCache::new(capacity);
+            let won = status(status_of, PlayState::Won);
+            cache.keep(id(page_of), &won, &picture()).await;
+            assert_eq!(cache.finished(id(page_of)).await.is_some(), kept, "{case}");
+        }
     }
 
     #[tokio::test]

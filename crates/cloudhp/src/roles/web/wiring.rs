@@ -2,7 +2,7 @@
 //! over HTTP otherwise.
 
 use anyhow::Context;
-use cloudhp_core::{Role, RoleSet};
+use cloudhp_core::Role;
 
 use super::{Guard, Links, Web, WebTimeouts};
 use crate::config::{Config, LinkMode};
@@ -15,13 +15,12 @@ use crate::wiring::{LocalRoles, Wiring};
 pub fn router(
     w: &mut Wiring,
     config: &Config,
-    roles: &RoleSet,
     local: &LocalRoles,
     remote: &Remote,
     public_url: &str,
     sample_ids: &[u32],
 ) -> anyhow::Result<Vec<String>> {
-    if !roles.contains(Role::Web) {
+    if !w.runs(Role::Web) {
         return Ok(Vec::new());
     }
     let identity = identity::client::cached_handle(w, local.identity.as_ref(), remote, config);
@@ -39,7 +38,7 @@ pub fn router(
             let (keys, source) = crate::link_keys::resolve(&config.web, &config.server.data_dir)
                 .context("cannot use the link keys (web.link_keys)")?;
             if let crate::link_keys::KeySource::File(path) = &source
-                && !roles.is_all()
+                && !w.roles().is_all()
             {
                 tracing::warn!(path = %path.display(), "no web.link_keys configured: using the keys of the data dir; every web replica must share them");
             }

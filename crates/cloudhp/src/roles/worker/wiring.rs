@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
-use cloudhp_core::{Role, RoleSet};
+use cloudhp_core::Role;
 
 use super::{LocalWorker, api};
 use crate::config::Config;
@@ -11,14 +11,8 @@ use crate::wiring::Wiring;
 
 /// Opens the prize catalog when this process draws prizes itself, and serves the W contract
 /// when the worker role runs here beside roles of other processes.
-pub async fn local(
-    w: &mut Wiring,
-    config: &Config,
-    roles: &RoleSet,
-) -> anyhow::Result<Option<Arc<LocalWorker>>> {
-    if !(roles.contains(Role::Worker)
-        || (roles.contains(Role::Play) && config.play.worker_urls.is_empty()))
-    {
+pub async fn local(w: &mut Wiring, config: &Config) -> anyhow::Result<Option<Arc<LocalWorker>>> {
+    if !(w.runs(Role::Worker) || (w.runs(Role::Play) && config.play.worker_urls.is_empty())) {
         return Ok(None);
     }
     let dir = config.catalog_dir();
@@ -33,10 +27,10 @@ pub async fn local(
     }
     let worker = Arc::new(worker);
     // Every role in one process: nothing else calls this W.
-    if roles.contains(Role::Worker) && !roles.is_all() {
+    if w.runs(Role::Worker) && !w.roles().is_all() {
         let contract = api::contract_router(worker.clone());
         // The W contract's paths would clash with the pages of a web role.
-        if roles.contains(Role::Web) {
+        if w.runs(Role::Web) {
             w.nest("/w", contract);
         } else {
             w.route(contract);
