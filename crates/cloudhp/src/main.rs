@@ -17,5 +17,27 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 static MALLOC_CONF: &[u8; 37] = b"dirty_decay_ms:1000,muzzy_decay_ms:0\0";
 
 fn main() -> std::process::ExitCode {
+    one_arena_for_c();
     cloudhp::cli::main()
 }
+
+/// What C code allocates (SQLite above all) goes to glibc's allocator, not jemalloc. glibc
+/// gives each thread that allocates at once its own arena, up to eight per core, and an arena
+/// seldom returns memory: SQLite runs on a thread per pooled connection, so over a long run
+/// the process crept up as more arenas were touched (`docs/performance.md`, the soak). One
+/// arena holds the little SQLite allocates (its page caches are bounded) and gives back what
+/// it frees; `MALLOC_ARENA_MAX` in the environment still overrides it. Set first thing, so
+/// that the threads started later share the one arena.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn one_arena_for_c() {
+    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
+        // SAFETY: mallopt sets a parameter of glibc's allocator under its own lock; it reads
+        // and writes no memory of ours.
+        unsafe {
+            libc::mallopt(libc::M_ARENA_MAX, 1);
+        }
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn one_arena_for_c() {}
