@@ -23,11 +23,11 @@ fn main() -> std::process::ExitCode {
 
 /// What C code allocates (SQLite above all) goes to glibc's allocator, not jemalloc. glibc
 /// gives each thread that allocates at once its own arena, up to eight per core, and an arena
-/// seldom returns memory: SQLite runs on a thread per pooled connection, so over a long run
-/// the process crept up as more arenas were touched (`docs/performance.md`, the soak). One
-/// arena holds the little SQLite allocates (its page caches are bounded) and gives back what
-/// it frees; `MALLOC_ARENA_MAX` in the environment still overrides it. Set first thing, so
-/// that the threads started later share the one arena.
+/// seldom returns memory: SQLite runs on a thread per pooled connection, each of which could
+/// hold memory in an arena of its own. One arena holds the little SQLite allocates (its page
+/// caches are bounded); over a 10-minute soak the process grew 2.3 MB after its first minute
+/// instead of 3.9 (`docs/performance.md`). `MALLOC_ARENA_MAX` in the environment still
+/// overrides it. Set first thing, so that the threads started later share the one arena.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn one_arena_for_c() {
     if std::env::var_os("MALLOC_ARENA_MAX").is_none() {

@@ -98,6 +98,31 @@ fn count_connection(listener: &'static str, outcome: &'static str) {
 /// to come back later all the same.
 const REFUSED_HEAD_WAIT: Duration = Duration::from_secs(1);
 
+/// The end of a request head (an empty line, `\r\n\r\n`) in bytes that arrive piece by piece,
+/// the end possibly split between two pieces: `matched` is how much of it the bytes so far
+/// end with.
+#[derive(Default)]
+struct HeadEnd {
+    matched: u8,
+}
+
+impl HeadEnd {
+    /// Reads the next piece; true once the head has ended within it.
+    fn ends_in(&mut self, piece: &[u8]) -> bool {
+        for &byte in piece {
+            self.matched = match (self.matched, byte) {
+                (0 | 2, b'\r') | (1 | 3, b'\n') => self.matched + 1,
+                (_, b'\r') => 1,
+                _ => 0,
+            };
+            if self.matched == 4 {
+                return true;
+            }
+        }
+        false
+    }
+}
+
 /// Tells a connection over the cap to come back later, without serving its request.
 ///
 /// The 503 answers the request: it is sent once the request head has arrived (or after
@@ -110,8 +135,7 @@ async fn refuse(mut stream: TcpStream) {
     // Small: a flood of refused connections holds one of these each.
     let mut chunk = [0u8; 512];
     let _ = tokio::time::timeout(REFUSED_HEAD_WAIT, async {
-        // The last bytes read, so that an end of head split between two reads is seen.
-        let mut tail = [0u8; 3];
+        let mut head = HeadEnd::default();
         let mut read = 0;
         while read < 8 * 1024 {
             let n = match stream.read(&mut chunk).await {
@@ -119,11 +143,9 @@ async fn refuse(mut stream: TcpStream) {
                 Ok(n) => n,
             };
             read += n;
-            let seen: Vec<u8> = tail.iter().chain(&chunk[..n]).copied().collect();
-            if seen.windows(4).any(|w| w == b"\r\n\r\n") {
+            if head.ends_in(&chunk[..n]) {
                 break;
             }
-            tail.copy_from_slice(&seen[seen.len() - 3..]);
         }
     })
     .await;
@@ -358,5 +380,43 @@ impl AsyncWrite for Tracked {
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::HeadEnd;
+
+    const HEAD: &[u8] = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+
+    /// The end of the head is seen in the piece that completes it, wherever the head is cut,
+    /// and not before.
+    #[test]
+    fn a_head_ends_at_its_empty_line_however_it_is_cut() {
+        for cut in 0..=HEAD.len() {
+            let mut head = HeadEnd::default();
+            let (first, second) = HEAD.split_at(cut);
+            let in_first = head.ends_in(first);
+            assert_eq!(in_first, cut == HEAD.len(), "cut at {cut}");
+            assert_eq!(head.ends_in(second), !in_first, "cut at {cut}");
+        }
+    }
+
+    #[test]
+    fn line_ends_alone_do_not_end_a_head() {
+        for piece in [
+            &b"GET / HTTP/1.1\r\nHost: x\r\n"[..],
+            b"\r\n\r",
+            b"\r\r\n\r\r",
+            b"\n\r\n",
+        ] {
+            assert!(!HeadEnd::default().ends_in(piece), "{piece:?}");
+        }
+        let mut head = HeadEnd::default();
+        assert!(!head.ends_in(b"x\r\n\r"));
+        assert!(
+            !head.ends_in(b"y\n"),
+            "the end was broken by a byte between"
+        );
     }
 }

@@ -1133,7 +1133,7 @@ mod tests {
 
     /// A burst keeps thousands of draws in flight, each one's future allocated for as long as
     /// it waits for W: the rare, large steps (recording in a transaction) are boxed, so that
-    /// a draw waiting costs about a kilobyte (5.5 KB before, in this unoptimised build).
+    /// a draw waiting costs about a kilobyte (5,664 bytes before, in this unoptimised build).
     #[tokio::test]
     async fn a_draw_in_flight_is_small() {
         let s = setup(FakeW::new(false, None), 0).await;
