@@ -3,6 +3,9 @@
 
 use std::time::{Duration, Instant};
 
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
 use crate::common::{Answers, Ids, Latency, Target, shows_na};
 use crate::sample::{self, Sampler};
 
@@ -47,9 +50,15 @@ enum End {
 }
 
 pub struct Customer {
+    id: u32,
     end: End,
+    /// The wall-clock time of the press, to compare with the server's `played_at`.
+    pressed_at: OffsetDateTime,
     /// Press to the first reload that showed the result.
     took: Duration,
+    /// Press to the moment the server recorded the result (its `played_at`): what `took` is
+    /// less the wait for the next reload. `None` when it could not be read.
+    recorded: Option<Duration>,
     press: Duration,
     /// What the press was answered, when it was refused.
     refusal: Option<String>,
@@ -73,6 +82,11 @@ pub struct Outcome {
     pub latency: Latency,
     /// Until the last customer had their result (all ended, the stuck ones at `give_up`).
     pub last: Duration,
+    /// Press to the server's record of each result (`played_at`), per customer with a result.
+    pub recorded: Latency,
+    /// Until the server recorded the last result; `None` when a result's `played_at` could
+    /// not be read (the bound is then judged on `last`).
+    pub last_recorded: Option<Duration>,
     /// CPU seconds the sampled processes used from the press to the last result, per draw.
     pub cpu_per_draw: Option<f64>,
     pub bound: Option<f64>,
@@ -113,20 +127,23 @@ impl Outcome {
             self.last.as_secs_f64(),
             self.latency.line_s()
         );
+        match self.last_recorded {
+            Some(last) if self.recorded.count() > 0 => println!(
+                "{name}: results recorded by the server (played_at) | last after {:.2} s | per customer {}",
+                last.as_secs_f64(),
+                self.recorded.line_s()
+            ),
+            Some(_) => {}
+            None => println!("{name}: the server's played_at could not be read for every result"),
+        }
         if let Some(cpu) = self.cpu_per_draw {
-            let bound = self
-                .bound
-                .map(|b| {
-                    format!(
-                        " | bound tempo + N × CPU / cores + 1 s = {b:.2} s: {}",
-                        if self.last.as_secs_f64() <= b && self.all_ended_well() {
-                            "met"
-                        } else {
-                            "NOT met"
-                        }
-                    )
-                })
-                .unwrap_or_default();
+            let bound = match (self.bound, self.bound_met()) {
+                (Some(b), Some(met)) => format!(
+                    " | bound tempo + N × CPU / cores + 1 s = {b:.2} s: {}",
+                    if met { "met" } else { "NOT met" }
+                ),
+                _ => String::new(),
+            };
             println!("{name}: server CPU {:.2} ms per draw{bound}", cpu * 1000.0);
         }
         if let (Some(idle), Some(peak)) = (self.rss_idle_mb, self.rss_peak_mb) {
@@ -152,6 +169,8 @@ impl Outcome {
             refused: 0,
             latency: Latency::default(),
             last: Duration::ZERO,
+            recorded: Latency::default(),
+            last_recorded: Some(Duration::ZERO),
             cpu_per_draw: None,
             bound: None,
             rss_idle_mb: None,
@@ -182,7 +201,22 @@ impl Outcome {
         self.presses.other("accepted");
         if matches!(c.end, End::Won | End::NoPrize) {
             self.latency.record(c.took);
+            match c.recorded {
+                Some(recorded) => {
+                    self.recorded.record(recorded);
+                    self.last_recorded = self.last_recorded.map(|last| last.max(recorded));
+                }
+                None => self.last_recorded = None,
+            }
         }
+    }
+
+    /// Every draw ended well, the last result recorded within the bound: the server's record
+    /// (`played_at`) when every one was read, else the last page that showed one.
+    pub fn bound_met(&self) -> Option<bool> {
+        let bound = self.bound?;
+        let last = self.last_recorded.unwrap_or(self.last);
+        Some(last.as_secs_f64() <= bound && self.all_ended_well())
     }
 
     pub fn all_ended_well(&self) -> bool {
@@ -271,11 +305,68 @@ async fn reload(target: &Target, o: &Options, n: u32, c: &mut Customer) -> Optio
     }
 }
 
+/// The server's `played_at` of a result, from the JSON API.
+async fn played_at(target: &Target, n: u32) -> Option<OffsetDateTime> {
+    let r = target
+        .http
+        .get(target.api_url(n))
+        .timeout(Duration::from_secs(10))
+        .send()
+        .await
+        .ok()?;
+    let json: serde_json::Value = r.json().await.ok()?;
+    OffsetDateTime::parse(json["played_at"].as_str()?, &Rfc3339).ok()
+}
+
+/// From the press to the server's record of the result; zero when the record reads earlier
+/// (the server's clock, when it runs elsewhere, may be behind this one's).
+fn recorded_after(pressed_at: OffsetDateTime, played_at: OffsetDateTime) -> Duration {
+    (played_at - pressed_at)
+        .try_into()
+        .unwrap_or(Duration::ZERO)
+}
+
+/// Reads when the server recorded each result (press to `played_at`), after the burst so that
+/// these reads do not load it: a page shows a result only at its next reload, up to
+/// `refresh` after it was recorded.
+async fn read_recorded(target: &Target, ended: Vec<Customer>) -> Vec<Customer> {
+    const AT_ONCE: usize = 64;
+    let mut reads = tokio::task::JoinSet::new();
+    let mut out = Vec::with_capacity(ended.len());
+    for mut c in ended {
+        if !matches!(c.end, End::Won | End::NoPrize) {
+            out.push(c);
+            continue;
+        }
+        while reads.len() >= AT_ONCE {
+            if let Some(Ok(done)) = reads.join_next().await {
+                out.push(done);
+            }
+        }
+        let target = target.clone();
+        reads.spawn(async move {
+            c.recorded = played_at(&target, c.id)
+                .await
+                .map(|at| recorded_after(c.pressed_at, at));
+            c
+        });
+    }
+    while let Some(done) = reads.join_next().await {
+        if let Ok(done) = done {
+            out.push(done);
+        }
+    }
+    out
+}
+
 /// One customer: waits for `at`, presses Play, reloads until the result.
 pub async fn customer(target: Target, o: Options, n: u32, at: tokio::time::Instant) -> Customer {
     let mut c = Customer {
+        id: n,
         end: End::Stuck,
+        pressed_at: OffsetDateTime::now_utc(),
         took: Duration::ZERO,
+        recorded: None,
         press: Duration::ZERO,
         refusal: None,
         reloads: Answers::default(),
@@ -283,6 +374,7 @@ pub async fn customer(target: Target, o: Options, n: u32, at: tokio::time::Insta
     };
     tokio::time::sleep_until(at).await;
     let t0 = Instant::now();
+    c.pressed_at = OffsetDateTime::now_utc();
     let pressed = press(&target, &o, n).await;
     c.press = t0.elapsed();
     if let Err(kind) = pressed {
@@ -326,17 +418,18 @@ pub async fn run(target: &Target, o: &Options) -> Outcome {
         .collect();
     let mut out = Outcome::empty(n);
     out.rss_idle_mb = rss_idle;
+    let mut ended = Vec::with_capacity(tasks.len());
     for task in tasks {
         if let Ok(c) = task.await {
-            out.tally(c);
+            ended.push(c);
         }
     }
+    // The CPU of the burst, before the reads of `played_at` below add their own.
+    let cpu = sample::cpu_total(&o.sample_pids) - cpu_before;
+    for c in read_recorded(target, ended).await {
+        out.tally(c);
+    }
     if let Some(sampler) = sampler {
-        let cpu = sample::cpu_total(&o.sample_pids) - cpu_before;
-        out.cpu_per_draw = Some(cpu / f64::from(n.max(1)));
-        let cores = std::thread::available_parallelism().map_or(1, |c| c.get()) as f64;
-        // tempo + N × (CPU per draw) / cores + 1 s
-        out.bound = o.tempo.map(|tempo| tempo + cpu / cores + 1.0);
         if let Some(after) = o.after {
             if !o.quiet {
                 println!(
@@ -347,7 +440,21 @@ pub async fn run(target: &Target, o: &Options) -> Outcome {
             tokio::time::sleep(after).await;
             out.rss_after_mb = Some(sample::rss_total_mb(&o.sample_pids));
         }
+        let press = at.into_std().saturating_duration_since(sampler.started);
         let samples = sampler.stop().await;
+        // The draws' work ends with the last record: the reloads that only show the results
+        // afterwards are not counted in it (the last reading at or before that moment).
+        let cpu = match out.last_recorded {
+            Some(last) if out.recorded.count() > 0 => {
+                sample::cpu_at(&samples, (press + last).as_secs_f64())
+                    .map_or(cpu, |c| c - cpu_before)
+            }
+            _ => cpu,
+        };
+        out.cpu_per_draw = Some(cpu / f64::from(n.max(1)));
+        let cores = std::thread::available_parallelism().map_or(1, |c| c.get()) as f64;
+        // tempo + N × (CPU per draw) / cores + 1 s
+        out.bound = o.tempo.map(|tempo| tempo + cpu / cores + 1.0);
         out.rss_peak_mb = Some(sample::peak_mb(&samples, 0.0));
         out.samples = samples;
     }
@@ -364,5 +471,61 @@ mod tests {
     <p class="state no-prize">No prize this time</p>"#;
         assert_eq!(state_of_page(html), Some("no-prize"));
         assert_eq!(state_of_page(b"<p class=\"na\">N/A</p>"), None);
+    }
+
+    fn ended(end: End, shown_s: f64, recorded_s: Option<f64>) -> Customer {
+        Customer {
+            id: 1,
+            end,
+            pressed_at: OffsetDateTime::UNIX_EPOCH,
+            took: Duration::from_secs_f64(shown_s),
+            recorded: recorded_s.map(Duration::from_secs_f64),
+            press: Duration::from_millis(1),
+            refusal: None,
+            reloads: Answers::default(),
+            na: 0,
+        }
+    }
+
+    #[test]
+    fn the_bound_is_judged_on_the_servers_record_when_every_one_was_read() {
+        let mut out = Outcome::empty(3);
+        out.bound = Some(7.0);
+        // Recorded at 6.2 s, shown by the next reload at 7.9 s: within the bound.
+        out.tally(ended(End::Won, 7.9, Some(6.2)));
+        out.tally(ended(End::NoPrize, 6.0, Some(5.9)));
+        assert_eq!(out.last, Duration::from_secs_f64(7.9));
+        assert_eq!(out.last_recorded, Some(Duration::from_secs_f64(6.2)));
+        assert_eq!(out.recorded.count(), 2);
+        assert_eq!(out.bound_met(), Some(true));
+        // A result whose record could not be read: the pages' time is all there is.
+        out.tally(ended(End::Won, 6.5, None));
+        assert_eq!(out.last_recorded, None);
+        assert_eq!(out.bound_met(), Some(false));
+    }
+
+    #[test]
+    fn a_failed_or_refused_draw_never_meets_the_bound() {
+        for end in [End::Failed, End::Stuck, End::Refused] {
+            let mut out = Outcome::empty(2);
+            out.bound = Some(7.0);
+            out.tally(ended(End::Won, 6.0, Some(5.5)));
+            out.tally(ended(end, 1.0, None));
+            assert_eq!(out.bound_met(), Some(false), "{end:?}");
+        }
+        // No bound without the tempo.
+        assert_eq!(Outcome::empty(1).bound_met(), None);
+    }
+
+    #[test]
+    fn a_record_is_timed_from_the_press() {
+        let pressed = OffsetDateTime::UNIX_EPOCH + time::Duration::seconds(100);
+        let played = pressed + time::Duration::milliseconds(6_250);
+        assert_eq!(
+            recorded_after(pressed, played),
+            Duration::from_millis(6_250)
+        );
+        // A server clock behind this one's reads as no time, not as a panic.
+        assert_eq!(recorded_after(played, pressed), Duration::ZERO);
     }
 }

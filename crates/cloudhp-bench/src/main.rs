@@ -176,6 +176,10 @@ enum What {
         /// The operations listener (http://HOST:PORT), to read /metrics before and after.
         #[arg(long)]
         ops: Option<String>,
+        /// Then this many newcomers, one after the other on new connections, while the
+        /// connections are still held: how long a client arriving at a full server waits.
+        #[arg(long, default_value_t = 100)]
+        probes: u32,
     },
     /// Start `cloudhp` in fresh data dirs and run the scenarios: prints and writes the table
     /// (median and min–max of the runs; a column per --binary).
@@ -394,6 +398,7 @@ async fn main() -> anyhow::Result<()> {
             ids,
             hang,
             ops,
+            probes,
         } => {
             let o = overload::Options {
                 connections,
@@ -401,6 +406,7 @@ async fn main() -> anyhow::Result<()> {
                 ids,
                 hang,
                 ops,
+                probes,
             };
             let got = overload::run(&target()?, &o).await;
             got.print("overload");

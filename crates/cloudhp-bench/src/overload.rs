@@ -28,6 +28,9 @@ pub struct Options {
     pub hang: Duration,
     /// The operations listener (`http://HOST:PORT`), to read `/metrics` before and after.
     pub ops: Option<String>,
+    /// Newcomers sent one after the other, each on a connection of its own, once every request
+    /// is answered and while their connections are still held.
+    pub probes: u32,
 }
 
 #[derive(Default)]
@@ -42,6 +45,10 @@ pub struct Outcome {
     pub served_latency: Latency,
     pub hung: u64,
     pub elapsed: Duration,
+    /// The newcomers' answers, and how long each took (connection included): what a client
+    /// arriving at a full server waits, without the connections opened at once around it.
+    pub probe_answers: Answers,
+    pub probe_latency: Latency,
     /// Refusals counted by the server, from `/metrics` (after − before): connections over the
     /// cap and requests answered 503.
     pub metrics_refused_connections: Option<f64>,
@@ -65,6 +72,13 @@ impl Outcome {
             self.served_latency.line(),
             self.hung
         );
+        if self.probe_latency.count() > 0 {
+            println!(
+                "{name}: then newcomers one at a time, the connections still held: answers {} | answered in ms: {}",
+                self.probe_answers,
+                self.probe_latency.line()
+            );
+        }
         if let (Some(c), Some(r)) = (self.metrics_refused_connections, self.metrics_503) {
             println!(
                 "{name}: /metrics counted {c:.0} connections refused over the cap and {r:.0} requests answered 503"
@@ -190,6 +204,9 @@ pub async fn run(target: &Target, o: &Options) -> Outcome {
         }
     }
     out.elapsed = started.elapsed().saturating_sub(Duration::from_millis(300));
+    // The answered connections are still open (idle in `http`'s pool) until it is dropped.
+    probe(target, o, &mut out).await;
+    drop(http);
     if let (Some(before), Some(ops)) = (before, &o.ops)
         && let Some(after) = metrics(&target.http, ops).await
     {
@@ -199,6 +216,40 @@ pub async fn run(target: &Target, o: &Options) -> Outcome {
         out.metrics_503 = Some(r1 - r0);
     }
     out
+}
+
+/// Sends `o.probes` requests one after the other, each on a new connection.
+async fn probe(target: &Target, o: &Options, out: &mut Outcome) {
+    if o.probes == 0 {
+        return;
+    }
+    let Ok(fresh) = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(o.hang)
+        .build()
+    else {
+        return;
+    };
+    for i in 0..o.probes {
+        let url = match o.what {
+            What::Healthz => format!("{}/healthz", target.base),
+            What::Pages | What::Plays => target.page_url(o.ids.spread(u64::from(i))),
+        };
+        let t = Instant::now();
+        let answer = match fresh.get(url).send().await {
+            Ok(r) => {
+                let status = r.status().as_u16();
+                r.bytes().await.map(|_| status)
+            }
+            Err(e) => Err(e),
+        };
+        out.probe_latency.record(t.elapsed());
+        match answer {
+            Ok(status) => out.probe_answers.status(status),
+            Err(e) => out.probe_answers.failure(&e),
+        }
+    }
 }
 
 #[cfg(test)]

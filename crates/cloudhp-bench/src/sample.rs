@@ -84,6 +84,8 @@ pub fn rss_total_mb(pids: &[u32]) -> f64 {
 
 /// Samples processes in the background until stopped.
 pub struct Sampler {
+    /// What the samples' `t` counts from.
+    pub started: Instant,
     samples: Arc<Mutex<Vec<Sample>>>,
     stop: tokio::sync::watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
@@ -94,8 +96,8 @@ impl Sampler {
         let samples = Arc::new(Mutex::new(Vec::new()));
         let (stop, mut stopped) = tokio::sync::watch::channel(false);
         let into = samples.clone();
+        let started = Instant::now();
         let task = tokio::spawn(async move {
-            let started = Instant::now();
             let mut last: BTreeMap<u32, (f64, f64)> = BTreeMap::new();
             let mut tick = tokio::time::interval(every.max(Duration::from_millis(10)));
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -127,6 +129,7 @@ impl Sampler {
             }
         });
         Self {
+            started,
             samples,
             stop,
             task,
@@ -149,6 +152,20 @@ pub fn peak_mb(samples: &[Sample], from_t: f64) -> f64 {
         *by_time.entry((s.t * 1000.0) as u64).or_default() += s.rss_kb as f64 / 1024.0;
     }
     by_time.values().copied().fold(0.0, f64::max)
+}
+
+/// The CPU seconds of all the sampled processes together as last read at or before `t`;
+/// `None` when a process had no reading by then.
+pub fn cpu_at(samples: &[Sample], t: f64) -> Option<f64> {
+    let mut last: BTreeMap<u32, f64> = BTreeMap::new();
+    let mut pids = std::collections::BTreeSet::new();
+    for s in samples {
+        pids.insert(s.pid);
+        if s.t <= t {
+            last.insert(s.pid, s.cpu_s);
+        }
+    }
+    (last.len() == pids.len() && !pids.is_empty()).then(|| last.values().sum())
 }
 
 /// Writes `t_s,pid,name,rss_kb,cpu_pct,cpu_s` lines.
@@ -259,6 +276,32 @@ mod tests {
         let stat = "42 (a (weird) name) S 1 42 42 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 4 0";
         let ticks = ticks_per_second();
         assert!((cpu_seconds(stat).unwrap() - 300.0 / ticks).abs() < 1e-9);
+    }
+
+    #[test]
+    fn cpu_at_a_moment_is_each_process_last_reading_by_then() {
+        let at = |t: f64, pid: u32, cpu_s: f64| Sample {
+            t,
+            pid,
+            rss_kb: 1,
+            cpu_s,
+            cpu_pct: 0.0,
+        };
+        let samples = [
+            at(0.0, 1, 10.0),
+            at(0.0, 2, 20.0),
+            at(0.25, 1, 10.5),
+            at(0.25, 2, 20.25),
+            at(0.5, 1, 11.0),
+            at(0.5, 2, 21.0),
+        ];
+        // Between two readings: the earlier one, never one taken after the moment.
+        assert_eq!(cpu_at(&samples, 0.4), Some(10.5 + 20.25));
+        assert_eq!(cpu_at(&samples, 0.5), Some(11.0 + 21.0));
+        assert_eq!(cpu_at(&samples, 9.0), Some(11.0 + 21.0));
+        // Before a process was first read there is nothing to tell.
+        assert_eq!(cpu_at(&samples[1..], 0.1), None);
+        assert_eq!(cpu_at(&[], 1.0), None);
     }
 
     #[test]
