@@ -25,9 +25,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use cloudhp_core::{
     CampaignWindow, Clock, Customer, CustomerId, IdentityHandle, Phase, PictureInfo,
-    PicturesHandle, PlayHandle, PlayOutcome, PlayState, PlayStatus, ServiceError, StatusHandle,
+    PicturesHandle, PlayHandle, PlayOutcome, PlayStatus, ServiceError, StatusHandle,
 };
-use futures::FutureExt;
 use serde::Deserialize;
 use tower_http::set_header::SetResponseHeaderLayer;
 
@@ -136,10 +135,15 @@ impl Web {
         }
     }
 
-    /// Asks every part at once. The picture lookup is abandoned as soon as the status says
-    /// there is no prize to show, so the pages of customers who did not win never wait for the
-    /// picture store. A finished draw kept in [`PageCache`] asks neither the status nor the
-    /// picture role.
+    /// Asks the parts at once, the picture after the status: only a played draw has one to
+    /// show, so the pages of customers who did not win never wait for the picture store, and
+    /// never load it. When the status role cannot tell, the picture is asked all the same (a
+    /// winner still sees their prize). A finished draw kept in [`PageCache`] asks neither the
+    /// status nor the picture role.
+    ///
+    /// Asking both at once and dropping the picture's answer when the status said "not
+    /// played" cost every such page a lookup in the store, and, with the picture role in
+    /// another process, a request cancelled in flight, which closes its pooled connection.
     pub(crate) async fn gather(&self, id: CustomerId) -> Parts {
         if let Some(finished) = self.cache.finished(id).await {
             let campaign = self.phase();
@@ -152,31 +156,17 @@ impl Web {
                 campaign,
             };
         }
-        let (said, mut heard) = tokio::sync::watch::channel(None::<PlayState>);
-        let status = async {
+        let status_then_picture = async {
             let status = timed(STATUS_SERVICE, self.timeouts.status, self.status.status(id)).await;
-            if let Ok(s) = &status {
-                said.send_replace(Some(s.state));
-            }
-            status
-        };
-        let picture = async {
-            let lookup = self.picture(id);
-            tokio::pin!(lookup);
-            tokio::select! {
-                found = &mut lookup => found,
-                Ok(state) = heard.wait_for(|s| s.is_some()).map(|r| r.map(|s| *s)) => {
-                    if state.is_some_and(PlayState::is_played) {
-                        lookup.await
-                    } else {
-                        Ok(None)
-                    }
-                }
-            }
+            let picture = match &status {
+                Ok(s) if !s.state.is_played() => Ok(None),
+                _ => self.picture(id).await,
+            };
+            (status, picture)
         };
         let campaign = self.phase();
-        let (identity, status, picture, play) =
-            tokio::join!(self.identity(id), status, picture, self.availability());
+        let (identity, (status, picture), play) =
+            tokio::join!(self.identity(id), status_then_picture, self.availability());
         if let (Ok(s), Ok(p)) = (&status, &picture) {
             self.cache.keep(id, s, p).await;
         }
@@ -478,8 +468,9 @@ mod tests {
 
     use super::*;
 
-    /// Parts that answer at once, except a picture store that never answers.
-    struct Fake(PlayState);
+    /// Parts that answer at once, except a picture store that never answers (it counts the
+    /// lookups it is asked). The status is `.0`, or unavailable when `None`.
+    struct Fake(Option<PlayState>, std::sync::atomic::AtomicUsize);
 
     #[async_trait]
     impl Identity for Fake {
@@ -500,8 +491,11 @@ mod tests {
     #[async_trait]
     impl Status for Fake {
         async fn status(&self, id: CustomerId) -> Result<PlayStatus, ServiceError> {
+            let state = self
+                .0
+                .ok_or(ServiceError::unavailable("the status service"))?;
             Ok(PlayStatus {
-                state: self.0,
+                state,
                 ..PlayStatus::not_played(id)
             })
         }
@@ -526,6 +520,7 @@ mod tests {
     #[async_trait]
     impl Pictures for Fake {
         async fn info(&self, _: CustomerId) -> Result<Option<PictureInfo>, ServiceError> {
+            self.1.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             std::future::pending().await
         }
         async fn open(&self, _: CustomerId) -> Result<Option<PictureStream>, ServiceError> {
@@ -534,7 +529,10 @@ mod tests {
     }
 
     fn web(state: PlayState) -> Web {
-        let fake = Arc::new(Fake(state));
+        web_with(Arc::new(Fake(Some(state), Default::default())))
+    }
+
+    fn web_with(fake: Arc<Fake>) -> Web {
         let t = Duration::from_millis(200);
         Web {
             identity: fake.clone(),
@@ -569,6 +567,29 @@ mod tests {
         // A winner's page does need the picture: the hung store is a timeout, shown as N/A.
         let parts = web(PlayState::Won).gather(id).await;
         assert!(matches!(parts.picture, Err(ServiceError::Timeout { .. })));
+    }
+
+    #[tokio::test]
+    async fn the_picture_store_is_asked_only_for_a_played_draw_or_when_the_status_cannot_tell() {
+        let id = CustomerId::new(1).unwrap();
+        let cases = [
+            (Some(PlayState::NotPlayed), 0),
+            (Some(PlayState::Drawing), 0),
+            (Some(PlayState::Won), 1),
+            (Some(PlayState::NoPrize), 1),
+            // The status role is down: a winner still sees their prize.
+            (None, 1),
+        ];
+        for (state, lookups) in cases {
+            let fake = Arc::new(Fake(state, Default::default()));
+            let parts = web_with(fake.clone()).gather(id).await;
+            assert_eq!(parts.status.is_ok(), state.is_some(), "{state:?}");
+            assert_eq!(
+                fake.1.load(std::sync::atomic::Ordering::SeqCst),
+                lookups,
+                "{state:?}"
+            );
+        }
     }
 
     use axum::http::Request;
