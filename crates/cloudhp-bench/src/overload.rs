@@ -29,7 +29,8 @@ pub struct Options {
     /// The operations listener (`http://HOST:PORT`), to read `/metrics` before and after.
     pub ops: Option<String>,
     /// Newcomers sent one after the other, each on a connection of its own, once every request
-    /// is answered and while their connections are still held.
+    /// is answered and while their connections are still held. Each reads a page, or
+    /// `/healthz` when that is what the connections asked (a newcomer never presses Play).
     pub probes: u32,
 }
 
