@@ -84,9 +84,10 @@ pub struct Outcome {
     pub last: Duration,
     /// Press to the server's record of each result (`played_at`), per customer with a result.
     pub recorded: Latency,
-    /// Until the server recorded the last result; `None` when a result's `played_at` could
-    /// not be read (the bound is then judged on `last`).
-    pub last_recorded: Option<Duration>,
+    /// Until the server recorded the last result read (see [`Outcome::last_recorded`]).
+    latest_recorded: Duration,
+    /// Results whose `played_at` could not be read.
+    unread: u32,
     /// CPU seconds the sampled processes used from the press to the last result, per draw.
     pub cpu_per_draw: Option<f64>,
     pub bound: Option<f64>,
@@ -127,14 +128,17 @@ impl Outcome {
             self.last.as_secs_f64(),
             self.latency.line_s()
         );
-        match self.last_recorded {
-            Some(last) if self.recorded.count() > 0 => println!(
+        if self.unread > 0 {
+            println!(
+                "{name}: the server's played_at could not be read for {} results",
+                self.unread
+            );
+        } else if let Some(last) = self.last_recorded() {
+            println!(
                 "{name}: results recorded by the server (played_at) | last after {:.2} s | per customer {}",
                 last.as_secs_f64(),
                 self.recorded.line_s()
-            ),
-            Some(_) => {}
-            None => println!("{name}: the server's played_at could not be read for every result"),
+            );
         }
         if let Some(cpu) = self.cpu_per_draw {
             let bound = match (self.bound, self.bound_met()) {
@@ -170,7 +174,8 @@ impl Outcome {
             latency: Latency::default(),
             last: Duration::ZERO,
             recorded: Latency::default(),
-            last_recorded: Some(Duration::ZERO),
+            latest_recorded: Duration::ZERO,
+            unread: 0,
             cpu_per_draw: None,
             bound: None,
             rss_idle_mb: None,
@@ -204,18 +209,24 @@ impl Outcome {
             match c.recorded {
                 Some(recorded) => {
                     self.recorded.record(recorded);
-                    self.last_recorded = self.last_recorded.map(|last| last.max(recorded));
+                    self.latest_recorded = self.latest_recorded.max(recorded);
                 }
-                None => self.last_recorded = None,
+                None => self.unread += 1,
             }
         }
+    }
+
+    /// Until the server recorded the last result (`played_at`); `None` when there was no
+    /// result, or when one's `played_at` could not be read.
+    pub fn last_recorded(&self) -> Option<Duration> {
+        (self.unread == 0 && self.recorded.count() > 0).then_some(self.latest_recorded)
     }
 
     /// Every draw ended well, the last result recorded within the bound: the server's record
     /// (`played_at`) when every one was read, else the last page that showed one.
     pub fn bound_met(&self) -> Option<bool> {
         let bound = self.bound?;
-        let last = self.last_recorded.unwrap_or(self.last);
+        let last = self.last_recorded().unwrap_or(self.last);
         Some(last.as_secs_f64() <= bound && self.all_ended_well())
     }
 
@@ -444,13 +455,10 @@ pub async fn run(target: &Target, o: &Options) -> Outcome {
         let samples = sampler.stop().await;
         // The draws' work ends with the last record: the reloads that only show the results
         // afterwards are not counted in it (the last reading at or before that moment).
-        let cpu = match out.last_recorded {
-            Some(last) if out.recorded.count() > 0 => {
-                sample::cpu_at(&samples, (press + last).as_secs_f64())
-                    .map_or(cpu, |c| c - cpu_before)
-            }
-            _ => cpu,
-        };
+        let cpu = out
+            .last_recorded()
+            .and_then(|last| sample::cpu_at(&samples, (press + last).as_secs_f64()))
+            .map_or(cpu, |c| c - cpu_before);
         out.cpu_per_draw = Some(cpu / f64::from(n.max(1)));
         let cores = std::thread::available_parallelism().map_or(1, |c| c.get()) as f64;
         // tempo + N × (CPU per draw) / cores + 1 s
@@ -495,12 +503,12 @@ mod tests {
         out.tally(ended(End::Won, 7.9, Some(6.2)));
         out.tally(ended(End::NoPrize, 6.0, Some(5.9)));
         assert_eq!(out.last, Duration::from_secs_f64(7.9));
-        assert_eq!(out.last_recorded, Some(Duration::from_secs_f64(6.2)));
+        assert_eq!(out.last_recorded(), Some(Duration::from_secs_f64(6.2)));
         assert_eq!(out.recorded.count(), 2);
         assert_eq!(out.bound_met(), Some(true));
         // A result whose record could not be read: the pages' time is all there is.
         out.tally(ended(End::Won, 6.5, None));
-        assert_eq!(out.last_recorded, None);
+        assert_eq!(out.last_recorded(), None);
         assert_eq!(out.bound_met(), Some(false));
     }
 
@@ -515,6 +523,8 @@ mod tests {
         }
         // No bound without the tempo.
         assert_eq!(Outcome::empty(1).bound_met(), None);
+        // No result at all: no time of the last record either.
+        assert_eq!(Outcome::empty(1).last_recorded(), None);
     }
 
     #[test]

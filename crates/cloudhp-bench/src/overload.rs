@@ -224,13 +224,18 @@ async fn probe(target: &Target, o: &Options, out: &mut Outcome) {
     if o.probes == 0 {
         return;
     }
-    let Ok(fresh) = reqwest::Client::builder()
+    // No idle connection kept: every newcomer connects anew.
+    let fresh = match reqwest::Client::builder()
         .pool_max_idle_per_host(0)
         .redirect(reqwest::redirect::Policy::none())
         .timeout(o.hang)
         .build()
-    else {
-        return;
+    {
+        Ok(client) => client,
+        Err(e) => {
+            eprintln!("no newcomers sent: cannot build their HTTP client: {e}");
+            return;
+        }
     };
     for i in 0..o.probes {
         let url = match o.what {

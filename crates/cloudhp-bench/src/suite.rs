@@ -546,7 +546,7 @@ impl Run<'_> {
             &format!("{name}: all results recorded (played_at) after s"),
             "≤ bound",
             2,
-            got.last_recorded.map_or(f64::NAN, |d| d.as_secs_f64()),
+            got.last_recorded().map_or(f64::NAN, |d| d.as_secs_f64()),
         );
         self.add(
             &format!("{name}: bound s (tempo + N × CPU/draw / cores + 1 s)"),

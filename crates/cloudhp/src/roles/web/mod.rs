@@ -468,9 +468,22 @@ mod tests {
 
     use super::*;
 
-    /// Parts that answer at once, except a picture store that never answers (it counts the
-    /// lookups it is asked). The status is `.0`, or unavailable when `None`.
-    struct Fake(Option<PlayState>, std::sync::atomic::AtomicUsize);
+    /// Parts that answer at once, except a picture store that never answers.
+    struct Fake {
+        /// What the status role says; `None`: it is unavailable.
+        state: Option<PlayState>,
+        /// How many times the picture store was asked.
+        picture_lookups: std::sync::atomic::AtomicUsize,
+    }
+
+    impl Fake {
+        fn new(state: Option<PlayState>) -> Arc<Self> {
+            Arc::new(Self {
+                state,
+                picture_lookups: Default::default(),
+            })
+        }
+    }
 
     #[async_trait]
     impl Identity for Fake {
@@ -492,7 +505,7 @@ mod tests {
     impl Status for Fake {
         async fn status(&self, id: CustomerId) -> Result<PlayStatus, ServiceError> {
             let state = self
-                .0
+                .state
                 .ok_or(ServiceError::unavailable("the status service"))?;
             Ok(PlayStatus {
                 state,
@@ -520,7 +533,8 @@ mod tests {
     #[async_trait]
     impl Pictures for Fake {
         async fn info(&self, _: CustomerId) -> Result<Option<PictureInfo>, ServiceError> {
-            self.1.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            self.picture_lookups
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             std::future::pending().await
         }
         async fn open(&self, _: CustomerId) -> Result<Option<PictureStream>, ServiceError> {
@@ -529,7 +543,7 @@ mod tests {
     }
 
     fn web(state: PlayState) -> Web {
-        web_with(Arc::new(Fake(Some(state), Default::default())))
+        web_with(Fake::new(Some(state)))
     }
 
     fn web_with(fake: Arc<Fake>) -> Web {
@@ -581,11 +595,12 @@ mod tests {
             (None, 1),
         ];
         for (state, lookups) in cases {
-            let fake = Arc::new(Fake(state, Default::default()));
+            let fake = Fake::new(state);
             let parts = web_with(fake.clone()).gather(id).await;
             assert_eq!(parts.status.is_ok(), state.is_some(), "{state:?}");
             assert_eq!(
-                fake.1.load(std::sync::atomic::Ordering::SeqCst),
+                fake.picture_lookups
+                    .load(std::sync::atomic::Ordering::SeqCst),
                 lookups,
                 "{state:?}"
             );
