@@ -380,6 +380,34 @@ pub(crate) fn customer_id(raw: i64) -> Result<CustomerId, StoreError> {
         .ok_or_else(|| StoreError::Corrupt(format!("invalid customer id {raw}")))
 }
 
+/// The fence of a held claim: `UPDATE plays SET <set>` (binding `binds` in order) on
+/// `executor`, applied only while `token` still holds the draw of `id`; whether it applied.
+/// Every write of a draw in flight (renewal, result, failure) goes through it, so none lands
+/// for a holder whose claim was taken over.
+macro_rules! fenced_on {
+    ($executor:expr, $set:literal, [$($bind:expr),* $(,)?], $id:expr, $token:expr) => {
+        sqlx::query(concat!(
+            "UPDATE plays SET ",
+            $set,
+            " WHERE customer_id = ? AND claim_token = ? AND state = 'drawing'"
+        ))
+        $(.bind($bind))*
+        .bind(i64::from($id.get()))
+        .bind($token.as_str())
+        .execute($executor)
+        .await?
+        .rows_affected()
+            == 1
+    };
+}
+
+/// [`fenced_on!`] a connection of `pool`.
+macro_rules! fenced {
+    ($pool:expr, $set:literal, [$($bind:expr),* $(,)?], $id:expr, $token:expr) => {
+        on_pool!($pool, |p| fenced_on!(p, $set, [$($bind),*], $id, $token))
+    };
+}
+
 const SELECT_PLAY: &str = "SELECT customer_id, state, attempts, lease_until, requested_at, \
      played_at, prize, prize_name, firstname, lastname, email, failure, last_error, updated_at, holder \
      FROM plays WHERE customer_id = ?";
@@ -504,6 +532,16 @@ impl LotteryDb {
 
     /// The row of `id`, if the customer ever asked to play.
     pub async fn record(&self, id: CustomerId) -> Result<Option<PlayRecord>, StoreError> {
+        self.record_in_place_or(&self.reads, id).await
+    }
+
+    /// The row of `id`: read in place when SQLite is a file (never waiting for its one writer
+    /// connection), else on `pool`.
+    async fn record_in_place_or(
+        &self,
+        pool: &Pool,
+        id: CustomerId,
+    ) -> Result<Option<PlayRecord>, StoreError> {
         if let Some(reads) = &self.in_place {
             match read_in_place(reads, id) {
                 Ok(row) => return row.map(PlayRow::into_record).transpose(),
@@ -511,7 +549,7 @@ impl LotteryDb {
                 Err(e) => tracing::debug!(error = %e, "read in place failed"),
             }
         }
-        self.record_on(&self.reads, id).await
+        self.record_on(pool, id).await
     }
 
     /// The row of `id`, read on `pool` (a draw in flight reads on its own connections).
@@ -637,20 +675,13 @@ impl LotteryDb {
         lease: Duration,
     ) -> Result<bool, StoreError> {
         let now_ms = millis(now);
-        let affected = on_pool!(&self.draws, |p| {
-            sqlx::query(
-                "UPDATE plays SET lease_until = ?, updated_at = ? \
-                 WHERE customer_id = ? AND claim_token = ? AND state = 'drawing'",
-            )
-            .bind(now_ms.saturating_add(duration_millis(lease)))
-            .bind(now_ms)
-            .bind(i64::from(id.get()))
-            .bind(token.as_str())
-            .execute(p)
-            .await?
-            .rows_affected()
-        });
-        Ok(affected == 1)
+        Ok(fenced!(
+            &self.draws,
+            "lease_until = ?, updated_at = ?",
+            [now_ms.saturating_add(duration_millis(lease)), now_ms],
+            id,
+            token
+        ))
     }
 
     /// Records the prize and queues the winner notification, in one transaction, if the claim
@@ -681,7 +712,9 @@ impl LotteryDb {
         now: OffsetDateTime,
     ) -> Result<Completion, StoreError> {
         let now_ms = millis(now);
-        let Some(record) = self.record_on(&self.draws, id).await? else {
+        // What the notice says of the customer. Read off SQLite's one writer, which a burst
+        // keeps busy: the fenced UPDATE below decides whether the claim is still ours.
+        let Some(record) = self.record_in_place_or(&self.draws, id).await? else {
             return Ok(Completion::LostClaim);
         };
         let (state, prize, name) = match outcome {
@@ -706,22 +739,15 @@ impl LotteryDb {
         };
         on_pool!(&self.draws, |p| {
             let mut tx = p.begin().await?;
-            let updated = sqlx::query(
-                "UPDATE plays SET state = ?, prize = ?, prize_name = ?, played_at = ?, \
-                   lease_until = 0, updated_at = ? \
-                 WHERE customer_id = ? AND claim_token = ? AND state = 'drawing'",
-            )
-            .bind(state)
-            .bind(prize.map(Prize::file))
-            .bind(name)
-            .bind(now_ms)
-            .bind(now_ms)
-            .bind(i64::from(id.get()))
-            .bind(token.as_str())
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if updated != 1 {
+            let updated = fenced_on!(
+                &mut *tx,
+                "state = ?, prize = ?, prize_name = ?, played_at = ?, lease_until = 0, \
+                 updated_at = ?",
+                [state, prize.map(Prize::file), name, now_ms, now_ms],
+                id,
+                token
+            );
+            if !updated {
                 tx.rollback().await?;
                 return Ok(Completion::LostClaim);
             }
@@ -885,22 +911,13 @@ impl LotteryDb {
         reason: &str,
         now: OffsetDateTime,
     ) -> Result<bool, StoreError> {
-        let affected = on_pool!(&self.draws, |p| {
-            sqlx::query(
-                "UPDATE plays SET state = 'failed', failure = ?, last_error = ?, \
-                   lease_until = 0, updated_at = ? \
-                 WHERE customer_id = ? AND claim_token = ? AND state = 'drawing'",
-            )
-            .bind(failure.as_str())
-            .bind(truncate(reason, 1000))
-            .bind(millis(now))
-            .bind(i64::from(id.get()))
-            .bind(token.as_str())
-            .execute(p)
-            .await?
-            .rows_affected()
-        });
-        Ok(affected == 1)
+        Ok(fenced!(
+            &self.draws,
+            "state = 'failed', failure = ?, last_error = ?, lease_until = 0, updated_at = ?",
+            [failure.as_str(), truncate(reason, 1000), millis(now)],
+            id,
+            token
+        ))
     }
 
     /// Customers whose drawing claim is past its lease (their holder died), oldest first.
@@ -1043,6 +1060,11 @@ impl LotteryDb {
 
     /// Leases up to `limit` due, undelivered outbox entries to `owner` for `lease`. Entries
     /// leased to another live notifier are skipped; an entry whose lease expired is due again.
+    ///
+    /// Three round trips whatever the batch: the due entries are listed on the connections of
+    /// the reads, leased by one UPDATE, and the ones this UPDATE leased read back (with
+    /// SQLite, only the UPDATE and the read back wait for its one writer connection, which a
+    /// burst of draws keeps busy).
     pub async fn lease_notifications(
         &self,
         owner: &str,
@@ -1051,7 +1073,8 @@ impl LotteryDb {
         limit: u32,
     ) -> Result<Vec<Notification>, StoreError> {
         let now_ms = millis(now);
-        let candidates: Vec<i64> = on_pool!(&self.pool, |p| {
+        let until = now_ms.saturating_add(duration_millis(lease));
+        let candidates: Vec<i64> = on_pool!(&self.reads, |p| {
             sqlx::query_scalar(
                 "SELECT id FROM outbox WHERE delivered_at IS NULL AND next_attempt_at <= ? \
                    AND (lease_until IS NULL OR lease_until < ?) ORDER BY id LIMIT ?",
@@ -1062,38 +1085,44 @@ impl LotteryDb {
             .fetch_all(p)
             .await?
         });
-        let mut leased = Vec::with_capacity(candidates.len());
-        for id in candidates {
-            let row: Option<OutboxRow> = on_pool!(&self.pool, |p| {
-                let got = sqlx::query(
-                    "UPDATE outbox SET lease_owner = ?, lease_until = ? \
-                     WHERE id = ? AND delivered_at IS NULL \
-                       AND (lease_until IS NULL OR lease_until < ?)",
-                )
-                .bind(owner)
-                .bind(now_ms.saturating_add(duration_millis(lease)))
-                .bind(id)
-                .bind(now_ms)
-                .execute(p)
-                .await?
-                .rows_affected();
-                if got == 1 {
-                    sqlx::query_as(
-                        "SELECT id, kind, customer_id, payload, attempts, created_at \
-                         FROM outbox WHERE id = ?",
-                    )
-                    .bind(id)
-                    .fetch_optional(p)
-                    .await?
-                } else {
-                    None
-                }
-            });
-            if let Some(row) = row {
-                leased.push(row.into_notification()?);
-            }
+        if candidates.is_empty() {
+            return Ok(Vec::new());
         }
-        Ok(leased)
+        // Only `?` placeholders are spliced into the SQL below: the ids are bound.
+        let ids = vec!["?"; candidates.len()].join(", ");
+        // The conditions of a due entry again: another notifier may have leased some since
+        // they were listed, and those are left out.
+        let lease_sql = format!(
+            "UPDATE outbox SET lease_owner = ?, lease_until = ? \
+             WHERE id IN ({ids}) AND delivered_at IS NULL \
+               AND (lease_until IS NULL OR lease_until < ?)"
+        );
+        // This lease's owner and end name the rows it took: no other notifier has this owner,
+        // and this one's earlier leases end at other times (or ended, and it may send those).
+        let leased_sql = format!(
+            "SELECT id, kind, customer_id, payload, attempts, created_at FROM outbox \
+             WHERE id IN ({ids}) AND lease_owner = ? AND lease_until = ? \
+               AND delivered_at IS NULL ORDER BY id"
+        );
+        let rows: Vec<OutboxRow> = on_pool!(&self.pool, |p| {
+            let mut leasing = sqlx::query(sqlx::AssertSqlSafe(lease_sql.as_str()))
+                .bind(owner)
+                .bind(until);
+            for id in &candidates {
+                leasing = leasing.bind(id);
+            }
+            let got = leasing.bind(now_ms).execute(p).await?.rows_affected();
+            if got == 0 {
+                Vec::new()
+            } else {
+                let mut reading = sqlx::query_as(sqlx::AssertSqlSafe(leased_sql.as_str()));
+                for id in &candidates {
+                    reading = reading.bind(id);
+                }
+                reading.bind(owner).bind(until).fetch_all(p).await?
+            }
+        });
+        rows.into_iter().map(OutboxRow::into_notification).collect()
     }
 
     /// Entries not yet published to the event bus, oldest first.
@@ -1205,7 +1234,7 @@ impl LotteryDb {
 
     /// How many outbox entries wait to be delivered (an indexed count, cheap to poll).
     pub async fn pending_notifications(&self) -> Result<u64, StoreError> {
-        let n: i64 = on_pool!(&self.pool, |p| {
+        let n: i64 = on_pool!(&self.reads, |p| {
             sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL")
                 .fetch_one(p)
                 .await?

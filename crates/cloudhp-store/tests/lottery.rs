@@ -44,6 +44,15 @@ async fn claim(db: &LotteryDb, c: &Customer, at: OffsetDateTime) -> Claim {
     db.claim(c, at, LEASE, "p1", MAX).await.unwrap()
 }
 
+/// Customers `ids` win at `t0`, each queueing a winner notification.
+async fn winners(db: &LotteryDb, ids: std::ops::Range<u32>) {
+    for id in ids {
+        let c = customer(id);
+        let token = acquired(claim(db, &c, t0()).await);
+        db.complete(c.id, &token, &prize(), t0()).await.unwrap();
+    }
+}
+
 async fn first_claim_draws_and_later_ones_see_it(db: LotteryDb) {
     let c = customer(1);
     assert_eq!(db.record(c.id).await.unwrap(), None);
@@ -360,11 +369,7 @@ async fn a_restarted_holder_takes_over_its_claims_whatever_the_lease(db: Lottery
 }
 
 async fn notifications_are_leased_once_and_retried(db: LotteryDb) {
-    for id in 10..13 {
-        let c = customer(id);
-        let token = acquired(claim(&db, &c, t0()).await);
-        db.complete(c.id, &token, &prize(), t0()).await.unwrap();
-    }
+    winners(&db, 10..13).await;
     let now = t0() + secs(1);
     let a = db.lease_notifications("a", now, LEASE, 2).await.unwrap();
     assert_eq!(a.len(), 2);
@@ -407,10 +412,47 @@ async fn notifications_are_leased_once_and_retried(db: LotteryDb) {
     assert_eq!((counts.pending, counts.delivered), (2, 1));
 }
 
+/// Notifiers leasing at the same moment, each a batch at a time, share the entries out: each
+/// is handed to exactly one of them, with its own payload.
+async fn concurrent_notifiers_never_lease_one_entry_twice(db: LotteryDb) {
+    winners(&db, 100..124).await;
+    let now = t0() + secs(1);
+    let leasers = (0..6).map(|n| {
+        let db = db.clone();
+        tokio::spawn(async move {
+            let owner = format!("n{n}");
+            let mut got = Vec::new();
+            loop {
+                let batch = db.lease_notifications(&owner, now, LEASE, 5).await.unwrap();
+                if batch.is_empty() {
+                    return got;
+                }
+                got.extend(batch);
+            }
+        })
+    });
+    let mut leased = Vec::new();
+    for leaser in leasers.collect::<Vec<_>>() {
+        leased.extend(leaser.await.unwrap());
+    }
+    let mut ids: Vec<i64> = leased.iter().map(|n| n.id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), leased.len(), "an entry was leased twice");
+    assert_eq!(leased.len(), 24, "every entry is leased once");
+    for n in &leased {
+        assert!(
+            n.payload
+                .contains(&format!("c{}@example.com", n.customer_id.get())),
+            "entry {} carries another customer's notice: {}",
+            n.id,
+            n.payload
+        );
+    }
+}
+
 async fn a_notifier_sends_only_what_it_still_holds(db: LotteryDb) {
-    let c = customer(40);
-    let token = acquired(claim(&db, &c, t0()).await);
-    db.complete(c.id, &token, &prize(), t0()).await.unwrap();
+    winners(&db, 40..41).await;
     let a = db.lease_notifications("a", t0(), LEASE, 10).await.unwrap();
     assert!(
         db.hold_notification(a[0].id, "a", t0() + secs(1), LEASE)
@@ -612,6 +654,7 @@ support::lottery_backends!(
     a_click_on_a_draw_that_used_its_attempts_starts_a_new_one,
     a_restarted_holder_gives_up_a_draw_that_used_its_attempts,
     notifications_are_leased_once_and_retried,
+    concurrent_notifiers_never_lease_one_entry_twice,
     expired_claims_are_listed_oldest_first,
     outbox_entries_are_published_once_and_delivered_once,
     a_notifier_sends_only_what_it_still_holds,
