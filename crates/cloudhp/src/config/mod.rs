@@ -447,6 +447,14 @@ mod tests {
         assert!(config.embedded_customers());
     }
 
+    /// Our W serves at least as many calls at once as a play process drives by default: a
+    /// smaller cap made the draws of a burst past it wait a second tempo for a slot.
+    #[test]
+    fn our_w_serves_every_draw_a_play_process_drives_at_once() {
+        let config = Config::default();
+        assert!(config.worker.max_concurrent >= config.play.max_draws);
+    }
+
     /// Loads in a jail: the process environment is shared by the tests, and some set it.
     fn load(file: Option<&str>, overrides: &Overrides) -> Result<Config, ConfigError> {
         let mut result = None;

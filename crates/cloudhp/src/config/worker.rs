@@ -16,7 +16,9 @@ pub struct WorkerConfig {
     /// (`catalog.toml`: odds, stock, no prize); empty: `<data_dir>/prizes`, painted on first
     /// start.
     pub catalog_dir: PathBuf,
-    /// Calls served at once; more wait.
+    /// Calls served at once; more wait (a whole tempo more). As many as one play process
+    /// drives at once by default (`play.max_draws`), so that no draw of a burst it admitted
+    /// waits for a second tempo: a call waiting here is a timer, it holds no picture.
     pub max_concurrent: u32,
 }
 
@@ -25,7 +27,7 @@ impl Default for WorkerConfig {
         Self {
             tempo: 5.0,
             catalog_dir: PathBuf::new(),
-            max_concurrent: 4096,
+            max_concurrent: 8192,
         }
     }
 }
