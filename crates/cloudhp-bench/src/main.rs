@@ -163,24 +163,7 @@ enum What {
     },
     /// Far more requests at once than the server admits (each on its own connection): 503s,
     /// their Retry-After, how fast they came, requests that hung.
-    Overload {
-        #[arg(long, default_value_t = 10_000)]
-        connections: u32,
-        #[arg(long, value_enum, default_value_t = overload::What::Pages)]
-        what: overload::What,
-        /// Customers of the pages, or the fresh customers who press (plays).
-        #[arg(long, default_value = "1-1000")]
-        ids: Ids,
-        #[arg(long, default_value = "10s", value_parser = duration)]
-        hang: Duration,
-        /// The operations listener (http://HOST:PORT), to read /metrics before and after.
-        #[arg(long)]
-        ops: Option<String>,
-        /// Then this many newcomers, one after the other on new connections, while the
-        /// connections are still held: how long a client arriving at a full server waits.
-        #[arg(long, default_value_t = 100)]
-        probes: u32,
-    },
+    Overload(overload::Options),
     /// Start `cloudhp` in fresh data dirs and run the scenarios: prints and writes the table
     /// (median and min–max of the runs; a column per --binary).
     Suite {
@@ -392,22 +375,7 @@ async fn main() -> anyhow::Result<()> {
             };
             soak::run(&target()?, &o).await?.print("soak");
         }
-        What::Overload {
-            connections,
-            what,
-            ids,
-            hang,
-            ops,
-            probes,
-        } => {
-            let o = overload::Options {
-                connections,
-                what,
-                ids,
-                hang,
-                ops,
-                probes,
-            };
+        What::Overload(o) => {
             let got = overload::run(&target()?, &o).await;
             got.print("overload");
             if got.hung > 0 {

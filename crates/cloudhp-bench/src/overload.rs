@@ -19,18 +19,26 @@ pub enum What {
     Plays,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, clap::Args)]
 pub struct Options {
+    #[arg(long, default_value_t = 10_000)]
     pub connections: u32,
+    #[arg(long, value_enum, default_value_t = What::Pages)]
     pub what: What,
+    /// Customers of the pages, or the fresh customers who press (plays).
+    #[arg(long, default_value = "1-1000")]
     pub ids: Ids,
     /// A request without an answer after this counts as hung.
+    #[arg(long, default_value = "10s", value_parser = common::duration)]
     pub hang: Duration,
     /// The operations listener (`http://HOST:PORT`), to read `/metrics` before and after.
+    #[arg(long)]
     pub ops: Option<String>,
     /// Newcomers sent one after the other, each on a connection of its own, once every request
-    /// is answered and while their connections are still held. Each reads a page, or
-    /// `/healthz` when that is what the connections asked (a newcomer never presses Play).
+    /// is answered and while their connections are still held: how long a client arriving at
+    /// a full server waits. Each reads a page, or `/healthz` when that is what the connections
+    /// asked (a newcomer never presses Play).
+    #[arg(long, default_value_t = 100)]
     pub probes: u32,
 }
 
