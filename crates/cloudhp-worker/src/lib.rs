@@ -117,7 +117,12 @@ impl TicketTemplate {
         rows.extend_from_slice(strip.as_raw());
         let mut scan = self.head.continued(rows.len() / 8 + 1024);
         ENCODER.encode_rows(&mut scan, &rows, self.tail_rows + STRIP_HEIGHT as usize);
-        scan.finish()
+        let mut jpeg = scan.finish();
+        // The buffer was sized for the worst case, about 6 KB more than a ticket takes. A
+        // ticket is held until it is stored (a burst holds up to thousands at once), so it
+        // holds its bytes and no more.
+        jpeg.shrink_to_fit();
+        jpeg
     }
 }
 
@@ -216,6 +221,15 @@ mod tests {
         a.0.iter()
             .zip(b.0.iter())
             .all(|(x, y)| (i32::from(*x) - i32::from(*y)).abs() <= tolerance)
+    }
+
+    /// A burst holds thousands of tickets waiting to be stored: none carries spare capacity.
+    #[test]
+    fn a_ticket_holds_its_bytes_and_no_more() {
+        for prize in Catalog::demo().prizes() {
+            let jpeg = render_ticket(&prize.image, "12345").unwrap();
+            assert_eq!(jpeg.capacity(), jpeg.len(), "{}", prize.file);
+        }
     }
 
     #[test]
