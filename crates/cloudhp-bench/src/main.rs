@@ -29,7 +29,7 @@ mod wrk;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use clap::{Parser, Subcommand};
 
 use common::{Ids, Target, duration};
@@ -166,66 +166,7 @@ enum What {
     Overload(overload::Options),
     /// Start `cloudhp` in fresh data dirs and run the scenarios: prints and writes the table
     /// (median and min–max of the runs; a column per --binary).
-    Suite {
-        /// The server binary, `PATH` or `LABEL=PATH` (repeat to compare, e.g. before=… after=…).
-        #[arg(long, required = true)]
-        binary: Vec<String>,
-        /// Runs of each scenario (the soak runs once).
-        #[arg(long)]
-        runs: Option<u32>,
-        /// Scenarios, comma-separated [default: pages,bursts,overload,split,soak; mariadb
-        /// too with --lottery-database].
-        #[arg(long, value_enum, value_delimiter = ',')]
-        scenarios: Vec<suite::Scenario>,
-        /// A version in about 2 minutes: one run, 3 s of wrk, bursts of 200 and 500, RSS 10 s
-        /// after, 30 s of soak, tempo 2 s. Flags given override.
-        #[arg(long)]
-        quick: bool,
-        /// W's tempo, seconds [default: 5].
-        #[arg(long)]
-        tempo: Option<f64>,
-        /// First port of the servers (public, ops; split: one per role after them). 0: free
-        /// ports.
-        #[arg(long, default_value_t = 18400)]
-        port: u16,
-        #[arg(long, value_parser = duration)]
-        wrk_duration: Option<Duration>,
-        #[arg(long, default_value_t = 2)]
-        wrk_threads: u32,
-        #[arg(long, default_value_t = 100)]
-        wrk_connections: u32,
-        /// Burst sizes, comma-separated [default: 2000,5000].
-        #[arg(long, value_delimiter = ',')]
-        bursts: Vec<u32>,
-        #[arg(long, default_value = "2s", value_parser = duration)]
-        refresh: Duration,
-        /// RSS is read again this long after the first burst [default: 60s].
-        #[arg(long, value_parser = duration)]
-        after: Option<Duration>,
-        /// Requests at once in the overload [default: 10000].
-        #[arg(long)]
-        overload_connections: Option<u32>,
-        /// [default: 10m]
-        #[arg(long, value_parser = duration)]
-        soak: Option<Duration>,
-        #[arg(long, default_value_t = 200.0)]
-        soak_pages_per_s: f64,
-        #[arg(long, default_value_t = 5.0)]
-        soak_plays_per_s: f64,
-        /// The lottery database of the mariadb scenario (an empty database:
-        /// mysql://USER:PASSWORD@HOST:PORT/DB).
-        #[arg(long)]
-        lottery_database: Option<String>,
-        /// More configuration for every server, KEY=VALUE (e.g. CLOUDHP_PLAY__MAX_DRAWS=2048).
-        #[arg(long)]
-        env: Vec<String>,
-        /// Where suite.md, the soak's CSV and (with --keep) the servers' data dirs go.
-        #[arg(long, default_value = "bench-results")]
-        out_dir: PathBuf,
-        /// Keep the servers' data dirs and logs.
-        #[arg(long)]
-        keep: bool,
-    },
+    Suite(suite::Args),
 }
 
 #[tokio::main]
@@ -382,94 +323,7 @@ async fn main() -> anyhow::Result<()> {
                 bail!("{} requests hung", got.hung);
             }
         }
-        What::Suite {
-            binary,
-            runs,
-            scenarios,
-            quick,
-            tempo,
-            port,
-            wrk_duration,
-            wrk_threads,
-            wrk_connections,
-            bursts,
-            refresh,
-            after,
-            overload_connections,
-            soak,
-            soak_pages_per_s,
-            soak_plays_per_s,
-            lottery_database,
-            env,
-            out_dir,
-            keep,
-        } => {
-            let binaries = binary
-                .iter()
-                .map(|b| match b.split_once('=') {
-                    Some((label, path)) => (label.to_owned(), PathBuf::from(path)),
-                    None => ("cloudhp".to_owned(), PathBuf::from(b)),
-                })
-                .collect::<Vec<_>>();
-            let mut labels: Vec<&str> = binaries.iter().map(|(l, _)| l.as_str()).collect();
-            labels.sort_unstable();
-            labels.dedup();
-            if labels.len() != binaries.len() {
-                bail!("give each --binary its own label: LABEL=PATH");
-            }
-            let env = env
-                .iter()
-                .map(|kv| {
-                    kv.split_once('=')
-                        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-                        .with_context(|| format!("--env {kv}: expected KEY=VALUE"))
-                })
-                .collect::<anyhow::Result<Vec<_>>>()?;
-            let mut scenarios = scenarios;
-            if scenarios.is_empty() {
-                use suite::Scenario::*;
-                scenarios = vec![Pages, Bursts, Overload, Split, Soak];
-                if lottery_database.is_some() {
-                    scenarios.push(Mariadb);
-                }
-            }
-            // The quick version's value, or the full suite's.
-            macro_rules! pick {
-                ($quick:expr, $full:expr) => {
-                    if quick { $quick } else { $full }
-                };
-            }
-            let o = suite::Options {
-                binaries,
-                runs: runs.unwrap_or(pick!(1, 3)),
-                scenarios,
-                tempo: tempo.unwrap_or(pick!(2.0, 5.0)),
-                port,
-                wrk: wrk::Options {
-                    threads: wrk_threads,
-                    connections: wrk_connections,
-                    duration: wrk_duration.unwrap_or(Duration::from_secs(pick!(3, 10))),
-                },
-                played: pick!(200, 500),
-                unplayed: 1000,
-                bursts: if bursts.is_empty() {
-                    pick!(vec![200, 500], vec![2000, 5000])
-                } else {
-                    bursts
-                },
-                refresh,
-                after: after.unwrap_or(Duration::from_secs(pick!(10, 60))),
-                overload_connections: overload_connections.unwrap_or(10_000),
-                soak: soak.unwrap_or(Duration::from_secs(pick!(30, 600))),
-                soak_pages_per_s,
-                soak_plays_per_s,
-                lottery_database,
-                env,
-                out_dir,
-                keep,
-            };
-            suite::run(o).await?;
-        }
+        What::Suite(args) => suite::run(args.options()?).await?,
     }
     Ok(())
 }

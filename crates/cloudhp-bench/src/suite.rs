@@ -31,6 +31,144 @@ pub enum Scenario {
     Soak,
 }
 
+/// The options of `cloudhp-bench suite`, as given on the command line.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The server binary, `PATH` or `LABEL=PATH` (repeat to compare, e.g. before=… after=…).
+    #[arg(long, required = true)]
+    pub binary: Vec<String>,
+    /// Runs of each scenario (the soak runs once).
+    #[arg(long)]
+    pub runs: Option<u32>,
+    /// Scenarios, comma-separated [default: pages,bursts,overload,split,soak; mariadb
+    /// too with --lottery-database].
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub scenarios: Vec<Scenario>,
+    /// A version in about 2 minutes: one run, 3 s of wrk, bursts of 200 and 500, RSS 10 s
+    /// after, 30 s of soak, tempo 2 s. Flags given override.
+    #[arg(long)]
+    pub quick: bool,
+    /// W's tempo, seconds [default: 5].
+    #[arg(long)]
+    pub tempo: Option<f64>,
+    /// First port of the servers (public, ops; split: one per role after them). 0: free
+    /// ports.
+    #[arg(long, default_value_t = 18400)]
+    pub port: u16,
+    #[arg(long, value_parser = common::duration)]
+    pub wrk_duration: Option<Duration>,
+    #[arg(long, default_value_t = 2)]
+    pub wrk_threads: u32,
+    #[arg(long, default_value_t = 100)]
+    pub wrk_connections: u32,
+    /// Burst sizes, comma-separated [default: 2000,5000].
+    #[arg(long, value_delimiter = ',')]
+    pub bursts: Vec<u32>,
+    #[arg(long, default_value = "2s", value_parser = common::duration)]
+    pub refresh: Duration,
+    /// RSS is read again this long after the first burst [default: 60s].
+    #[arg(long, value_parser = common::duration)]
+    pub after: Option<Duration>,
+    /// Requests at once in the overload [default: 10000].
+    #[arg(long)]
+    pub overload_connections: Option<u32>,
+    /// [default: 10m]
+    #[arg(long, value_parser = common::duration)]
+    pub soak: Option<Duration>,
+    #[arg(long, default_value_t = 200.0)]
+    pub soak_pages_per_s: f64,
+    #[arg(long, default_value_t = 5.0)]
+    pub soak_plays_per_s: f64,
+    /// The lottery database of the mariadb scenario (an empty database:
+    /// mysql://USER:PASSWORD@HOST:PORT/DB).
+    #[arg(long)]
+    pub lottery_database: Option<String>,
+    /// More configuration for every server, KEY=VALUE (e.g. CLOUDHP_PLAY__MAX_DRAWS=2048).
+    #[arg(long)]
+    pub env: Vec<String>,
+    /// Where suite.md, the soak's CSV and (with --keep) the servers' data dirs go.
+    #[arg(long, default_value = "bench-results")]
+    pub out_dir: PathBuf,
+    /// Keep the servers' data dirs and logs.
+    #[arg(long)]
+    pub keep: bool,
+}
+
+impl Args {
+    /// The suite these options ask for: `--quick`'s values or the full suite's where an option
+    /// is not given.
+    pub fn options(self) -> anyhow::Result<Options> {
+        let binaries = self
+            .binary
+            .iter()
+            .map(|b| match b.split_once('=') {
+                Some((label, path)) => (label.to_owned(), PathBuf::from(path)),
+                None => ("cloudhp".to_owned(), PathBuf::from(b)),
+            })
+            .collect::<Vec<_>>();
+        let mut labels: Vec<&str> = binaries.iter().map(|(l, _)| l.as_str()).collect();
+        labels.sort_unstable();
+        labels.dedup();
+        if labels.len() != binaries.len() {
+            bail!("give each --binary its own label: LABEL=PATH");
+        }
+        let env = self
+            .env
+            .iter()
+            .map(|kv| {
+                kv.split_once('=')
+                    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                    .with_context(|| format!("--env {kv}: expected KEY=VALUE"))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let mut scenarios = self.scenarios;
+        if scenarios.is_empty() {
+            use Scenario::*;
+            scenarios = vec![Pages, Bursts, Overload, Split, Soak];
+            if self.lottery_database.is_some() {
+                scenarios.push(Mariadb);
+            }
+        }
+        // The quick version's value, or the full suite's.
+        macro_rules! pick {
+            ($quick:expr, $full:expr) => {
+                if self.quick { $quick } else { $full }
+            };
+        }
+        Ok(Options {
+            binaries,
+            runs: self.runs.unwrap_or(pick!(1, 3)),
+            scenarios,
+            tempo: self.tempo.unwrap_or(pick!(2.0, 5.0)),
+            port: self.port,
+            wrk: wrk::Options {
+                threads: self.wrk_threads,
+                connections: self.wrk_connections,
+                duration: self
+                    .wrk_duration
+                    .unwrap_or(Duration::from_secs(pick!(3, 10))),
+            },
+            played: pick!(200, 500),
+            unplayed: 1000,
+            bursts: if self.bursts.is_empty() {
+                pick!(vec![200, 500], vec![2000, 5000])
+            } else {
+                self.bursts
+            },
+            refresh: self.refresh,
+            after: self.after.unwrap_or(Duration::from_secs(pick!(10, 60))),
+            overload_connections: self.overload_connections.unwrap_or(10_000),
+            soak: self.soak.unwrap_or(Duration::from_secs(pick!(30, 600))),
+            soak_pages_per_s: self.soak_pages_per_s,
+            soak_plays_per_s: self.soak_plays_per_s,
+            lottery_database: self.lottery_database,
+            env,
+            out_dir: self.out_dir,
+            keep: self.keep,
+        })
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Options {
     /// (column label, binary).
