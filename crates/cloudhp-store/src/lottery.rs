@@ -1061,9 +1061,9 @@ impl LotteryDb {
     /// Leases up to `limit` due, undelivered outbox entries to `owner` for `lease`. Entries
     /// leased to another live notifier are skipped; an entry whose lease expired is due again.
     ///
-    /// Three round trips whatever the batch: the due entries are listed on the connections of
-    /// the reads, leased by one UPDATE, and the ones this UPDATE leased read back (with
-    /// SQLite, only the UPDATE and the read back wait for its one writer connection, which a
+    /// Three round trips whatever the batch: [`due_notifications`](Self::due_notifications)
+    /// on the connections of the reads, then [`lease_listed`](Self::lease_listed)'s UPDATE and
+    /// read back (with SQLite, only these two wait for its one writer connection, which a
     /// burst of draws keeps busy).
     pub async fn lease_notifications(
         &self,
@@ -1072,9 +1072,19 @@ impl LotteryDb {
         lease: Duration,
         limit: u32,
     ) -> Result<Vec<Notification>, StoreError> {
+        let due = self.due_notifications(now, limit).await?;
+        self.lease_listed(owner, now, lease, &due).await
+    }
+
+    /// The ids of up to `limit` entries due at `now`, oldest first, leased to nobody (or whose
+    /// lease ended): a listing, not a lease.
+    pub async fn due_notifications(
+        &self,
+        now: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<i64>, StoreError> {
         let now_ms = millis(now);
-        let until = now_ms.saturating_add(duration_millis(lease));
-        let candidates: Vec<i64> = on_pool!(&self.reads, |p| {
+        Ok(on_pool!(&self.reads, |p| {
             sqlx::query_scalar(
                 "SELECT id FROM outbox WHERE delivered_at IS NULL AND next_attempt_at <= ? \
                    AND (lease_until IS NULL OR lease_until < ?) ORDER BY id LIMIT ?",
@@ -1084,31 +1094,43 @@ impl LotteryDb {
             .bind(i64::from(limit))
             .fetch_all(p)
             .await?
-        });
-        if candidates.is_empty() {
+        }))
+    }
+
+    /// Leases to `owner` for `lease` those of the listed entries `ids` that are still
+    /// undelivered and leased to nobody else at `now` (another notifier may have leased some
+    /// since they were listed), in one UPDATE, and reads back the ones it leased.
+    pub async fn lease_listed(
+        &self,
+        owner: &str,
+        now: OffsetDateTime,
+        lease: Duration,
+        ids: &[i64],
+    ) -> Result<Vec<Notification>, StoreError> {
+        if ids.is_empty() {
             return Ok(Vec::new());
         }
+        let now_ms = millis(now);
+        let until = now_ms.saturating_add(duration_millis(lease));
         // Only `?` placeholders are spliced into the SQL below: the ids are bound.
-        let ids = vec!["?"; candidates.len()].join(", ");
-        // The conditions of a due entry again: another notifier may have leased some since
-        // they were listed, and those are left out.
+        let listed = vec!["?"; ids.len()].join(", ");
         let lease_sql = format!(
             "UPDATE outbox SET lease_owner = ?, lease_until = ? \
-             WHERE id IN ({ids}) AND delivered_at IS NULL \
+             WHERE id IN ({listed}) AND delivered_at IS NULL \
                AND (lease_until IS NULL OR lease_until < ?)"
         );
         // This lease's owner and end name the rows it took: no other notifier has this owner,
         // and this one's earlier leases end at other times (or ended, and it may send those).
         let leased_sql = format!(
             "SELECT id, kind, customer_id, payload, attempts, created_at FROM outbox \
-             WHERE id IN ({ids}) AND lease_owner = ? AND lease_until = ? \
+             WHERE id IN ({listed}) AND lease_owner = ? AND lease_until = ? \
                AND delivered_at IS NULL ORDER BY id"
         );
         let rows: Vec<OutboxRow> = on_pool!(&self.pool, |p| {
             let mut leasing = sqlx::query(sqlx::AssertSqlSafe(lease_sql.as_str()))
                 .bind(owner)
                 .bind(until);
-            for id in &candidates {
+            for id in ids {
                 leasing = leasing.bind(id);
             }
             let got = leasing.bind(now_ms).execute(p).await?.rows_affected();
@@ -1116,7 +1138,7 @@ impl LotteryDb {
                 Vec::new()
             } else {
                 let mut reading = sqlx::query_as(sqlx::AssertSqlSafe(leased_sql.as_str()));
-                for id in &candidates {
+                for id in ids {
                     reading = reading.bind(id);
                 }
                 reading.bind(owner).bind(until).fetch_all(p).await?

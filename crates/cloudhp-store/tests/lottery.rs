@@ -451,6 +451,45 @@ async fn concurrent_notifiers_never_lease_one_entry_twice(db: LotteryDb) {
     }
 }
 
+/// A notifier leases what it listed only if nobody took it in between: two notifiers list the
+/// same entries, one leases two of them first; the other then gets only the third, and the
+/// entries come back to a lister once their lease ended, never once delivered.
+async fn a_notifier_leases_none_of_what_another_took_since_it_listed(db: LotteryDb) {
+    winners(&db, 60..63).await;
+    let now = t0() + secs(1);
+    let listed_by_b = db.due_notifications(now, 10).await.unwrap();
+    assert_eq!(listed_by_b.len(), 3);
+    let a = db.lease_notifications("a", now, LEASE, 2).await.unwrap();
+    assert_eq!(a.len(), 2);
+
+    let b = db
+        .lease_listed("b", now, LEASE, &listed_by_b)
+        .await
+        .unwrap();
+    let b_ids: Vec<i64> = b.iter().map(|n| n.id).collect();
+    assert_eq!(
+        b_ids,
+        vec![listed_by_b[2]],
+        "b gets only the entry a did not take"
+    );
+    assert!(
+        db.lease_listed("c", now, LEASE, &listed_by_b)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Once delivered, an entry is never leased again; once a lease ended, it is.
+    db.mark_delivered(a[0].id, now).await.unwrap();
+    let later = now + secs(120);
+    let c = db
+        .lease_listed("c", later, LEASE, &listed_by_b)
+        .await
+        .unwrap();
+    let c_ids: Vec<i64> = c.iter().map(|n| n.id).collect();
+    assert_eq!(c_ids, vec![a[1].id, listed_by_b[2]]);
+}
+
 async fn a_notifier_sends_only_what_it_still_holds(db: LotteryDb) {
     winners(&db, 40..41).await;
     let a = db.lease_notifications("a", t0(), LEASE, 10).await.unwrap();
@@ -655,6 +694,7 @@ support::lottery_backends!(
     a_restarted_holder_gives_up_a_draw_that_used_its_attempts,
     notifications_are_leased_once_and_retried,
     concurrent_notifiers_never_lease_one_entry_twice,
+    a_notifier_leases_none_of_what_another_took_since_it_listed,
     expired_claims_are_listed_oldest_first,
     outbox_entries_are_published_once_and_delivered_once,
     a_notifier_sends_only_what_it_still_holds,
