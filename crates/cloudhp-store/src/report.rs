@@ -11,7 +11,7 @@ use crate::lottery::customer_id;
 use crate::{LotteryDb, StoreError, from_millis, on_pool};
 
 /// The bucket sizes of the pace chart, in minutes: the smallest that keeps the campaign within
-/// [`MAX_BUCKETS`] buckets is used.
+/// `MAX_BUCKETS` buckets is used.
 const BUCKET_MINUTES: [u32; 14] = [
     1, 2, 5, 10, 15, 30, 60, 120, 180, 360, 720, 1440, 10080, 43200,
 ];
@@ -151,7 +151,7 @@ impl LotteryDb {
     }
 
     /// The draws that ended (a date recorded), per bucket from the first to the last: the
-    /// buckets are as small as keeps them under [`MAX_BUCKETS`].
+    /// buckets are as small as keeps them under `MAX_BUCKETS`.
     pub async fn draw_pace(&self) -> Result<DrawPace, StoreError> {
         let (first, last): (Option<i64>, Option<i64>) = on_pool!(&self.reads, |p| {
             sqlx::query_as("SELECT MIN(played_at), MAX(played_at) FROM plays")
