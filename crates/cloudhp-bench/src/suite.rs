@@ -1031,6 +1031,50 @@ pub async fn run(o: Options) -> anyhow::Result<()> {
 mod tests {
     use super::*;
 
+    /// The suite's command line as a user types it.
+    fn args(line: &[&str]) -> Args {
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            args: Args,
+        }
+        let line = std::iter::once("suite").chain(line.iter().copied());
+        <Cli as clap::Parser>::try_parse_from(line).unwrap().args
+    }
+
+    #[test]
+    fn quick_gives_its_values_where_an_option_is_not_given() {
+        let quick = args(&["--binary", "b", "--quick", "--runs", "2"])
+            .options()
+            .unwrap();
+        assert_eq!(
+            quick.binaries,
+            vec![("cloudhp".to_owned(), PathBuf::from("b"))]
+        );
+        assert_eq!(quick.runs, 2, "a flag given overrides --quick");
+        assert_eq!(quick.bursts, vec![200, 500]);
+        assert_eq!(quick.after, Duration::from_secs(10));
+        let full = args(&["--binary", "b", "--lottery-database", "mysql://x/y"])
+            .options()
+            .unwrap();
+        assert_eq!((full.runs, full.tempo), (3, 5.0));
+        assert_eq!(full.bursts, vec![2000, 5000]);
+        assert_eq!(full.scenarios.last(), Some(&Scenario::Mariadb));
+    }
+
+    #[test]
+    fn binaries_need_labels_of_their_own_and_env_needs_key_and_value() {
+        let same = args(&["--binary", "x=a", "--binary", "x=b"]).options();
+        assert!(same.unwrap_err().to_string().contains("its own label"));
+        let bad = args(&["--binary", "a", "--env", "NOVALUE"]).options();
+        assert!(bad.unwrap_err().to_string().contains("expected KEY=VALUE"));
+        let env = args(&["--binary", "a", "--env", "K=V=W"])
+            .options()
+            .unwrap()
+            .env;
+        assert_eq!(env, vec![("K".to_owned(), "V=W".to_owned())]);
+    }
+
     #[test]
     fn cells_are_median_with_min_and_max() {
         assert_eq!(Figures::cell(&[3.0, 1.0, 2.0], 1), "2.0 (1.0–3.0)");
