@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::common::{Answers, Ids, Latency, Target, shows_na};
+use crate::common::{self, Answers, Ids, Latency, Target, shows_na};
 use crate::sample::{self, Sampler};
 
 /// How a customer presses and watches: the page (its form posts to the page's URL and is
@@ -17,22 +17,35 @@ pub enum Via {
     Api,
 }
 
-#[derive(Clone, Debug)]
+/// A burst's options; the `burst` subcommand's flags.
+#[derive(Clone, Debug, clap::Args)]
 pub struct Options {
+    /// Customer ids that have not played yet, as FIRST-LAST.
+    #[arg(long)]
     pub customers: Ids,
+    /// How often a customer's page reloads (the server's web.refresh).
+    #[arg(long, default_value = "2s", value_parser = common::duration)]
     pub refresh: Duration,
+    /// Press and reload through the page (form POST, redirect, HTML) or the JSON API.
+    #[arg(long, value_enum, default_value_t = Via::Page)]
     pub via: Via,
     /// A customer without a result this long after the press is stuck.
+    #[arg(long, default_value = "120s", value_parser = common::duration)]
     pub give_up: Duration,
-    /// A press or reload without an answer after this counts as hung (`timeout`).
+    /// A press or reload without an answer this long has hung (`timeout`).
+    #[arg(long, default_value = "10s", value_parser = common::duration)]
     pub hang: Duration,
-    /// Processes whose RSS and CPU are sampled (the server's).
+    /// Server processes to sample (RSS before, peak, after; CPU per draw), PID[,PID..].
+    #[arg(long = "sample-pid", value_name = "PID", value_delimiter = ',')]
     pub sample_pids: Vec<u32>,
-    /// Read RSS once more this long after the last result.
+    /// With --sample-pid: read RSS again this long after the last result.
+    #[arg(long, value_parser = common::duration)]
     pub after: Option<Duration>,
-    /// W's tempo in seconds: the burst's time bound is `tempo + N × CPU per draw / cores + 1 s`.
+    /// W's tempo in seconds: reports the bound tempo + N × CPU per draw / cores + 1 s.
+    #[arg(long)]
     pub tempo: Option<f64>,
     /// Print only the summary lines.
+    #[arg(skip)]
     pub quiet: bool,
 }
 

@@ -54,23 +54,7 @@ struct Args {
 enum What {
     /// Customer pages under concurrent users: throughput, latency, answers by status, pages
     /// showing an "N/A" panel.
-    Pages {
-        /// Concurrent users, each requesting pages one after the other.
-        #[arg(long, default_value_t = 100)]
-        users: u32,
-        /// Pages requested in all (unless --duration).
-        #[arg(long, default_value_t = 5000)]
-        requests: u64,
-        /// Request pages for this long instead (e.g. 10s).
-        #[arg(long, value_parser = duration)]
-        duration: Option<Duration>,
-        /// Customer ids to request, as FIRST-LAST.
-        #[arg(long, default_value = "1-1000")]
-        ids: Ids,
-        /// Also fetch the prize picture of each page that shows one (as a browser would).
-        #[arg(long)]
-        with_pictures: bool,
-    },
+    Pages(pages::Options),
     /// Pages with wrk (https://github.com/wg/wrk): a Lua script rotating over the signed
     /// pages of --ids, and the server's bare /healthz in the same run (the ceiling).
     Wrk {
@@ -96,32 +80,7 @@ enum What {
     },
     /// A burst: every customer presses Play at the same moment, then reloads as the page does
     /// (every --refresh) until it shows the result.
-    Burst {
-        /// Customer ids that have not played yet, as FIRST-LAST.
-        #[arg(long)]
-        customers: Ids,
-        /// How often a customer's page reloads (the server's web.refresh).
-        #[arg(long, default_value = "2s", value_parser = duration)]
-        refresh: Duration,
-        /// Press and reload through the page (form POST, redirect, HTML) or the JSON API.
-        #[arg(long, value_enum, default_value_t = burst::Via::Page)]
-        via: burst::Via,
-        /// A customer without a result this long after the press is stuck.
-        #[arg(long, default_value = "120s", value_parser = duration)]
-        give_up: Duration,
-        /// A press or reload without an answer this long has hung.
-        #[arg(long, default_value = "10s", value_parser = duration)]
-        hang: Duration,
-        /// Server processes to sample (RSS before, peak, after; CPU per draw), PID[,PID..].
-        #[arg(long, value_delimiter = ',')]
-        sample_pid: Vec<u32>,
-        /// With --sample-pid: read RSS again this long after the last result.
-        #[arg(long, value_parser = duration)]
-        after: Option<Duration>,
-        /// W's tempo in seconds: reports the bound tempo + N × CPU per draw / cores + 1 s.
-        #[arg(long)]
-        tempo: Option<f64>,
-    },
+    Burst(burst::Options),
     /// RSS (VmRSS) and CPU (utime + stime, % of one core) of processes, from /proc.
     Sample {
         /// PID[,PID..]
@@ -138,29 +97,7 @@ enum What {
     },
     /// A long steady mix: pages at a rate and plays of fresh customers at a rate, RSS and CPU
     /// of --pid sampled; prints RSS first, min, max, last and the curve.
-    Soak {
-        #[arg(long, default_value = "10m", value_parser = duration)]
-        duration: Duration,
-        /// Server processes to sample, PID[,PID..].
-        #[arg(long, value_delimiter = ',', required = true)]
-        pid: Vec<u32>,
-        #[arg(long, default_value = "5s", value_parser = duration)]
-        every: Duration,
-        #[arg(long, default_value_t = 200.0)]
-        pages_per_s: f64,
-        /// Customers whose pages are read.
-        #[arg(long, default_value = "1-1000")]
-        ids: Ids,
-        #[arg(long, default_value_t = 5.0)]
-        plays_per_s: f64,
-        /// Customers who have not played, pressed one after the other.
-        #[arg(long)]
-        fresh: Ids,
-        #[arg(long, default_value = "2s", value_parser = duration)]
-        refresh: Duration,
-        #[arg(long, default_value = "soak.csv")]
-        out: PathBuf,
-    },
+    Soak(soak::Options),
     /// Far more requests at once than the server admits (each on its own connection): 503s,
     /// their Retry-After, how fast they came, requests that hung.
     Overload(overload::Options),
@@ -182,21 +119,7 @@ async fn main() -> anyhow::Result<()> {
         ))
     };
     match args.what {
-        What::Pages {
-            users,
-            requests,
-            duration,
-            ids,
-            with_pictures,
-        } => {
-            let o = pages::Options {
-                users,
-                requests,
-                duration,
-                ids,
-                with_pictures,
-                timeout: Duration::from_secs(30),
-            };
+        What::Pages(o) => {
             let got = pages::run(&target()?, &o).await;
             got.print("pages");
             if got.answers.except(&["200"]) > 0 {
@@ -258,27 +181,7 @@ async fn main() -> anyhow::Result<()> {
                 println!("failed draws: {failed} (presses answered {})", got.presses);
             }
         }
-        What::Burst {
-            customers,
-            refresh,
-            via,
-            give_up,
-            hang,
-            sample_pid,
-            after,
-            tempo,
-        } => {
-            let o = burst::Options {
-                customers,
-                refresh,
-                via,
-                give_up,
-                hang,
-                sample_pids: sample_pid,
-                after,
-                tempo,
-                quiet: false,
-            };
+        What::Burst(o) => {
             let got = burst::run(&target()?, &o).await;
             got.print("burst");
             if !got.all_ended_well() {
@@ -291,31 +194,7 @@ async fn main() -> anyhow::Result<()> {
             duration,
             out,
         } => sample::run(pid, every, duration, out.as_deref()).await?,
-        What::Soak {
-            duration,
-            pid,
-            every,
-            pages_per_s,
-            ids,
-            plays_per_s,
-            fresh,
-            refresh,
-            out,
-        } => {
-            let o = soak::Options {
-                duration,
-                pids: pid,
-                every,
-                pages_per_s,
-                page_ids: ids,
-                plays_per_s,
-                fresh,
-                refresh,
-                hang: Duration::from_secs(10),
-                out: Some(out),
-            };
-            soak::run(&target()?, &o).await?.print("soak");
-        }
+        What::Soak(o) => soak::run(&target()?, &o).await?.print("soak"),
         What::Overload(o) => {
             let got = overload::run(&target()?, &o).await;
             got.print("overload");
@@ -355,8 +234,9 @@ mod tests {
         ];
         for (args, want) in cases {
             let got = match parse(args) {
-                What::Burst { sample_pid, .. } => sample_pid,
-                What::Sample { pid, .. } | What::Soak { pid, .. } => pid,
+                What::Burst(o) => o.sample_pids,
+                What::Soak(o) => o.pids,
+                What::Sample { pid, .. } => pid,
                 _ => unreachable!("{args:?}"),
             };
             assert_eq!(got, want, "{args:?}");

@@ -58,10 +58,39 @@ pub struct Outcome {
     /// arriving at a full server waits, without the connections opened at once around it.
     pub probe_answers: Answers,
     pub probe_latency: Latency,
-    /// Refusals counted by the server, from `/metrics` (after − before): connections over the
-    /// cap and requests answered 503.
-    pub metrics_refused_connections: Option<f64>,
-    pub metrics_503: Option<f64>,
+    /// Refusals counted by the server, from `/metrics` (after − before), when `--ops` is given.
+    pub counted: Option<Refusals>,
+}
+
+/// What the server counts in `/metrics` when it sheds load.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Refusals {
+    /// Connections refused over the cap (`cloudhp_http_connections_total`, public listener).
+    pub connections: f64,
+    /// Requests answered 503 (`cloudhp_http_requests_total`).
+    pub answered_503: f64,
+}
+
+impl Refusals {
+    /// The sums of a `/metrics` text.
+    fn read(text: &str) -> Self {
+        Refusals {
+            connections: metric_sum(
+                text,
+                "cloudhp_http_connections_total",
+                &["listener=\"public\"", "outcome=\"refused\""],
+            ),
+            answered_503: metric_sum(text, "cloudhp_http_requests_total", &["status=\"503\""]),
+        }
+    }
+
+    /// What was counted since `before`.
+    fn since(self, before: Refusals) -> Self {
+        Refusals {
+            connections: self.connections - before.connections,
+            answered_503: self.answered_503 - before.answered_503,
+        }
+    }
 }
 
 impl Outcome {
@@ -88,9 +117,10 @@ impl Outcome {
                 self.probe_latency.line()
             );
         }
-        if let (Some(c), Some(r)) = (self.metrics_refused_connections, self.metrics_503) {
+        if let Some(c) = self.counted {
             println!(
-                "{name}: /metrics counted {c:.0} connections refused over the cap and {r:.0} requests answered 503"
+                "{name}: /metrics counted {:.0} connections refused over the cap and {:.0} requests answered 503",
+                c.connections, c.answered_503
             );
         }
     }
@@ -118,17 +148,6 @@ pub async fn metrics(http: &reqwest::Client, ops: &str) -> Option<String> {
         .await
         .ok()?;
     r.text().await.ok()
-}
-
-fn refusals(text: &str) -> (f64, f64) {
-    (
-        metric_sum(
-            text,
-            "cloudhp_http_connections_total",
-            &["listener=\"public\"", "outcome=\"refused\""],
-        ),
-        metric_sum(text, "cloudhp_http_requests_total", &["status=\"503\""]),
-    )
 }
 
 pub async fn run(target: &Target, o: &Options) -> Outcome {
@@ -219,10 +238,7 @@ pub async fn run(target: &Target, o: &Options) -> Outcome {
     if let (Some(before), Some(ops)) = (before, &o.ops)
         && let Some(after) = metrics(&target.http, ops).await
     {
-        let (c0, r0) = refusals(&before);
-        let (c1, r1) = refusals(&after);
-        out.metrics_refused_connections = Some(c1 - c0);
-        out.metrics_503 = Some(r1 - r0);
+        out.counted = Some(Refusals::read(&after).since(Refusals::read(&before)));
     }
     out
 }
@@ -283,5 +299,28 @@ cloudhp_http_requests_total_other 99
             5.0
         );
         assert_eq!(metric_sum(text, "cloudhp_http_requests_total", &[]), 15.0);
+    }
+
+    /// The refusals of a run are what the server counted between the two readings, each
+    /// counter on its own: the private listener's refusals and other answers are not theirs.
+    #[test]
+    fn refusals_are_what_was_counted_between_two_readings() {
+        let before = "cloudhp_http_connections_total{listener=\"public\",outcome=\"refused\"} 4
+cloudhp_http_connections_total{listener=\"ops\",outcome=\"refused\"} 1
+cloudhp_http_requests_total{method=\"GET\",route=\"/index.html\",status=\"503\"} 2
+";
+        let after = "cloudhp_http_connections_total{listener=\"public\",outcome=\"refused\"} 10
+cloudhp_http_connections_total{listener=\"public\",outcome=\"accepted\"} 50
+cloudhp_http_connections_total{listener=\"ops\",outcome=\"refused\"} 9
+cloudhp_http_requests_total{method=\"GET\",route=\"/index.html\",status=\"503\"} 7
+cloudhp_http_requests_total{method=\"GET\",route=\"/index.html\",status=\"200\"} 40
+";
+        assert_eq!(
+            Refusals::read(after).since(Refusals::read(before)),
+            Refusals {
+                connections: 6.0,
+                answered_503: 5.0
+            }
+        );
     }
 }

@@ -5,17 +5,28 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::common::{Answers, Ids, Latency, Target, shows_na};
+use crate::common::{self, Answers, Ids, Latency, Target, shows_na};
 
-#[derive(Clone, Debug)]
+/// The `pages` subcommand's flags.
+#[derive(Clone, Debug, clap::Args)]
 pub struct Options {
+    /// Concurrent users, each requesting pages one after the other.
+    #[arg(long, default_value_t = 100)]
     pub users: u32,
-    /// Pages to request in all; ignored when `duration` is set.
+    /// Pages requested in all (unless --duration).
+    #[arg(long, default_value_t = 5000)]
     pub requests: u64,
+    /// Request pages for this long instead (e.g. 10s).
+    #[arg(long, value_parser = common::duration)]
     pub duration: Option<Duration>,
+    /// Customer ids to request, as FIRST-LAST.
+    #[arg(long, default_value = "1-1000")]
     pub ids: Ids,
+    /// Also fetch the prize picture of each page that shows one (as a browser would).
+    #[arg(long)]
     pub with_pictures: bool,
     /// A request without an answer after this counts as `timeout`.
+    #[arg(long, default_value = "30s", value_parser = common::duration)]
     pub timeout: Duration,
 }
 

@@ -9,22 +9,46 @@ use std::time::{Duration, Instant};
 use tokio::sync::{Mutex, Semaphore};
 
 use crate::burst;
-use crate::common::{Answers, Ids, Latency, Target, shows_na};
+use crate::common::{self, Answers, Ids, Latency, Target, shows_na};
 use crate::sample::{self, Sampler};
 
-#[derive(Clone, Debug)]
+/// The `soak` subcommand's flags.
+#[derive(Clone, Debug, clap::Args)]
 pub struct Options {
+    /// How long the mix runs.
+    #[arg(long, default_value = "10m", value_parser = common::duration)]
     pub duration: Duration,
+    /// Server processes to sample, PID[,PID..].
+    #[arg(
+        long = "pid",
+        value_name = "PID",
+        value_delimiter = ',',
+        required = true
+    )]
     pub pids: Vec<u32>,
+    /// How often RSS and CPU are read.
+    #[arg(long, default_value = "5s", value_parser = common::duration)]
     pub every: Duration,
-    /// Pages read per second (customers of `page_ids`).
+    /// Pages read per second (customers of --ids).
+    #[arg(long, default_value_t = 200.0)]
     pub pages_per_s: f64,
+    /// Customers whose pages are read.
+    #[arg(long = "ids", value_name = "IDS", default_value = "1-1000")]
     pub page_ids: Ids,
-    /// Plays per second, of the customers of `fresh` in turn (none of them may have played).
+    /// Plays per second, of the customers of --fresh in turn (none of them may have played).
+    #[arg(long, default_value_t = 5.0)]
     pub plays_per_s: f64,
+    /// Customers who have not played, pressed one after the other.
+    #[arg(long)]
     pub fresh: Ids,
+    /// How often a playing customer's page reloads (the server's web.refresh).
+    #[arg(long, default_value = "2s", value_parser = common::duration)]
     pub refresh: Duration,
+    /// A request without an answer this long has hung.
+    #[arg(long, default_value = "10s", value_parser = common::duration)]
     pub hang: Duration,
+    /// CSV file of the samples.
+    #[arg(long, default_value = "soak.csv")]
     pub out: Option<PathBuf>,
 }
 

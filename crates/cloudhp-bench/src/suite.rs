@@ -818,20 +818,20 @@ impl Run<'_> {
             0,
             got.answers.get("error") as f64,
         );
-        if let (Some(c), Some(r)) = (got.metrics_refused_connections, got.metrics_503) {
+        if let Some(counted) = got.counted {
             // The client may not see every refusal: an HTTP client may retry a request whose
             // connection was answered 503 and closed before the request was read.
             self.add(
                 &format!("{name}: connections refused over the cap (/metrics)"),
                 "",
                 0,
-                c,
+                counted.connections,
             );
             self.add(
                 &format!("{name}: requests answered 503 (/metrics)"),
                 "",
                 0,
-                r,
+                counted.answered_503,
             );
         }
         Ok(())
