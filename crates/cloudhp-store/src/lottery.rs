@@ -216,17 +216,18 @@ pub struct StockSpec {
 /// Where a prize of the catalog stands ([`LotteryDb::prize_stock`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PrizeStock {
-    /// The picture file name W answers.
-    pub prize: Prize,
-    /// The catalog's name of the prize (else [`Prize::display_name`]).
-    pub name: Option<String>,
+    /// The prize as the catalog last listed it: picture file name, name, stock.
+    pub spec: StockSpec,
     /// Wins recorded.
     pub won: u64,
-    /// `None`: unlimited.
-    pub stock: Option<u64>,
+}
+
+impl PrizeStock {
     /// What can still be won (`None`: unlimited); never below 0, even after the stock was
     /// lowered under what was won.
-    pub left: Option<u64>,
+    pub fn left(&self) -> Option<u64> {
+        self.spec.stock.map(|s| s.saturating_sub(self.won))
+    }
 }
 
 /// An outbox entry leased to a notifier.
@@ -839,7 +840,7 @@ impl LotteryDb {
                 .await?;
             });
         }
-        for known in self.prize_stock().await? {
+        for PrizeStock { spec: known, .. } in self.prize_stock().await? {
             if known.stock.is_some() && !listed.contains(&known.prize.file()) {
                 on_pool!(&self.pool, |p| {
                     sqlx::query(
@@ -887,14 +888,13 @@ impl LotteryDb {
             .map(|(prize, name, won, stock)| {
                 let prize = Prize::parse(&prize)
                     .ok_or_else(|| StoreError::Corrupt(format!("invalid prize name `{prize}`")))?;
-                let won = u64::try_from(won).unwrap_or(0);
-                let stock = stock.map(|s| u64::try_from(s).unwrap_or(0));
                 Ok(PrizeStock {
-                    prize,
-                    name,
-                    won,
-                    stock,
-                    left: stock.map(|s| s.saturating_sub(won)),
+                    spec: StockSpec {
+                        prize,
+                        name,
+                        stock: stock.map(|s| u64::try_from(s).unwrap_or(0)),
+                    },
+                    won: u64::try_from(won).unwrap_or(0),
                 })
             })
             .collect()

@@ -52,7 +52,7 @@ async fn stock_of(db: &LotteryDb, file: &str) -> PrizeStock {
         .await
         .unwrap()
         .into_iter()
-        .find(|p| p.prize.file() == file)
+        .find(|p| p.spec.prize.file() == file)
         .unwrap_or_else(|| panic!("{file} is not listed"))
 }
 
@@ -90,10 +90,10 @@ async fn a_limited_prize_is_won_exactly_its_stock_under_concurrency(db: LotteryD
     assert_eq!(recorded, 10);
     let stock = stock_of(&db, "drone.jpg").await;
     assert_eq!(
-        (stock.won, stock.stock, stock.left),
+        (stock.won, stock.spec.stock, stock.left()),
         (10, Some(10), Some(0))
     );
-    assert_eq!(stock.name.as_deref(), Some("The drone.jpg"));
+    assert_eq!(stock.spec.name.as_deref(), Some("The drone.jpg"));
     assert_eq!(db.outbox_counts().await.unwrap().pending, 10);
 
     // The claims that found no stock are still held: the fallback is recorded on them.
@@ -172,12 +172,15 @@ async fn stock_sync_keeps_what_was_won(db: LotteryDb) {
     }
     sync(&db, &[limited("camera.jpg", Some(5))]).await;
     let stock = stock_of(&db, "camera.jpg").await;
-    assert_eq!((stock.won, stock.left), (3, Some(2)));
+    assert_eq!((stock.won, stock.left()), (3, Some(2)));
 
     // Lowered under what was won: none left, and a win is refused.
     sync(&db, &[limited("camera.jpg", Some(2))]).await;
     let stock = stock_of(&db, "camera.jpg").await;
-    assert_eq!((stock.won, stock.stock, stock.left), (3, Some(2), Some(0)));
+    assert_eq!(
+        (stock.won, stock.spec.stock, stock.left()),
+        (3, Some(2), Some(0))
+    );
     let token = claim(&db, 4).await;
     let four = CustomerId::new(4).unwrap();
     assert_eq!(
@@ -210,7 +213,7 @@ async fn stock_sync_keeps_what_was_won(db: LotteryDb) {
     let all = db.prize_stock().await.unwrap();
     assert_eq!(all.len(), 2, "{all:?}");
     let stock = stock_of(&db, "camera.jpg").await;
-    assert_eq!((stock.won, stock.left), (3, Some(7)));
+    assert_eq!((stock.won, stock.left()), (3, Some(7)));
     assert_eq!(
         db.record_outcome(four, &token, &won("camera.jpg"), t0())
             .await
@@ -229,12 +232,12 @@ async fn stock_sync_keeps_what_was_won(db: LotteryDb) {
     .await
     .unwrap();
     let key = stock_of(&db, "usb-key.jpg").await;
-    assert_eq!((key.won, key.stock, key.left), (1, None, None));
+    assert_eq!((key.won, key.spec.stock, key.left()), (1, None, None));
 
     // Dropped from the catalog: unlimited, its wins still counted.
     sync(&db, &[limited("usb-key.jpg", None)]).await;
     let stock = stock_of(&db, "camera.jpg").await;
-    assert_eq!((stock.won, stock.stock), (4, None));
+    assert_eq!((stock.won, stock.spec.stock), (4, None));
 }
 
 support::lottery_backends!(
@@ -310,7 +313,7 @@ async fn plays_recorded_before_the_prizes_migration_survive_it(pool: Pool, backe
     );
     // The win recorded before counts once its prize is listed.
     sync(&db, &[limited("usb-key.jpg", Some(4))]).await;
-    assert_eq!(stock_of(&db, "usb-key.jpg").await.left, Some(3));
+    assert_eq!(stock_of(&db, "usb-key.jpg").await.left(), Some(3));
     let counts = db.play_counts().await.unwrap();
     assert_eq!((counts.won, counts.no_prize, counts.failed), (1, 1, 1));
 }

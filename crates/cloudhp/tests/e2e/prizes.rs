@@ -126,17 +126,17 @@ async fn exactly_the_stock_is_won(lottery: &LotteryDb, counts: PlayCounts) {
     let stock = lottery.prize_stock().await.unwrap();
     let drone = stock
         .iter()
-        .find(|p| p.prize.file() == "drone.jpg")
+        .find(|p| p.spec.prize.file() == "drone.jpg")
         .unwrap();
     assert_eq!(
-        (drone.won, drone.stock, drone.left),
+        (drone.won, drone.spec.stock, drone.left()),
         (DRONE_STOCK, Some(DRONE_STOCK), Some(0)),
         "{stock:?}"
     );
-    assert_eq!(drone.name.as_deref(), Some("Racing drone"));
+    assert_eq!(drone.spec.name.as_deref(), Some("Racing drone"));
     let key = stock
         .iter()
-        .find(|p| p.prize.file() == "usb-key.jpg")
+        .find(|p| p.spec.prize.file() == "usb-key.jpg")
         .unwrap();
     // Every win is a drone or a key, counted where it was recorded; the rest is no prize.
     assert_eq!(counts.won, DRONE_STOCK + key.won, "{counts:?} {stock:?}");

@@ -81,11 +81,11 @@ fn tallies(won: Vec<(Prize, u64)>, stock: Vec<PrizeStock>) -> Vec<PrizeTally> {
     let mut tallies: Vec<PrizeTally> = stock
         .into_iter()
         .map(|s| PrizeTally {
-            prize: s.prize,
-            name: s.name,
+            stock_left: s.left(),
+            prize: s.spec.prize,
+            name: s.spec.name,
             won: s.won,
-            stock: s.stock,
-            stock_left: s.left,
+            stock: s.spec.stock,
         })
         .collect();
     for (prize, won) in won {
