@@ -10,21 +10,24 @@ fn smtp_env(smtp: &SmtpServer) -> (&'static str, String) {
     ("CLOUDHP_MAIL__URL", plain_smtp_url(smtp))
 }
 
+/// The configuration of a test's timings: W's tempo (seconds), how long a draw waits for W,
+/// and how long a claim's lease lasts.
+fn timings(tempo: f64, worker_timeout: &str, lease: &str) -> String {
+    format!(
+        "[worker]\ntempo = {tempo:?}\n[play]\nworker_timeout = \"{worker_timeout}\"\nlease = \"{lease}\"\n"
+    )
+}
+
 /// Short leases so that recovery happens within the test.
-const SHORT_LEASE: &str = r#"
-[worker]
-tempo = 1.0
-[play]
-worker_timeout = "1500ms"
-store_timeout = "500ms"
-lease = "3s"
-"#;
+fn short_lease() -> String {
+    timings(1.0, "1500ms", "3s") + "store_timeout = \"500ms\"\n"
+}
 
 #[tokio::test]
 async fn a_draw_killed_mid_w_is_completed_after_restart_with_one_result() {
     let smtp = SmtpServer::start(SmtpMode::Plain, None);
     let (key, url) = smtp_env(&smtp);
-    let sandbox = Sandbox::new(SHORT_LEASE);
+    let sandbox = Sandbox::new(&short_lease());
     let app = sandbox.up_with(&[(key, &url)]);
     let links = sandbox.links(&app.base());
     start_play(&app, &links, 5).await;
@@ -78,23 +81,15 @@ async fn a_draw_killed_mid_w_is_completed_after_restart_with_one_result() {
     );
 }
 
-/// A long lease: a draw cut short by a crash could only be taken over after ten minutes, far
-/// beyond the polls of a test. Only the start-up recovery of the restarted process explains
-/// draws that complete.
-const LONG_LEASE: &str = r#"
-[worker]
-tempo = 5.0
-[play]
-worker_timeout = "10s"
-lease = "10m"
-"#;
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_restarted_process_re_drives_its_own_draws_at_once_whatever_their_lease() {
     const N: u32 = 40;
     let smtp = SmtpServer::start(SmtpMode::Plain, None);
     let (key, url) = smtp_env(&smtp);
-    let sandbox = Sandbox::new(LONG_LEASE);
+    // A long lease: a draw cut short by a crash could only be taken over after ten minutes,
+    // far beyond the polls of a test. Only the start-up recovery of the restarted process
+    // explains draws that complete.
+    let sandbox = Sandbox::new(&timings(5.0, "10s", "10m"));
     let app = sandbox.up_with(&[(key, &url)]);
     let links = sandbox.links(&app.base());
     let plays: Vec<_> = (1..=N)
