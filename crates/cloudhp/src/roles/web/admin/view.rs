@@ -170,12 +170,35 @@ pub struct WinnersView {
     pub csrf: String,
     pub search: String,
     pub total: u64,
+    pub pager: Pager,
+    pub winners: Vec<WinnerLine>,
+    pub error: Option<String>,
+}
+
+/// Where a paged list stands: this page of how many, and the links to its neighbours.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Pager {
     pub page: u32,
     pub pages: u32,
-    pub winners: Vec<WinnerLine>,
     pub previous: Option<String>,
     pub next: Option<String>,
-    pub error: Option<String>,
+}
+
+impl Pager {
+    /// Page `page` of `pages`; `url` is the address of a page by its number.
+    pub fn new(page: u32, pages: u32, url: impl Fn(u32) -> String) -> Self {
+        Pager {
+            previous: (page > 1).then(|| url(page - 1)),
+            next: (page < pages).then(|| url(page + 1)),
+            page,
+            pages,
+        }
+    }
+
+    /// A list that fits one page, or could not be read: no neighbours.
+    pub fn single() -> Self {
+        Pager::new(1, 1, |_| String::new())
+    }
 }
 
 /// The URL of a page of the winners.
@@ -190,43 +213,34 @@ pub fn winners_url(search: &str, page: u32) -> String {
 impl WinnersView {
     pub fn build(csrf: String, search: String, found: Result<WinnersPage, ServiceError>) -> Self {
         match found {
-            Ok(page) => {
-                let pages = page.pages();
-                Self {
-                    csrf,
-                    previous: (page.page > 1).then(|| winners_url(&search, page.page - 1)),
-                    next: (page.page < pages).then(|| winners_url(&search, page.page + 1)),
-                    search,
-                    total: page.total,
-                    page: page.page,
-                    pages,
-                    winners: page
-                        .winners
-                        .iter()
-                        .map(|w| WinnerLine {
-                            id: w.customer.id.get(),
-                            name: format!("{} {}", w.customer.firstname, w.customer.lastname),
-                            email: w.customer.email.clone(),
-                            prize: w
-                                .prize_name
-                                .clone()
-                                .unwrap_or_else(|| w.prize.display_name()),
-                            requested_at: short(w.requested_at),
-                            played_at: short(w.played_at),
-                        })
-                        .collect(),
-                    error: None,
-                }
-            }
+            Ok(page) => Self {
+                csrf,
+                pager: Pager::new(page.page, page.pages(), |n| winners_url(&search, n)),
+                search,
+                total: page.total,
+                winners: page
+                    .winners
+                    .iter()
+                    .map(|w| WinnerLine {
+                        id: w.customer.id.get(),
+                        name: format!("{} {}", w.customer.firstname, w.customer.lastname),
+                        email: w.customer.email.clone(),
+                        prize: w
+                            .prize_name
+                            .clone()
+                            .unwrap_or_else(|| w.prize.display_name()),
+                        requested_at: short(w.requested_at),
+                        played_at: short(w.played_at),
+                    })
+                    .collect(),
+                error: None,
+            },
             Err(e) => Self {
                 csrf,
                 search,
                 total: 0,
-                page: 1,
-                pages: 1,
+                pager: Pager::single(),
                 winners: Vec::new(),
-                previous: None,
-                next: None,
                 error: Some(e.to_string()),
             },
         }
@@ -368,6 +382,34 @@ pub fn winner_lines(winners: &[Winner]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_page_links_to_the_neighbours_it_has() {
+        let url = |n: u32| format!("/p{n}");
+        let p = |page, pages| {
+            let p = Pager::new(page, pages, url);
+            (p.previous, p.next)
+        };
+        assert_eq!(p(1, 1), (None, None));
+        assert_eq!(p(1, 3), (None, Some("/p2".into())));
+        assert_eq!(p(2, 3), (Some("/p1".into()), Some("/p3".into())));
+        assert_eq!(p(3, 3), (Some("/p2".into()), None));
+        assert_eq!(
+            Pager::single(),
+            Pager {
+                page: 1,
+                pages: 1,
+                previous: None,
+                next: None
+            }
+        );
+        // The search stays in the links, encoded.
+        let found = Pager::new(2, 2, |n| winners_url("a b&c", n));
+        assert_eq!(
+            found.previous.as_deref(),
+            Some("/admin/winners?q=a+b%26c&page=1")
+        );
+    }
 
     #[test]
     fn csv_cells_are_quoted_and_never_formulas() {
