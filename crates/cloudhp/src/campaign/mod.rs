@@ -734,12 +734,9 @@ impl Transport for DryRun {
 mod tests {
     use super::*;
 
-    fn id(n: u32) -> CustomerId {
-        CustomerId::new(n).unwrap()
-    }
-
     #[test]
     fn ids_and_ranges_parse() {
+        let id = |n| CustomerId::new(n).unwrap();
         let ranges = parse_ids(&["7, 10-20".into(), "3".into()]).unwrap();
         assert_eq!(
             ranges,
