@@ -11,10 +11,8 @@ use std::time::Duration;
 use anyhow::Context;
 use axum::Router;
 use cloudhp_core::RoleSet;
-use cloudhp_store::Pool;
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
-use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::Config;
@@ -22,7 +20,7 @@ use crate::roles;
 use crate::rpc::Remote;
 use crate::server::{ConnectionLimits, serve};
 use crate::supervisor;
-use crate::wiring::{LocalRoles, Task, Wakes, Wired, Wiring};
+use crate::wiring::{LocalRoles, Wakes, Wired, Wiring};
 
 /// What a started process tells its user.
 #[derive(Clone, Debug)]
@@ -44,14 +42,11 @@ pub struct Summary {
 /// A built process, bound and ready to run.
 pub struct App {
     listener: TcpListener,
-    router: Router,
     ops_listener: TcpListener,
-    ops_router: Router,
     limits: ConnectionLimits,
-    tasks: Vec<(&'static str, Task)>,
+    /// The roles' routes, tasks, pools and stop signal.
+    wired: Wired,
     draws: Option<TaskTracker>,
-    pools: Vec<Pool>,
-    cancel: CancellationToken,
     grace: Duration,
     summary: Summary,
 }
@@ -59,7 +54,7 @@ pub struct App {
 impl App {
     /// The routes of the public listener, as served (for tests driving requests in process).
     pub fn router(&self) -> Router {
-        self.router.clone()
+        self.wired.router.clone()
     }
 
     pub fn port(&self) -> u16 {
@@ -78,17 +73,20 @@ impl App {
     ) -> anyhow::Result<()> {
         let App {
             listener,
-            router,
             ops_listener,
-            ops_router,
             limits,
-            tasks,
+            wired,
             draws,
-            pools,
-            cancel,
             grace,
             summary,
         } = self;
+        let Wired {
+            router,
+            ops_router,
+            pools,
+            tasks,
+            cancel,
+        } = wired;
         let mut set: JoinSet<(&'static str, anyhow::Result<()>)> = JoinSet::new();
         let stop = cancel.clone();
         let ops_stop = cancel.clone();
@@ -210,13 +208,7 @@ pub async fn build(config: Config, roles: RoleSet) -> anyhow::Result<App> {
     let sample_links =
         roles::web::wiring::router(&mut w, &config, &local, &remote, &public_url, &sample_ids)?;
     let draws = play.map(|p| p.draws);
-    let Wired {
-        router,
-        ops_router,
-        pools,
-        tasks,
-        cancel,
-    } = w.finish(&config);
+    let wired = w.finish(&config);
 
     let s = &config.server;
     let limits = ConnectionLimits {
@@ -226,14 +218,10 @@ pub async fn build(config: Config, roles: RoleSet) -> anyhow::Result<App> {
     };
     Ok(App {
         listener,
-        router,
         ops_listener,
-        ops_router,
         limits,
-        tasks,
+        wired,
         draws,
-        pools,
-        cancel,
         grace: config.server.shutdown_grace,
         summary: Summary {
             addr,
