@@ -4,11 +4,15 @@
 //! answers (`usb-key.jpg`), as with the original W: all equally likely. With a catalog file
 //! (`catalog.toml`, see [`crate::odds`]) beside them, the pictures it lists are drawn by its
 //! weights instead, "no prize" included. When the folder is empty the program paints its own
-//! demo pictures into it, so no third-party picture is needed anywhere.
+//! demo pictures into it, so no third-party picture is needed anywhere; how each is painted is
+//! data, in `demo-pictures.toml` beside this crate's sources.
 
 use std::path::{Path, PathBuf};
 
+use std::sync::LazyLock;
+
 use image::{ImageFormat, Rgb, RgbImage};
+use serde::Deserialize;
 
 use crate::draw::{draw_text_centred, fill_rect, fill_ring};
 use crate::odds::{CATALOG_FILE, DEMO_CATALOG, OddsError, PrizeTable, weighted_index};
@@ -75,171 +79,92 @@ pub enum CatalogError {
     },
 }
 
-/// What a demo prize looks like: its name, colours and a few shapes.
-struct DemoPrize {
-    file: &'static str,
-    label: &'static str,
-    top: [u8; 3],
-    bottom: [u8; 3],
-    shapes: &'static [Shape],
+/// How the demo pictures are painted: data, read once ([`demo_pictures`]).
+const DEMO_PICTURES: &str = include_str!("../demo-pictures.toml");
+
+/// The demo pictures (`demo-pictures.toml`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DemoPictures {
+    /// The prizes, equally likely without a catalog file.
+    picture: Vec<DemoPrize>,
+    /// The picture of "no prize", drawn only with a catalog file that names it.
+    no_prize: DemoPrize,
 }
 
-#[derive(Clone, Copy)]
-enum Shape {
-    Rect(i64, i64, u32, u32, [u8; 3]),
-    Disc(i64, i64, u32, [u8; 3]),
-    Ring(i64, i64, u32, u32, [u8; 3]),
-    Arch(i64, i64, u32, u32, [u8; 3]),
+/// What a demo prize looks like: its name, colours and a few shapes.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DemoPrize {
+    file: String,
+    label: String,
+    top: [u8; 3],
+    bottom: [u8; 3],
+    shapes: Vec<Shape>,
+}
+
+/// A shape painted over the gradient, in its colour.
+#[derive(Clone, Copy, Debug, Deserialize)]
+struct Shape {
+    #[serde(flatten)]
+    form: Form,
+    colour: Colour,
+}
+
+/// Where a shape stands, in pixels: x and y are the top-left corner of a rect, the centre of
+/// the others.
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum Form {
+    /// x, y, width, height.
+    Rect(i64, i64, u32, u32),
+    /// x, y, radius.
+    Disc(i64, i64, u32),
+    /// x, y, radius, inner radius.
+    Ring(i64, i64, u32, u32),
+    /// The upper half of a ring: x, y, radius, inner radius.
+    Arch(i64, i64, u32, u32),
+}
+
+/// `[r, g, b]` or a colour of the pictures' palette.
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(untagged)]
+enum Colour {
+    Rgb([u8; 3]),
+    Named(Palette),
+}
+
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum Palette {
+    Ink,
+    White,
+    Silver,
+    Gold,
+}
+
+impl Colour {
+    fn rgb(self) -> Rgb<u8> {
+        Rgb(match self {
+            Colour::Rgb(c) => c,
+            Colour::Named(Palette::Ink) => INK,
+            Colour::Named(Palette::White) => WHITE,
+            Colour::Named(Palette::Silver) => [200, 204, 212],
+            Colour::Named(Palette::Gold) => [232, 185, 35],
+        })
+    }
 }
 
 const INK: [u8; 3] = [40, 44, 52];
 const WHITE: [u8; 3] = [250, 250, 250];
-const SILVER: [u8; 3] = [200, 204, 212];
-const GOLD: [u8; 3] = [232, 185, 35];
 
-const DEMO: &[DemoPrize] = &[
-    DemoPrize {
-        file: "usb-key.jpg",
-        label: "USB KEY",
-        top: [70, 130, 180],
-        bottom: [176, 214, 240],
-        shapes: &[
-            Shape::Rect(160, 100, 150, 70, INK),
-            Shape::Rect(310, 115, 50, 40, SILVER),
-            Shape::Rect(325, 125, 10, 8, INK),
-            Shape::Rect(340, 125, 10, 8, INK),
-            Shape::Disc(185, 135, 10, SILVER),
-        ],
-    },
-    DemoPrize {
-        file: "headphones.jpg",
-        label: "HEADPHONES",
-        top: [128, 0, 64],
-        bottom: [240, 170, 200],
-        shapes: &[
-            Shape::Arch(240, 170, 100, 82, INK),
-            Shape::Rect(125, 150, 40, 80, INK),
-            Shape::Rect(315, 150, 40, 80, INK),
-            Shape::Rect(133, 160, 24, 60, SILVER),
-            Shape::Rect(323, 160, 24, 60, SILVER),
-        ],
-    },
-    DemoPrize {
-        file: "smartwatch.jpg",
-        label: "SMARTWATCH",
-        top: [0, 100, 80],
-        bottom: [160, 230, 200],
-        shapes: &[
-            Shape::Rect(210, 30, 60, 200, INK),
-            Shape::Disc(240, 130, 62, SILVER),
-            Shape::Disc(240, 130, 52, INK),
-            Shape::Rect(238, 90, 4, 42, WHITE),
-            Shape::Rect(240, 128, 30, 4, WHITE),
-        ],
-    },
-    DemoPrize {
-        file: "tablet.jpg",
-        label: "TABLET",
-        top: [50, 50, 90],
-        bottom: [170, 170, 220],
-        shapes: &[
-            Shape::Rect(150, 40, 180, 200, INK),
-            Shape::Rect(162, 55, 156, 160, [120, 190, 250]),
-            Shape::Disc(240, 228, 6, SILVER),
-        ],
-    },
-    DemoPrize {
-        file: "camera.jpg",
-        label: "CAMERA",
-        top: [90, 60, 30],
-        bottom: [230, 200, 160],
-        shapes: &[
-            Shape::Rect(140, 90, 200, 130, INK),
-            Shape::Rect(170, 70, 60, 25, INK),
-            Shape::Disc(240, 155, 50, SILVER),
-            Shape::Disc(240, 155, 36, INK),
-            Shape::Disc(228, 143, 8, WHITE),
-            Shape::Disc(315, 105, 8, [220, 60, 60]),
-        ],
-    },
-    DemoPrize {
-        file: "speaker.jpg",
-        label: "SPEAKER",
-        top: [20, 20, 20],
-        bottom: [120, 120, 130],
-        shapes: &[
-            Shape::Rect(180, 40, 120, 195, SILVER),
-            Shape::Ring(240, 90, 30, 14, INK),
-            Shape::Ring(240, 175, 45, 20, INK),
-        ],
-    },
-    DemoPrize {
-        file: "drone.jpg",
-        label: "DRONE",
-        top: [30, 110, 200],
-        bottom: [200, 230, 255],
-        shapes: &[
-            Shape::Rect(150, 125, 180, 14, INK),
-            Shape::Rect(233, 60, 14, 150, INK),
-            Shape::Ring(150, 132, 34, 28, INK),
-            Shape::Ring(330, 132, 34, 28, INK),
-            Shape::Ring(240, 60, 34, 28, INK),
-            Shape::Ring(240, 205, 34, 28, INK),
-            Shape::Disc(240, 132, 24, [220, 60, 60]),
-        ],
-    },
-    DemoPrize {
-        file: "e-reader.jpg",
-        label: "E-READER",
-        top: [60, 60, 60],
-        bottom: [210, 210, 200],
-        shapes: &[
-            Shape::Rect(165, 35, 150, 205, INK),
-            Shape::Rect(177, 50, 126, 165, [235, 232, 220]),
-            Shape::Rect(190, 70, 100, 6, SILVER),
-            Shape::Rect(190, 90, 100, 6, SILVER),
-            Shape::Rect(190, 110, 80, 6, SILVER),
-            Shape::Rect(190, 130, 100, 6, SILVER),
-        ],
-    },
-    DemoPrize {
-        file: "gift-card.jpg",
-        label: "GIFT CARD",
-        top: [160, 20, 40],
-        bottom: [250, 180, 150],
-        shapes: &[
-            Shape::Rect(120, 70, 240, 150, WHITE),
-            Shape::Rect(225, 70, 30, 150, GOLD),
-            Shape::Rect(120, 130, 240, 30, GOLD),
-            Shape::Ring(215, 120, 22, 12, GOLD),
-            Shape::Ring(265, 120, 22, 12, GOLD),
-        ],
-    },
-    DemoPrize {
-        file: "backpack.jpg",
-        label: "BACKPACK",
-        top: [40, 80, 40],
-        bottom: [180, 220, 150],
-        shapes: &[
-            Shape::Arch(240, 80, 40, 28, INK),
-            Shape::Rect(170, 75, 140, 165, [60, 90, 60]),
-            Shape::Rect(190, 160, 100, 60, [90, 130, 90]),
-            Shape::Rect(190, 160, 100, 6, INK),
-        ],
-    },
-];
-
-/// The picture of the demo catalog's "no prize".
-const DEMO_NO_PRIZE: DemoPrize = DemoPrize {
-    file: "no-prize.jpg",
-    label: "NO PRIZE",
-    top: [110, 110, 120],
-    bottom: [225, 225, 230],
-    shapes: &[
-        Shape::Ring(240, 130, 80, 62, [200, 70, 70]),
-        Shape::Rect(170, 122, 140, 16, [200, 70, 70]),
-    ],
-};
+/// The demo pictures, read from [`DEMO_PICTURES`] on first use.
+fn demo_pictures() -> &'static DemoPictures {
+    static PICTURES: LazyLock<DemoPictures> = LazyLock::new(|| {
+        toml::from_str(DEMO_PICTURES).expect("demo-pictures.toml is valid (a unit test reads it)")
+    });
+    &PICTURES
+}
 
 impl DemoPrize {
     fn paint(&self) -> RgbImage {
@@ -253,16 +178,17 @@ impl DemoPrize {
                 mix(self.top[2], self.bottom[2]),
             ])
         });
-        for shape in self.shapes {
-            match *shape {
-                Shape::Rect(x, y, sw, sh, c) => fill_rect(&mut img, x, y, sw, sh, Rgb(c)),
-                Shape::Disc(x, y, r, c) => fill_ring(&mut img, x, y, r, 0, false, Rgb(c)),
-                Shape::Ring(x, y, r, i, c) => fill_ring(&mut img, x, y, r, i, false, Rgb(c)),
-                Shape::Arch(x, y, r, i, c) => fill_ring(&mut img, x, y, r, i, true, Rgb(c)),
+        for shape in &self.shapes {
+            let c = shape.colour.rgb();
+            match shape.form {
+                Form::Rect(x, y, sw, sh) => fill_rect(&mut img, x, y, sw, sh, c),
+                Form::Disc(x, y, r) => fill_ring(&mut img, x, y, r, 0, false, c),
+                Form::Ring(x, y, r, i) => fill_ring(&mut img, x, y, r, i, false, c),
+                Form::Arch(x, y, r, i) => fill_ring(&mut img, x, y, r, i, true, c),
             }
         }
         fill_rect(&mut img, 0, 252, w, 52, Rgb(WHITE));
-        draw_text_centred(&mut img, 262, self.label, 4, 10, Rgb(INK));
+        draw_text_centred(&mut img, 262, &self.label, 4, 10, Rgb(INK));
         img
     }
 }
@@ -271,10 +197,11 @@ impl Catalog {
     /// The built-in demo pictures, painted in memory (ten prizes, equally likely).
     pub fn demo() -> Self {
         Self {
-            prizes: DEMO
+            prizes: demo_pictures()
+                .picture
                 .iter()
                 .map(|p| CatalogPrize {
-                    file: p.file.to_owned(),
+                    file: p.file.clone(),
                     image: p.paint(),
                     weight: 1,
                 })
@@ -287,7 +214,12 @@ impl Catalog {
     /// "no prize" picture ([`DEMO_CATALOG`]).
     pub fn demo_with_odds() -> Self {
         let table = PrizeTable::demo();
-        let painted: Vec<&DemoPrize> = DEMO.iter().chain([&DEMO_NO_PRIZE]).collect();
+        let pictures = demo_pictures();
+        let painted: Vec<&DemoPrize> = pictures
+            .picture
+            .iter()
+            .chain([&pictures.no_prize])
+            .collect();
         let image = |file: &str| {
             painted
                 .iter()
@@ -537,6 +469,45 @@ mod tests {
             assert_eq!(prize.image.dimensions(), (DEMO_WIDTH, DEMO_HEIGHT));
             assert!(prize.file.ends_with(".jpg"));
         }
+    }
+
+    /// The demo pictures are data: every shape of the file is read as written, its colours by
+    /// name or RGB, and a shape the painter does not know is refused, not skipped.
+    #[test]
+    fn the_demo_pictures_are_read_shape_by_shape() {
+        let pictures = demo_pictures();
+        assert_eq!(pictures.picture.len(), 10);
+        assert_eq!(pictures.no_prize.file, "no-prize.jpg");
+        let key = &pictures.picture[0];
+        assert_eq!(
+            (key.file.as_str(), key.label.as_str()),
+            ("usb-key.jpg", "USB KEY")
+        );
+        let shapes: Vec<_> = key
+            .shapes
+            .iter()
+            .map(|s| (format!("{:?}", s.form), s.colour.rgb()))
+            .collect();
+        assert_eq!(shapes.len(), 5);
+        assert_eq!(shapes[0], ("Rect(160, 100, 150, 70)".into(), Rgb(INK)));
+        assert_eq!(
+            shapes[4],
+            ("Disc(185, 135, 10)".into(), Rgb([200, 204, 212]))
+        );
+        let ring = &pictures.no_prize.shapes[0];
+        assert_eq!(format!("{:?}", ring.form), "Ring(240, 130, 80, 62)");
+        assert_eq!(ring.colour.rgb(), Rgb([200, 70, 70]));
+
+        let with = |shape: &str| {
+            toml::from_str::<DemoPictures>(&format!(
+                "picture = []\n[no_prize]\nfile = \"n.jpg\"\nlabel = \"N\"\n\
+                 top = [0, 0, 0]\nbottom = [0, 0, 0]\nshapes = [{shape}]\n"
+            ))
+        };
+        assert!(with("{ arch = [1, 2, 3, 4], colour = \"gold\" }").is_ok());
+        assert!(with("{ star = [1, 2, 3], colour = \"ink\" }").is_err());
+        assert!(with("{ rect = [1, 2, -3, 4], colour = \"ink\" }").is_err());
+        assert!(with("{ disc = [1, 2, 3], colour = \"teal\" }").is_err());
     }
 
     #[test]
