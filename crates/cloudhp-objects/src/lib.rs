@@ -185,31 +185,30 @@ pub fn store_from_url(
     url: &str,
     options: &StoreOptions,
 ) -> Result<Arc<dyn ImageStore>, ObjectError> {
-    if let Some(path) = url.strip_prefix("file://") {
-        return Ok(Arc::new(ObjectStoreImages::local(path)?));
-    }
-    if let Some(rest) = url.strip_prefix("s3://") {
-        let (bucket, prefix) = name_and_prefix(rest)?;
-        return Ok(Arc::new(ObjectStoreImages::s3(
-            &bucket,
-            &prefix,
-            &options.s3,
-            options.timeout,
-        )?));
-    }
-    if let Some(rest) = url.strip_prefix("swift://") {
-        let (container, prefix) = name_and_prefix(rest)?;
-        return Ok(Arc::new(SwiftStore::new(
-            &container,
-            &prefix,
-            &options.swift,
-            options.timeout,
-        )?));
-    }
-    if !url.contains("://") && !url.is_empty() {
-        return Ok(Arc::new(ObjectStoreImages::local(url)?));
-    }
-    Err(ObjectError::Scheme(url.to_owned()))
+    let store: Arc<dyn ImageStore> = match url.split_once("://") {
+        Some(("file", path)) => Arc::new(ObjectStoreImages::local(path)?),
+        Some(("s3", rest)) => {
+            let (bucket, prefix) = name_and_prefix(rest)?;
+            Arc::new(ObjectStoreImages::s3(
+                &bucket,
+                &prefix,
+                &options.s3,
+                options.timeout,
+            )?)
+        }
+        Some(("swift", rest)) => {
+            let (container, prefix) = name_and_prefix(rest)?;
+            Arc::new(SwiftStore::new(
+                &container,
+                &prefix,
+                &options.swift,
+                options.timeout,
+            )?)
+        }
+        None if !url.is_empty() => Arc::new(ObjectStoreImages::local(url)?),
+        _ => return Err(ObjectError::Scheme(url.to_owned())),
+    };
+    Ok(store)
 }
 
 /// Puts an ETag between double quotes unless it already is (stores differ on this).
