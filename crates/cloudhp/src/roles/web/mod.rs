@@ -240,6 +240,17 @@ fn admit(
     Ok((id, q))
 }
 
+/// The customer a page's link is for, and its query; else the error page, in the browser's
+/// language (the customer is not known yet). Boxed: an error page is the rare case.
+fn page_customer(
+    web: &Web,
+    headers: &HeaderMap,
+    query: LinkQueryResult,
+) -> Result<(CustomerId, LinkQuery), Box<Response>> {
+    admit(&web.links, None, query)
+        .map_err(|e| Box::new(e.page(page_language(web.language, None, headers))))
+}
+
 /// The language of a page for `customer` (their shop account's), else the browser's
 /// (`Accept-Language`), else `web.language`.
 pub(super) fn page_language(default: Lang, customer: Option<&str>, headers: &HeaderMap) -> Lang {
@@ -269,14 +280,13 @@ async fn page_get(
     headers: HeaderMap,
     query: LinkQueryResult,
 ) -> Response {
-    let browser = page_language(web.language, None, &headers);
-    let (id, q) = match admit(&web.links, None, query) {
+    let (id, q) = match page_customer(&web, &headers, query) {
         Ok(admitted) => admitted,
-        Err(e) => return e.page(browser),
+        Err(page) => return *page,
     };
     let parts = web.gather(id).await;
     if matches!(parts.identity, Err(ServiceError::NotFound)) {
-        return PageError::unknown_customer().page(browser);
+        return PageError::unknown_customer().page(page_language(web.language, None, &headers));
     }
     let customer = parts
         .identity
@@ -293,11 +303,11 @@ async fn page_post(
     headers: HeaderMap,
     query: LinkQueryResult,
 ) -> Response {
-    let lang = page_language(web.language, None, &headers);
-    let id = match admit(&web.links, None, query) {
+    let id = match page_customer(&web, &headers, query) {
         Ok((id, _)) => id,
-        Err(e) => return e.page(lang),
+        Err(page) => return *page,
     };
+    let lang = page_language(web.language, None, &headers);
     if let Err(wait) = web.guard.customer_play(id) {
         return PageError::rate_limited(wait).page(lang);
     }
@@ -690,17 +700,23 @@ mod tests {
         assert!(json.contains("\"can_play\":false"), "{json}");
     }
 
+    /// The headers of a form that a page of `origin` submits to us (host `x`), with the fetch
+    /// metadata a browser adds: `site` is how it relates our site to the page's.
+    fn form_from(origin: &'static str, site: &'static str) -> [(&'static str, &'static str); 5] {
+        [
+            ("origin", origin),
+            ("sec-fetch-site", site),
+            ("sec-fetch-mode", "navigate"),
+            ("sec-fetch-dest", "document"),
+            ("host", "x"),
+        ]
+    }
+
     #[tokio::test]
     async fn a_press_from_another_site_is_refused() {
         let web = web(PlayState::NotPlayed);
         // What a browser sends when a page of evil.example submits a form to us.
-        let cross = [
-            ("origin", "http://evil.example"),
-            ("sec-fetch-site", "cross-site"),
-            ("sec-fetch-mode", "navigate"),
-            ("sec-fetch-dest", "document"),
-            ("host", "x"),
-        ];
+        let cross = form_from("http://evil.example", "cross-site");
         let (status, _, page) = call(&web, "POST", "/index.html?id=1", &cross, ME).await;
         assert_eq!(status, 403);
         assert!(page.contains("came from another website"), "{page}");
@@ -712,12 +728,7 @@ mod tests {
         let (status, _, _) = call(&web, "POST", "/index.html?id=1", &old, ME).await;
         assert_eq!(status, 403);
         // The page's own form, and a plain API client, go through.
-        let same = [
-            ("origin", "http://x"),
-            ("sec-fetch-site", "same-origin"),
-            ("sec-fetch-mode", "navigate"),
-            ("host", "x"),
-        ];
+        let same = form_from("http://x", "same-origin");
         let (status, _, _) = call(&web, "POST", "/index.html?id=1", &same, ME).await;
         assert_eq!(status, 303);
         let (status, _, _) = call(&web, "POST", "/api/v1/players/3/play", &[], ME).await;
