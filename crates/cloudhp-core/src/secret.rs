@@ -26,6 +26,41 @@ impl Mask for Hidden {
     }
 }
 
+/// Shown with the credentials of the URL masked ([`redact_url`]): database, mail and bus URLs.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct UrlCredentials;
+
+impl Mask for UrlCredentials {
+    fn mask(value: &str) -> String {
+        redact_url(value)
+    }
+}
+
+/// `url` with its credentials masked by `***`, for messages, logs and `cloudhp config`: the
+/// password, else a user name standing alone, which may be a token (NATS reads
+/// `nats://TOKEN@host` so). A user name beside a password is shown, to tell accounts apart.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        Ok(mut parsed) if !parsed.username().is_empty() => {
+            let _ = parsed.set_username("***");
+            parsed.to_string()
+        }
+        Ok(_) => url.to_owned(),
+        // Not a URL the parser accepts (an unencoded `#` or `/` in a password, say): mask
+        // whatever stands between the scheme and the last `@`, where credentials would be.
+        Err(_) => match (url.find("://"), url.rfind('@')) {
+            (Some(start), Some(at)) if at > start + 3 => {
+                format!("{}***{}", &url[..start + 3], &url[at..])
+            }
+            _ => url.to_owned(),
+        },
+    }
+}
+
 /// A configured string that must not be shown as it is: it prints, logs and serialises
 /// masked, and only [`Masked::expose`] gives the value.
 #[derive(Clone, Default, PartialEq, Eq)]
@@ -33,6 +68,9 @@ pub struct Masked<M>(String, std::marker::PhantomData<M>);
 
 /// A secret: never printed.
 pub type Secret = Masked<Hidden>;
+
+/// A URL that may carry credentials: printed with them masked.
+pub type SecretUrl = Masked<UrlCredentials>;
 
 impl<M: Mask> Masked<M> {
     pub fn new(value: impl Into<String>) -> Self {
@@ -128,5 +166,32 @@ mod tests {
             assert!(!shown.contains("hunter2"), "{shown}");
         }
         assert_eq!(format!("{:?}", Secret::default()), "\"\"");
+    }
+
+    #[test]
+    fn urls_lose_their_credentials_and_keep_the_rest() {
+        for (url, shown) in [
+            (
+                "mysql://lottery:s3cret@db:3306/lottery",
+                "mysql://lottery:***@db:3306/lottery",
+            ),
+            // A user name alone may be a token, NATS's or a mail relay's API key.
+            ("nats://s3cr3tT0ken@nats:4222", "nats://***@nats:4222"),
+            (
+                "smtp://apikey@smtp.example:587",
+                "smtp://***@smtp.example:587",
+            ),
+            // Passwords that break URL parsing are masked all the same.
+            ("mysql://lottery:pa#ss@db/lottery", "mysql://***@db/lottery"),
+            ("smtp://u:pa/ss@host:587", "smtp://***@host:587"),
+            ("nats://nats:4222", "nats://nats:4222"),
+            ("sqlite://./x.db", "sqlite://./x.db"),
+            ("/a/path", "/a/path"),
+        ] {
+            assert_eq!(redact_url(url), shown, "{url}");
+        }
+        let url = SecretUrl::new("nats://user:pw@nats:4222");
+        assert_eq!(format!("{url:?}"), "\"nats://user:***@nats:4222\"");
+        assert_eq!(url.expose(), "nats://user:pw@nats:4222");
     }
 }

@@ -12,6 +12,7 @@ use async_nats::HeaderMap;
 use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, PullConsumer, pull};
 use async_nats::jetstream::stream::{self, Stream};
 use async_nats::jetstream::{self, AckKind, Context};
+use cloudhp_core::secret::redact_url;
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 
@@ -34,14 +35,6 @@ pub enum EventsError {
     Publish(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("consuming events failed")]
     Consume(#[source] Box<dyn std::error::Error + Send + Sync>),
-}
-
-/// `url` without its credentials, for messages.
-fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(start), Some(at)) if at > start => format!("{}***{}", &url[..start + 3], &url[at..]),
-        _ => url.to_owned(),
-    }
 }
 
 /// An outbox entry as it travels on the bus.
@@ -92,7 +85,7 @@ impl EventBus {
             .connect(url)
             .await
             .map_err(|source| EventsError::Connect {
-                url: redact(url),
+                url: redact_url(url),
                 source,
             })?;
         let js = jetstream::new(client.clone());
@@ -270,12 +263,6 @@ impl Consumer {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn urls_lose_their_credentials_in_messages() {
-        assert_eq!(redact("nats://user:pw@nats:4222"), "nats://***@nats:4222");
-        assert_eq!(redact("nats://nats:4222"), "nats://nats:4222");
-    }
 
     #[test]
     fn events_round_trip_and_carry_their_dedup_id() {

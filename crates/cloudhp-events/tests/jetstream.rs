@@ -130,3 +130,34 @@ async fn a_bus_that_comes_back_keeps_its_messages() {
         "file storage keeps the stream across restarts"
     );
 }
+
+/// A bus that cannot be reached is named in the error without its credentials: a token
+/// standing alone as a user name, or a password.
+#[tokio::test]
+async fn an_unreachable_bus_is_named_without_its_credentials() {
+    let closed = cloudhp_testkit::ClosedPort::new();
+    for (url, secret) in [
+        (
+            format!("nats://s3cr3tT0ken@127.0.0.1:{}", closed.port),
+            "s3cr3tT0ken",
+        ),
+        (
+            format!("nats://user:pa55word@127.0.0.1:{}", closed.port),
+            "pa55word",
+        ),
+    ] {
+        let Err(err) = EventBus::connect(&url, settings()).await else {
+            panic!("nothing listens on {}", closed.port);
+        };
+        let shown = format!("{err} {err:?}");
+        assert!(
+            shown.contains("cannot connect to NATS at nats://"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains(&format!("@127.0.0.1:{}", closed.port)),
+            "{shown}"
+        );
+        assert!(!shown.contains(secret), "{shown}");
+    }
+}

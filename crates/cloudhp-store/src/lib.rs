@@ -14,6 +14,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use cloudhp_core::retry::{Policy, Retryable};
+use cloudhp_core::secret::redact_url;
 
 use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions};
 use sqlx::sqlite::{
@@ -244,25 +245,6 @@ fn sqlite_path(rest: &str) -> &str {
     path.split('?').next().unwrap_or(path)
 }
 
-/// `url` with its password (if any) replaced by `***`, for messages and logs.
-pub fn redact_url(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut parsed) if parsed.password().is_some() => {
-            let _ = parsed.set_password(Some("***"));
-            parsed.to_string()
-        }
-        Ok(_) => url.to_owned(),
-        // Not a URL the parser accepts (an unencoded `#` or `/` in a password, say): mask
-        // whatever stands between the scheme and the last `@`, where credentials would be.
-        Err(_) => match (url.find("://"), url.rfind('@')) {
-            (Some(start), Some(at)) if at > start + 3 => {
-                format!("{}***{}", &url[..start + 3], &url[at..])
-            }
-            _ => url.to_owned(),
-        },
-    }
-}
-
 /// Unix milliseconds, the time unit stored in the lottery database.
 pub(crate) fn millis(t: OffsetDateTime) -> i64 {
     i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
@@ -291,17 +273,7 @@ mod tests {
             Pool::connect_lazy("sqlite://", &PoolSettings::default()),
             Err(StoreError::Scheme(_))
         ));
-        assert_eq!(
-            redact_url("mysql://lottery:s3cret@db:3306/lottery"),
-            "mysql://lottery:***@db:3306/lottery"
-        );
-        // Passwords that break URL parsing are masked all the same.
-        assert_eq!(
-            redact_url("mysql://lottery:pa#ss@db/lottery"),
-            "mysql://***@db/lottery"
-        );
-        assert_eq!(redact_url("smtp://u:pa/ss@host:587"), "smtp://***@host:587");
-        assert_eq!(redact_url("sqlite://./x.db"), "sqlite://./x.db");
+        // An unknown scheme is named without the URL's credentials.
         let err = Pool::connect_lazy("postgres://u:pw@h/db", &PoolSettings::default()).unwrap_err();
         assert!(!err.to_string().contains("pw"));
     }

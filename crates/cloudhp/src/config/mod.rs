@@ -47,7 +47,7 @@ pub use mailing::{MailingConfig, check_rate};
 pub use notifier::NotifierConfig;
 pub use play::PlayConfig;
 pub use roles::RolesConfig;
-pub use secret::{Hidden, Mask, Masked, Secret, SecretUrl, UrlPassword};
+pub use secret::{Hidden, Mask, Masked, Secret, SecretUrl, UrlCredentials};
 pub use server::ServerConfig;
 pub use web::{LinkMode, WebConfig};
 pub use worker::WorkerConfig;
@@ -742,6 +742,8 @@ mod tests {
         c.mail.url = SecretUrl::new("smtp://relay:hunter6@smtp.example:587");
         c.events.url = SecretUrl::new("nats://bus:hunter7@nats:4222");
         c.roles.token = Secret::new("hunter8");
+        // A token standing alone where the user name goes (NATS's token authentication).
+        c.events.url = SecretUrl::new("nats://hunter9@nats:4222");
         let secrets = ["hunter", &"k".repeat(40)];
         let debug = format!("{c:?}");
         let toml = toml::to_string(&c).unwrap();
