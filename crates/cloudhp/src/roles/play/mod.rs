@@ -883,38 +883,58 @@ mod tests {
         assert_eq!(s.db.pending_notifications().await.unwrap(), 1);
     }
 
+    /// Each way a draw fails is recorded as its kind, beside its text, with no prize and no
+    /// mail, and shown so on the status; the customer may play again.
     #[tokio::test]
-    async fn a_store_that_keeps_failing_records_no_prize() {
-        let (s, _, record) = play_to_the_end(FakeW::new(false, None), 100).await;
-        assert_eq!(record.state, RecordState::Failed);
-        assert_eq!(record.failure, Some(DrawFailure::PictureFailed));
-        assert_eq!(record.prize, None);
-        assert_eq!(s.db.pending_notifications().await.unwrap(), 0);
-    }
-
-    #[tokio::test]
-    async fn a_failed_w_records_no_prize_and_stores_nothing() {
-        let (s, _, record) = play_to_the_end(FakeW::new(true, None), 0).await;
-        assert_eq!(record.state, RecordState::Failed);
-        assert_eq!(record.failure, Some(DrawFailure::WFailed));
-        assert_eq!(
-            record.last_error.as_deref(),
-            Some("the prize worker is unavailable")
-        );
-        assert_eq!(s.store.puts.load(Ordering::SeqCst), 0);
-        // The customer may play again.
-        let again = s.service.play(customer().id).await.unwrap();
-        assert_eq!(again.outcome, PlayOutcome::Started);
-    }
-
-    #[tokio::test]
-    async fn a_w_that_times_out_is_recorded_as_a_timeout() {
+    async fn a_failed_draw_records_its_kind_and_no_prize() {
+        let down = ServiceError::unavailable("the prize worker");
         let late = ServiceError::timeout("the prize worker", Duration::from_secs(30));
-        let (_, _, record) = play_to_the_end(FakeW::failing(Some(late.clone()), None), 0).await;
-        assert_eq!(record.state, RecordState::Failed);
-        assert_eq!(record.failure, Some(DrawFailure::WTimeout));
-        assert_eq!(record.last_error, Some(late.to_string()));
-        assert_eq!(record.to_status().last_failure, Some(DrawFailure::WTimeout));
+        // W, the store's failures, the kind and text recorded, whether a picture was put.
+        let cases = [
+            (
+                FakeW::new(false, None),
+                100,
+                DrawFailure::PictureFailed,
+                None,
+                true,
+            ),
+            (
+                FakeW::failing(Some(down.clone()), None),
+                0,
+                DrawFailure::WFailed,
+                Some(down),
+                false,
+            ),
+            (
+                FakeW::failing(Some(late.clone()), None),
+                0,
+                DrawFailure::WTimeout,
+                Some(late),
+                false,
+            ),
+        ];
+        for (worker, store_failures, kind, text, put) in cases {
+            let (s, _, record) = play_to_the_end(worker, store_failures).await;
+            assert_eq!(record.state, RecordState::Failed, "{kind:?}");
+            assert_eq!(record.failure, Some(kind));
+            assert_eq!(record.to_status().last_failure, Some(kind));
+            assert_eq!(record.prize, None, "{kind:?}");
+            if let Some(text) = text {
+                assert_eq!(record.last_error, Some(text.to_string()), "{kind:?}");
+            }
+            assert!(
+                record.last_error.is_some(),
+                "{kind:?}: its text beside the kind"
+            );
+            assert_eq!(s.store.puts.load(Ordering::SeqCst) > 0, put, "{kind:?}");
+            assert_eq!(s.db.pending_notifications().await.unwrap(), 0, "{kind:?}");
+            let again = s.service.play(customer().id).await.unwrap();
+            assert_eq!(
+                again.outcome,
+                PlayOutcome::Started,
+                "{kind:?}: may play again"
+            );
+        }
     }
 
     #[tokio::test]
