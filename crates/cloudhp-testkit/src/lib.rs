@@ -14,12 +14,26 @@ use cloudhp_core::{Customer, CustomerId, Winner};
 /// a guard that keeps what it lives in until the test ends) and runs the function of the same
 /// name on it, on a multi-thread runtime of `threads` workers.
 ///
-/// ```ignore
+/// ```
+/// // A backend's opener: the backend, and what must live as long as the test.
+/// async fn sqlite_lottery() -> (u32, ()) {
+///     (7, ())
+/// }
+/// async fn mysql_lottery() -> (u32, ()) {
+///     (7, ())
+/// }
+/// // A suite function: one test of the behaviour every backend must have.
+/// async fn first_test(backend: u32) {
+///     assert_eq!(backend, 7);
+/// }
+/// async fn second_test(_: u32) {}
+///
 /// cloudhp_testkit::backend_suite! {
 ///     threads = 4,
 ///     tests = [first_test, second_test],
-///     backends { sqlite: support::sqlite_lottery, mysql: support::mysql_lottery }
+///     backends { sqlite: sqlite_lottery, mysql: mysql_lottery }
 /// }
+/// # fn main() {}
 /// ```
 #[macro_export]
 macro_rules! backend_suite {
