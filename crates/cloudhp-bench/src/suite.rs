@@ -668,7 +668,9 @@ impl Run<'_> {
             tempo: Some(self.o.tempo),
             quiet: false,
         };
+        let parts_before = overload::metrics(&target.http, &server.ops).await;
         let got = burst::run(&target, &o).await;
+        let parts_after = overload::metrics(&target.http, &server.ops).await;
         let name = format!("{prefix}burst of {n}");
         got.print(&name);
         let bound = got.bound.unwrap_or(0.0);
@@ -740,6 +742,19 @@ impl Run<'_> {
             0,
             f64::from(got.failed + got.stuck),
         );
+        // Parts of a page (identity, status, picture, play) that their role did not answer in
+        // time or at all, as the web role counts them: any page, the burst's or not, and
+        // whether or not the harness read it.
+        if let (Some(before), Some(after)) = (parts_before, parts_after) {
+            let failures =
+                |text: &str| overload::metric_sum(text, "cloudhp_web_part_failures_total", &[]);
+            self.add(
+                &format!("{name}: page parts unavailable (/metrics)"),
+                "0",
+                0,
+                failures(&after) - failures(&before),
+            );
+        }
         if memory {
             let after = self.o.after.as_secs();
             let burst = format!("the burst of {n}");
