@@ -39,25 +39,33 @@ impl Mask for UrlCredentials {
 /// `url` with its credentials masked by `***`, for messages, logs and `cloudhp config`: the
 /// password, else a user name standing alone, which may be a token (NATS reads
 /// `nats://TOKEN@host` so). A user name beside a password is shown, to tell accounts apart.
+///
+/// When the credentials are not what the URL parser sees (it ends them at the first `/`, `?`
+/// or `#`, which a token or a password may hold unencoded), when it refuses the URL, or when
+/// there is no scheme, all that stands before the last `@` is masked: better a host hidden
+/// than a secret shown.
 pub fn redact_url(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut parsed) if parsed.password().is_some() => {
+    let start = url.find("://").map_or(0, |i| i + 3);
+    let ats = url[start..].matches('@').count();
+    if ats == 0 {
+        return url.to_owned();
+    }
+    if ats == 1
+        && start > 0
+        && let Ok(mut parsed) = url::Url::parse(url)
+    {
+        if parsed.password().is_some() {
             let _ = parsed.set_password(Some("***"));
-            parsed.to_string()
+            return parsed.to_string();
         }
-        Ok(mut parsed) if !parsed.username().is_empty() => {
+        if !parsed.username().is_empty() {
             let _ = parsed.set_username("***");
-            parsed.to_string()
+            return parsed.to_string();
         }
-        Ok(_) => url.to_owned(),
-        // Not a URL the parser accepts (an unencoded `#` or `/` in a password, say): mask
-        // whatever stands between the scheme and the last `@`, where credentials would be.
-        Err(_) => match (url.find("://"), url.rfind('@')) {
-            (Some(start), Some(at)) if at > start + 3 => {
-                format!("{}***{}", &url[..start + 3], &url[at..])
-            }
-            _ => url.to_owned(),
-        },
+    }
+    match url.rfind('@') {
+        Some(at) => format!("{}***{}", &url[..start], &url[at..]),
+        None => url.to_owned(),
     }
 }
 
@@ -181,9 +189,19 @@ mod tests {
                 "smtp://apikey@smtp.example:587",
                 "smtp://***@smtp.example:587",
             ),
-            // Passwords that break URL parsing are masked all the same.
+            ("redis://:pw@h", "redis://:***@h"),
+            // Credentials that break URL parsing, or that the parser cuts short at a `/`,
+            // `?` or `#` (it would read part of them as the host or the path), are masked
+            // all the same.
             ("mysql://lottery:pa#ss@db/lottery", "mysql://***@db/lottery"),
             ("smtp://u:pa/ss@host:587", "smtp://***@host:587"),
+            ("nats://ab/cd@nats:4222", "nats://***@nats:4222"),
+            ("nats://tok#en@nats:4222", "nats://***@nats:4222"),
+            ("nats://abc?d@nats:4222", "nats://***@nats:4222"),
+            ("nats://u:12/x@nats:4222", "nats://***@nats:4222"),
+            ("mysql://u:p@ss/word@db/x", "mysql://***@db/x"),
+            // No scheme: what stands before the `@` may be a token all the same.
+            ("tok@nats:4222", "***@nats:4222"),
             ("nats://nats:4222", "nats://nats:4222"),
             ("sqlite://./x.db", "sqlite://./x.db"),
             ("/a/path", "/a/path"),
