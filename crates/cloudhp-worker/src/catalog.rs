@@ -105,16 +105,66 @@ struct DemoPrize {
 
 /// A shape painted over the gradient, in its colour.
 #[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(try_from = "ShapeEntry")]
 struct Shape {
-    #[serde(flatten)]
     form: Form,
     colour: Colour,
 }
 
+/// A shape as the file writes it: exactly one of the forms, its numbers in a list, and a
+/// colour; any other key is refused.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ShapeEntry {
+    rect: Option<Vec<i64>>,
+    disc: Option<Vec<i64>>,
+    ring: Option<Vec<i64>>,
+    arch: Option<Vec<i64>>,
+    colour: Colour,
+}
+
+impl TryFrom<ShapeEntry> for Shape {
+    type Error = String;
+
+    fn try_from(e: ShapeEntry) -> Result<Self, Self::Error> {
+        let size = |n: i64| u32::try_from(n).map_err(|_| format!("size {n} out of range"));
+        let forms = [
+            ("rect", e.rect),
+            ("disc", e.disc),
+            ("ring", e.ring),
+            ("arch", e.arch),
+        ];
+        let mut given = forms.into_iter().filter_map(|(name, n)| Some((name, n?)));
+        let form = match (given.next(), given.next()) {
+            (Some(("rect", n)), None) if n.len() == 4 => {
+                Form::Rect(n[0], n[1], size(n[2])?, size(n[3])?)
+            }
+            (Some(("disc", n)), None) if n.len() == 3 => Form::Disc(n[0], n[1], size(n[2])?),
+            (Some(("ring", n)), None) if n.len() == 4 => {
+                Form::Ring(n[0], n[1], size(n[2])?, size(n[3])?)
+            }
+            (Some(("arch", n)), None) if n.len() == 4 => {
+                Form::Arch(n[0], n[1], size(n[2])?, size(n[3])?)
+            }
+            (Some((name, n)), None) => {
+                return Err(format!(
+                    "{name} takes {} numbers, not {}",
+                    if name == "disc" { 3 } else { 4 },
+                    n.len()
+                ));
+            }
+            _ => return Err("a shape is exactly one of rect, disc, ring or arch".into()),
+        };
+        Ok(Shape {
+            form,
+            colour: e.colour,
+        })
+    }
+}
+
 /// Where a shape stands, in pixels: x and y are the top-left corner of a rect, the centre of
 /// the others.
-#[derive(Clone, Copy, Debug, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Clone, Copy, Debug)]
 enum Form {
     /// x, y, width, height.
     Rect(i64, i64, u32, u32),
@@ -506,6 +556,17 @@ mod tests {
         };
         assert!(with("{ arch = [1, 2, 3, 4], colour = \"gold\" }").is_ok());
         assert!(with("{ star = [1, 2, 3], colour = \"ink\" }").is_err());
+        // A second form, or a key beside the form, is refused too, not skipped.
+        let two = with("{ rect = [1, 2, 3, 4], disc = [1, 2, 3], colour = \"ink\" }");
+        assert!(two.unwrap_err().to_string().contains("exactly one of"));
+        assert!(with("{ rect = [1, 2, 3, 4], star = [1], colour = \"ink\" }").is_err());
+        assert!(with("{ colour = \"ink\" }").is_err());
+        let long = with("{ disc = [1, 2, 3, 4], colour = \"ink\" }").unwrap_err();
+        assert!(
+            long.to_string().contains("disc takes 3 numbers, not 4"),
+            "{long}"
+        );
+        assert!(with("{ ring = [1, 2, 3], colour = \"ink\" }").is_err());
         assert!(with("{ rect = [1, 2, -3, 4], colour = \"ink\" }").is_err());
         assert!(with("{ disc = [1, 2, 3], colour = \"teal\" }").is_err());
     }
