@@ -140,12 +140,16 @@ pub fn metric_sum(text: &str, name: &str, labels: &[&str]) -> f64 {
         .sum()
 }
 
+/// The text of the server's `/metrics`; `None` when it could not be read (an answer other
+/// than 200 is no reading: its page would sum to 0).
 pub async fn metrics(http: &reqwest::Client, ops: &str) -> Option<String> {
     let r = http
         .get(format!("{}/metrics", ops.trim_end_matches('/')))
         .timeout(Duration::from_secs(10))
         .send()
         .await
+        .ok()?
+        .error_for_status()
         .ok()?;
     r.text().await.ok()
 }

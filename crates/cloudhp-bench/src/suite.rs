@@ -744,7 +744,8 @@ impl Run<'_> {
         );
         // Parts of a page (identity, status, picture, play) that their role did not answer in
         // time or at all, as the web role counts them: any page, the burst's or not, and
-        // whether or not the harness read it.
+        // whether or not the harness read it; from before the presses to the burst's last
+        // reading (its RSS `after` included). No row when `/metrics` could not be read.
         if let (Some(before), Some(after)) = (parts_before, parts_after) {
             let failures =
                 |text: &str| overload::metric_sum(text, "cloudhp_web_part_failures_total", &[]);
