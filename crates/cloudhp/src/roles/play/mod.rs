@@ -889,7 +889,8 @@ mod tests {
     async fn a_failed_draw_records_its_kind_and_no_prize() {
         let down = ServiceError::unavailable("the prize worker");
         let late = ServiceError::timeout("the prize worker", Duration::from_secs(30));
-        // W, the store's failures, the kind and text recorded, whether a picture was put.
+        // W, the store's failures, the kind and text recorded, whether the store was asked to
+        // put a picture (and failed: nothing is stored).
         let cases = [
             (
                 FakeW::new(false, None),
@@ -913,7 +914,7 @@ mod tests {
                 false,
             ),
         ];
-        for (worker, store_failures, kind, text, put) in cases {
+        for (worker, store_failures, kind, text, put_tried) in cases {
             let (s, _, record) = play_to_the_end(worker, store_failures).await;
             assert_eq!(record.state, RecordState::Failed, "{kind:?}");
             assert_eq!(record.failure, Some(kind));
@@ -926,7 +927,11 @@ mod tests {
                 record.last_error.is_some(),
                 "{kind:?}: its text beside the kind"
             );
-            assert_eq!(s.store.puts.load(Ordering::SeqCst) > 0, put, "{kind:?}");
+            assert_eq!(
+                s.store.puts.load(Ordering::SeqCst) > 0,
+                put_tried,
+                "{kind:?}"
+            );
             assert_eq!(s.db.pending_notifications().await.unwrap(), 0, "{kind:?}");
             let again = s.service.play(customer().id).await.unwrap();
             assert_eq!(
