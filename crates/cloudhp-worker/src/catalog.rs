@@ -103,88 +103,51 @@ struct DemoPrize {
     shapes: Vec<Shape>,
 }
 
-/// A shape painted over the gradient, in its colour.
-#[derive(Clone, Copy, Debug, Deserialize)]
-#[serde(try_from = "ShapeEntry")]
-struct Shape {
-    form: Form,
-    colour: Colour,
-}
-
-/// A shape as the file writes it: exactly one of the forms, its numbers in a list, and a
-/// colour; any other key is refused.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ShapeEntry {
-    rect: Option<Vec<i64>>,
-    disc: Option<Vec<i64>>,
-    ring: Option<Vec<i64>>,
-    arch: Option<Vec<i64>>,
-    colour: Colour,
-}
-
-impl TryFrom<ShapeEntry> for Shape {
-    type Error = String;
-
-    fn try_from(e: ShapeEntry) -> Result<Self, Self::Error> {
-        let size = |n: i64| u32::try_from(n).map_err(|_| format!("size {n} out of range"));
-        let forms = [
-            ("rect", e.rect),
-            ("disc", e.disc),
-            ("ring", e.ring),
-            ("arch", e.arch),
-        ];
-        let mut given = forms.into_iter().filter_map(|(name, n)| Some((name, n?)));
-        let form = match (given.next(), given.next()) {
-            (Some(("rect", n)), None) if n.len() == 4 => {
-                Form::Rect(n[0], n[1], size(n[2])?, size(n[3])?)
-            }
-            (Some(("disc", n)), None) if n.len() == 3 => Form::Disc(n[0], n[1], size(n[2])?),
-            (Some(("ring", n)), None) if n.len() == 4 => {
-                Form::Ring(n[0], n[1], size(n[2])?, size(n[3])?)
-            }
-            (Some(("arch", n)), None) if n.len() == 4 => {
-                Form::Arch(n[0], n[1], size(n[2])?, size(n[3])?)
-            }
-            (Some((name, n)), None) => {
-                return Err(format!(
-                    "{name} takes {} numbers, not {}",
-                    if name == "disc" { 3 } else { 4 },
-                    n.len()
-                ));
-            }
-            _ => return Err("a shape is exactly one of rect, disc, ring or arch".into()),
-        };
-        Ok(Shape {
-            form,
-            colour: e.colour,
-        })
-    }
-}
-
-/// Where a shape stands, in pixels: x and y are the top-left corner of a rect, the centre of
-/// the others.
-#[derive(Clone, Copy, Debug)]
-enum Form {
-    /// x, y, width, height.
-    Rect(i64, i64, u32, u32),
-    /// x, y, radius.
-    Disc(i64, i64, u32),
-    /// x, y, radius, inner radius.
-    Ring(i64, i64, u32, u32),
-    /// The upper half of a ring: x, y, radius, inner radius.
-    Arch(i64, i64, u32, u32),
+/// A shape painted over the gradient, in pixels: x and y are the top-left corner of a rect,
+/// the centre of the others. Written `{ shape = "rect", x = …, … }`: a missing or unknown key
+/// is refused.
+#[derive(Clone, Copy, Debug, PartialEq, Deserialize)]
+#[serde(tag = "shape", rename_all = "lowercase", deny_unknown_fields)]
+enum Shape {
+    Rect {
+        x: i64,
+        y: i64,
+        w: u32,
+        h: u32,
+        colour: Colour,
+    },
+    Disc {
+        x: i64,
+        y: i64,
+        r: u32,
+        colour: Colour,
+    },
+    Ring {
+        x: i64,
+        y: i64,
+        r: u32,
+        inner: u32,
+        colour: Colour,
+    },
+    /// The upper half of a ring.
+    Arch {
+        x: i64,
+        y: i64,
+        r: u32,
+        inner: u32,
+        colour: Colour,
+    },
 }
 
 /// `[r, g, b]` or a colour of the pictures' palette.
-#[derive(Clone, Copy, Debug, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Deserialize)]
 #[serde(untagged)]
 enum Colour {
     Rgb([u8; 3]),
     Named(Palette),
 }
 
-#[derive(Clone, Copy, Debug, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 enum Palette {
     Ink,
@@ -229,12 +192,29 @@ impl DemoPrize {
             ])
         });
         for shape in &self.shapes {
-            let c = shape.colour.rgb();
-            match shape.form {
-                Form::Rect(x, y, sw, sh) => fill_rect(&mut img, x, y, sw, sh, c),
-                Form::Disc(x, y, r) => fill_ring(&mut img, x, y, r, 0, false, c),
-                Form::Ring(x, y, r, i) => fill_ring(&mut img, x, y, r, i, false, c),
-                Form::Arch(x, y, r, i) => fill_ring(&mut img, x, y, r, i, true, c),
+            match *shape {
+                Shape::Rect { x, y, w, h, colour } => fill_rect(&mut img, x, y, w, h, colour.rgb()),
+                Shape::Disc { x, y, r, colour } => {
+                    fill_ring(&mut img, x, y, r, 0, false, colour.rgb());
+                }
+                Shape::Ring {
+                    x,
+                    y,
+                    r,
+                    inner,
+                    colour,
+                } => {
+                    fill_ring(&mut img, x, y, r, inner, false, colour.rgb());
+                }
+                Shape::Arch {
+                    x,
+                    y,
+                    r,
+                    inner,
+                    colour,
+                } => {
+                    fill_ring(&mut img, x, y, r, inner, true, colour.rgb());
+                }
             }
         }
         fill_rect(&mut img, 0, 252, w, 52, Rgb(WHITE));
@@ -522,7 +502,7 @@ mod tests {
     }
 
     /// The demo pictures are data: every shape of the file is read as written, its colours by
-    /// name or RGB, and a shape the painter does not know is refused, not skipped.
+    /// name or RGB, and a shape the painter does not know, or not whole, is refused.
     #[test]
     fn the_demo_pictures_are_read_shape_by_shape() {
         let pictures = demo_pictures();
@@ -533,20 +513,38 @@ mod tests {
             (key.file.as_str(), key.label.as_str()),
             ("usb-key.jpg", "USB KEY")
         );
-        let shapes: Vec<_> = key
-            .shapes
-            .iter()
-            .map(|s| (format!("{:?}", s.form), s.colour.rgb()))
-            .collect();
-        assert_eq!(shapes.len(), 5);
-        assert_eq!(shapes[0], ("Rect(160, 100, 150, 70)".into(), Rgb(INK)));
+        let silver = Colour::Named(Palette::Silver);
+        assert_eq!(key.shapes.len(), 5);
         assert_eq!(
-            shapes[4],
-            ("Disc(185, 135, 10)".into(), Rgb([200, 204, 212]))
+            key.shapes[0],
+            Shape::Rect {
+                x: 160,
+                y: 100,
+                w: 150,
+                h: 70,
+                colour: Colour::Named(Palette::Ink)
+            }
         );
-        let ring = &pictures.no_prize.shapes[0];
-        assert_eq!(format!("{:?}", ring.form), "Ring(240, 130, 80, 62)");
-        assert_eq!(ring.colour.rgb(), Rgb([200, 70, 70]));
+        assert_eq!(
+            key.shapes[4],
+            Shape::Disc {
+                x: 185,
+                y: 135,
+                r: 10,
+                colour: silver
+            }
+        );
+        assert_eq!(silver.rgb(), Rgb([200, 204, 212]));
+        assert_eq!(
+            pictures.no_prize.shapes[0],
+            Shape::Ring {
+                x: 240,
+                y: 130,
+                r: 80,
+                inner: 62,
+                colour: Colour::Rgb([200, 70, 70])
+            }
+        );
 
         let with = |shape: &str| {
             toml::from_str::<DemoPictures>(&format!(
@@ -554,21 +552,33 @@ mod tests {
                  top = [0, 0, 0]\nbottom = [0, 0, 0]\nshapes = [{shape}]\n"
             ))
         };
-        assert!(with("{ arch = [1, 2, 3, 4], colour = \"gold\" }").is_ok());
-        assert!(with("{ star = [1, 2, 3], colour = \"ink\" }").is_err());
-        // A second form, or a key beside the form, is refused too, not skipped.
-        let two = with("{ rect = [1, 2, 3, 4], disc = [1, 2, 3], colour = \"ink\" }");
-        assert!(two.unwrap_err().to_string().contains("exactly one of"));
-        assert!(with("{ rect = [1, 2, 3, 4], star = [1], colour = \"ink\" }").is_err());
-        assert!(with("{ colour = \"ink\" }").is_err());
-        let long = with("{ disc = [1, 2, 3, 4], colour = \"ink\" }").unwrap_err();
-        assert!(
-            long.to_string().contains("disc takes 3 numbers, not 4"),
-            "{long}"
+        let refused = |shape: &str, why: &str| {
+            let err = with(shape).unwrap_err().to_string();
+            assert!(err.contains(why), "{shape}: {err}");
+        };
+        let arch = "{ shape = \"arch\", x = 1, y = 2, r = 3, inner = 4, colour = \"gold\" }";
+        assert!(with(arch).is_ok());
+        refused(
+            "{ shape = \"star\", x = 1, colour = \"ink\" }",
+            "unknown variant",
         );
-        assert!(with("{ ring = [1, 2, 3], colour = \"ink\" }").is_err());
-        assert!(with("{ rect = [1, 2, -3, 4], colour = \"ink\" }").is_err());
-        assert!(with("{ disc = [1, 2, 3], colour = \"teal\" }").is_err());
+        refused(
+            "{ shape = \"disc\", x = 1, y = 2, r = 3, w = 4, colour = \"ink\" }",
+            "unknown field `w`",
+        );
+        refused(
+            "{ shape = \"ring\", x = 1, y = 2, r = 3, colour = \"ink\" }",
+            "missing field `inner`",
+        );
+        refused(
+            "{ shape = \"rect\", x = 1, y = 2, w = -3, h = 4, colour = \"ink\" }",
+            "invalid value",
+        );
+        refused(
+            "{ x = 1, y = 2, r = 3, colour = \"ink\" }",
+            "missing field `shape`",
+        );
+        assert!(with("{ shape = \"disc\", x = 1, y = 2, r = 3, colour = \"teal\" }").is_err());
     }
 
     #[test]
