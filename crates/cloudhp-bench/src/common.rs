@@ -1,5 +1,5 @@
 //! What every scenario shares: the id ranges, durations, the HTTP client, the customers'
-//! URLs, latency histograms and counts of answers.
+//! URLs, latency histograms, counts of answers and the server's own counts (`/metrics`).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -174,6 +174,34 @@ pub fn shows_na(html: &[u8]) -> bool {
         .any(|w| w == NA_MARKER.as_bytes())
 }
 
+/// Sums the samples of a Prometheus metric whose labels contain each of `labels`
+/// (`status="503"`).
+pub fn metric_sum(text: &str, name: &str, labels: &[&str]) -> f64 {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter(|l| {
+            l.strip_prefix(name)
+                .is_some_and(|rest| rest.starts_with('{') || rest.starts_with(' '))
+        })
+        .filter(|l| labels.iter().all(|want| l.contains(want)))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+/// The text of the server's `/metrics`; `None` when it could not be read (an answer other
+/// than 200 is no reading: its page would sum to 0).
+pub async fn metrics(http: &reqwest::Client, ops: &str) -> Option<String> {
+    let r = http
+        .get(format!("{}/metrics", ops.trim_end_matches('/')))
+        .timeout(Duration::from_secs(10))
+        .send()
+        .await
+        .ok()?
+        .error_for_status()
+        .ok()?;
+    r.text().await.ok()
+}
+
 /// Latencies, in microseconds.
 #[derive(Clone)]
 pub struct Latency(Histogram<u64>);
@@ -294,6 +322,21 @@ impl std::fmt::Display for Answers {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn metrics_are_summed_by_label() {
+        let text = "# TYPE cloudhp_http_requests_total counter
+cloudhp_http_requests_total{method=\"GET\",route=\"/index.html\",status=\"200\"} 10
+cloudhp_http_requests_total{method=\"GET\",route=\"/index.html\",status=\"503\"} 3
+cloudhp_http_requests_total{method=\"POST\",route=\"/index.html\",status=\"503\"} 2
+cloudhp_http_requests_total_other 99
+";
+        assert_eq!(
+            metric_sum(text, "cloudhp_http_requests_total", &["status=\"503\""]),
+            5.0
+        );
+        assert_eq!(metric_sum(text, "cloudhp_http_requests_total", &[]), 15.0);
+    }
 
     #[test]
     fn ranges_and_durations_parse() {

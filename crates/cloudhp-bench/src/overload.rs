@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::common::{self, Answers, Ids, Latency, Target};
+use crate::common::{self, Answers, Ids, Latency, Target, metric_sum, metrics};
 
 /// What every connection asks for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -124,34 +124,6 @@ impl Outcome {
             );
         }
     }
-}
-
-/// Sums the samples of a Prometheus metric whose labels contain each of `labels`
-/// (`status="503"`).
-pub fn metric_sum(text: &str, name: &str, labels: &[&str]) -> f64 {
-    text.lines()
-        .filter(|l| !l.starts_with('#'))
-        .filter(|l| {
-            l.strip_prefix(name)
-                .is_some_and(|rest| rest.starts_with('{') || rest.starts_with(' '))
-        })
-        .filter(|l| labels.iter().all(|want| l.contains(want)))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum()
-}
-
-/// The text of the server's `/metrics`; `None` when it could not be read (an answer other
-/// than 200 is no reading: its page would sum to 0).
-pub async fn metrics(http: &reqwest::Client, ops: &str) -> Option<String> {
-    let r = http
-        .get(format!("{}/metrics", ops.trim_end_matches('/')))
-        .timeout(Duration::from_secs(10))
-        .send()
-        .await
-        .ok()?
-        .error_for_status()
-        .ok()?;
-    r.text().await.ok()
 }
 
 pub async fn run(target: &Target, o: &Options) -> Outcome {
@@ -289,21 +261,6 @@ async fn probe(target: &Target, o: &Options, out: &mut Outcome) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn metrics_are_summed_by_label() {
-        let text = "# TYPE cloudhp_http_requests_total counter
-cloudhp_http_requests_total{method=\"GET\",route=\"/index.html\",status=\"200\"} 10
-cloudhp_http_requests_total{method=\"GET\",route=\"/index.html\",status=\"503\"} 3
-cloudhp_http_requests_total{method=\"POST\",route=\"/index.html\",status=\"503\"} 2
-cloudhp_http_requests_total_other 99
-";
-        assert_eq!(
-            metric_sum(text, "cloudhp_http_requests_total", &["status=\"503\""]),
-            5.0
-        );
-        assert_eq!(metric_sum(text, "cloudhp_http_requests_total", &[]), 15.0);
-    }
 
     /// The refusals of a run are what the server counted between the two readings, each
     /// counter on its own: the private listener's refusals and other answers are not theirs.

@@ -668,9 +668,9 @@ impl Run<'_> {
             tempo: Some(self.o.tempo),
             quiet: false,
         };
-        let parts_before = overload::metrics(&target.http, &server.ops).await;
+        let parts_before = common::metrics(&target.http, &server.ops).await;
         let got = burst::run(&target, &o).await;
-        let parts_after = overload::metrics(&target.http, &server.ops).await;
+        let parts_after = common::metrics(&target.http, &server.ops).await;
         let name = format!("{prefix}burst of {n}");
         got.print(&name);
         let bound = got.bound.unwrap_or(0.0);
@@ -748,7 +748,7 @@ impl Run<'_> {
         // reading (its RSS `after` included). No row when `/metrics` could not be read.
         if let (Some(before), Some(after)) = (parts_before, parts_after) {
             let failures =
-                |text: &str| overload::metric_sum(text, "cloudhp_web_part_failures_total", &[]);
+                |text: &str| common::metric_sum(text, "cloudhp_web_part_failures_total", &[]);
             self.add(
                 &format!("{name}: page parts unavailable (/metrics)"),
                 "0",
